@@ -1,0 +1,39 @@
+"""seismo: make the silent failures of deployed models loud.
+
+Drift, data quality and performance, chunk by chunk, on mergeable statistics.
+"""
+
+from . import datasets
+from .chunking import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker
+from .drift.methods import DRIFT_METHODS
+from .drift.univariate import UnivariateDrift
+from .errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError, SeismoError, SeismoWarning
+from .performance.realized import RealizedPerformance
+from .quality import DataQuality
+from .result import Result
+from .thresholds import ConstantThreshold, StandardDeviationThreshold, Threshold
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Chunk",
+    "Chunker",
+    "ColumnNotFound",
+    "ConstantThreshold",
+    "CountChunker",
+    "DRIFT_METHODS",
+    "DataQuality",
+    "InvalidConfiguration",
+    "InvalidData",
+    "NotFittedError",
+    "PeriodChunker",
+    "RealizedPerformance",
+    "Result",
+    "SeismoError",
+    "SeismoWarning",
+    "SizeChunker",
+    "StandardDeviationThreshold",
+    "Threshold",
+    "UnivariateDrift",
+    "datasets",
+]

@@ -1,0 +1,147 @@
+"""Pieces shared by the synthetic data generators: timestamps, ids, model fitting.
+
+Nothing here draws feature values; each generator module owns its story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from seismo.errors import InvalidConfiguration
+
+# The periods every generator uses: the reference covers the first half of 2024,
+# the analysis the second half, and the drift story starts on DRIFT_START.
+REFERENCE_START = pd.Timestamp("2024-01-01")
+ANALYSIS_START = pd.Timestamp("2024-07-01")
+DRIFT_START = pd.Timestamp("2024-10-01")
+ANALYSIS_END = pd.Timestamp("2025-01-01")
+
+# Probabilities handed out are clipped into [PROBA_EPS, 1 - PROBA_EPS].
+PROBA_EPS = 1e-6
+
+
+def check_sizes(n_reference: int, n_analysis: int) -> None:
+    """Refuse sizes that leave a period or a half of the analysis empty."""
+    for name, value in (("n_reference", n_reference), ("n_analysis", n_analysis)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise InvalidConfiguration(f"{name} must be an int, got {value!r}")
+    if n_reference < 1:
+        raise InvalidConfiguration(f"n_reference must be at least 1, got {n_reference}")
+    if n_analysis < 2:
+        raise InvalidConfiguration(
+            f"n_analysis must be at least 2 (one row per half), got {n_analysis}"
+        )
+
+
+def timestamps(
+    rng: np.random.Generator, n: int, start: pd.Timestamp, end: pd.Timestamp
+) -> np.ndarray:
+    """``n`` strictly increasing whole-second times in ``[start, end)``.
+
+    The period is cut into ``n`` slots with whole-second edges and one time is
+    drawn uniformly inside each slot, so arrivals look irregular but stay ordered.
+    """
+    seconds = int((end - start) / pd.Timedelta(seconds=1))
+    if n > seconds:
+        raise InvalidConfiguration(f"{n} rows do not fit in {seconds} seconds of {start}..{end}")
+    edges = np.floor(np.arange(n + 1) * (seconds / n)).astype(np.int64)
+    widths = np.diff(edges)
+    offsets = edges[:-1] + np.floor(rng.random(n) * widths).astype(np.int64)
+    return (np.datetime64(start.to_datetime64(), "s") + offsets.astype("timedelta64[s]")).astype(
+        "datetime64[ns]"
+    )
+
+
+def analysis_timestamps(rng: np.random.Generator, n_analysis: int) -> np.ndarray:
+    """Timestamps of the analysis: its first ``n_analysis // 2`` rows fall before
+    DRIFT_START, the rest on or after it."""
+    n_first = n_analysis // 2
+    return np.concatenate(
+        [
+            timestamps(rng, n_first, ANALYSIS_START, DRIFT_START),
+            timestamps(rng, n_analysis - n_first, DRIFT_START, ANALYSIS_END),
+        ]
+    )
+
+
+def model_frame(
+    features: pd.DataFrame, columns: Sequence[str], categories: dict[str, list[str]]
+) -> pd.DataFrame:
+    """The model's input: ``columns`` of ``features`` with each categorical column
+    cast to the categories seen in training; an unseen value becomes missing."""
+    frame = pd.DataFrame(
+        {c: features[c].to_numpy(dtype=np.float64) for c in columns if c not in categories}
+    )
+    for column, cats in categories.items():
+        frame[column] = pd.Categorical(features[column].to_numpy(dtype=object), categories=cats)
+    return frame[list(columns)]
+
+
+def lgbm_params(seed: int, objective: str, **overrides) -> dict:
+    """Small, fast, deterministic LightGBM settings (two threads)."""
+    params = dict(
+        objective=objective,
+        n_estimators=150,
+        learning_rate=0.08,
+        num_leaves=31,
+        min_child_samples=50,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        reg_lambda=1.0,
+        random_state=seed,
+        n_jobs=2,
+        deterministic=True,
+        force_col_wise=True,
+        verbose=-1,
+    )
+    params.update(overrides)
+    return params
+
+
+def fit_classifier(
+    X: pd.DataFrame, y: np.ndarray, seed: int, **overrides
+) -> lgb.LGBMClassifier:
+    objective = "binary" if len(np.unique(y)) == 2 else "multiclass"
+    model = lgb.LGBMClassifier(**lgbm_params(seed, objective, **overrides))
+    model.fit(X, y)
+    return model
+
+
+def fit_regressor(X: pd.DataFrame, y: np.ndarray, seed: int, **overrides) -> lgb.LGBMRegressor:
+    model = lgb.LGBMRegressor(**lgbm_params(seed, "regression", **overrides))
+    model.fit(X, y)
+    return model
+
+
+def clip_proba(proba: np.ndarray) -> np.ndarray:
+    """Probabilities clipped strictly inside (0, 1); rows of a 2-D array re-summed to 1."""
+    proba = np.clip(np.asarray(proba, dtype=np.float64), PROBA_EPS, 1.0 - PROBA_EPS)
+    if proba.ndim == 2:
+        proba = proba / proba.sum(axis=1, keepdims=True)
+    return proba
+
+
+def assemble(
+    ids: np.ndarray, ts: np.ndarray, features: pd.DataFrame, extra: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """``id``, ``timestamp``, the features, then ``extra`` columns, in that order."""
+    frame = pd.DataFrame({"id": ids.astype(np.int64), "timestamp": ts})
+    for column in features.columns:
+        frame[column] = features[column].to_numpy()
+    for column, values in extra.items():
+        frame[column] = values
+    return frame
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def choice(rng: np.random.Generator, values: Sequence[str], p: Sequence[float], n: int) -> np.ndarray:
+    """``n`` draws of ``values`` with probabilities ``p`` as an object array of str."""
+    p = np.asarray(p, dtype=np.float64)
+    return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]

@@ -1,0 +1,99 @@
+"""Registry of univariate drift methods: one function and one registration each.
+
+A method reads a `Comparison` (the reference and chunk partials of one column)
+and returns its statistic. The registry is what the calculator, the docs and
+the config read: there is no other list of supported methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..stats import distances
+from ..stats.continuous import coarse_counts, kolmogorov_smirnov, wasserstein
+from ..stats.histogram import Histogram
+
+
+@dataclass
+class Comparison:
+    """A chunk next to the reference it is compared with, for one column."""
+
+    reference: object  # Histogram (continuous) or CategoryCounts (categorical)
+    current: object
+    points: np.ndarray | None = None  # fine points (continuous)
+    coarse_map: np.ndarray | None = None
+    n_coarse: int = 0
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Counts over the bins the proportion-based distances use (NaN/missing left out)."""
+        if isinstance(self.reference, Histogram):
+            return (coarse_counts(self.reference, self.coarse_map, self.n_coarse),
+                    coarse_counts(self.current, self.coarse_map, self.n_coarse))
+        return self.reference.counts[:-1], self.current.counts[:-1]
+
+
+@dataclass(frozen=True)
+class DriftMethod:
+    name: str
+    kinds: frozenset[str]
+    compute: Callable[[Comparison], float | tuple[float, float]]
+    upper_bound: float | None  # every method is >= 0
+    description: str
+
+
+DRIFT_METHODS: dict[str, DriftMethod] = {}
+BOTH = frozenset({"continuous", "categorical"})
+CONTINUOUS = frozenset({"continuous"})
+CATEGORICAL = frozenset({"categorical"})
+
+
+def register(name: str, kinds: frozenset[str], upper_bound: float | None, description: str):
+    def wrap(fn: Callable[[Comparison], float]) -> Callable[[Comparison], float]:
+        DRIFT_METHODS[name] = DriftMethod(name, kinds, fn, upper_bound, description)
+        return fn
+
+    return wrap
+
+
+@register("kolmogorov_smirnov", CONTINUOUS, 1.0, "two-sample KS D statistic on the fine bins")
+def _ks(c: Comparison) -> float:
+    return kolmogorov_smirnov(c.reference, c.current)
+
+
+@register("wasserstein", CONTINUOUS, None, "earth mover's distance (W1) in the column's units")
+def _wasserstein(c: Comparison) -> float:
+    return wasserstein(c.reference, c.current, c.points)
+
+
+@register("jensen_shannon", BOTH, 1.0, "Jensen-Shannon distance, base 2, on reference-quantile bins")
+def _js(c: Comparison) -> float:
+    return distances.jensen_shannon(*c.counts())
+
+
+@register("hellinger", BOTH, 1.0, "Hellinger distance on reference-quantile bins")
+def _hellinger(c: Comparison) -> float:
+    return distances.hellinger(*c.counts())
+
+
+@register("psi", BOTH, None, "population stability index, proportions floored at 1e-4")
+def _psi(c: Comparison) -> float:
+    return distances.psi(*c.counts())
+
+
+@register("chi2", CATEGORICAL, None, "chi-squared statistic of the 2×categories table (p-value exposed)")
+def _chi2(c: Comparison) -> tuple[float, float]:
+    return distances.chi2(*c.counts())
+
+
+@register("l_infinity", CATEGORICAL, 1.0, "largest absolute difference of category proportions")
+def _l_infinity(c: Comparison) -> float:
+    return distances.l_infinity(*c.counts())
+
+
+def methods_for(kind: str, requested: list[str] | None) -> list[str]:
+    """Requested methods (all by default) that fit a column kind, in registry order."""
+    names = list(DRIFT_METHODS) if requested is None else requested
+    return [m for m in names if kind in DRIFT_METHODS[m].kinds]

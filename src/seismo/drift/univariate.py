@@ -1,0 +1,187 @@
+"""`UnivariateDrift`: per column and method, how far each chunk is from the reference."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+
+from ..base import BaseCalculator
+from ..calculator import MetricInfo, fit_tracker
+from ..chunking import Chunker
+from ..encoding import category_bins, reference_categories
+from ..errors import InvalidConfiguration
+from ..frame import Frame
+from ..io import DataLike
+from ..result import Result
+from ..schema import build_schema
+from ..stats.binning import coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins, n_fine_bins
+from ..stats.categorical import CategoryCounts
+from ..stats.histogram import Histogram
+from ..thresholds import DISTANCE_THRESHOLD, resolve_thresholds
+from .methods import DRIFT_METHODS, Comparison, methods_for
+
+DEFAULT_MAX_CATEGORIES = 50
+
+
+def _metric_infos(methods: list[str]) -> list[MetricInfo]:
+    return [
+        MetricInfo(m, DISTANCE_THRESHOLD, lower_bound=0.0, upper_bound=DRIFT_METHODS[m].upper_bound)
+        for m in methods
+    ]
+
+
+def _finish(methods: list[str], comparison: Comparison) -> dict:
+    out: dict = {}
+    for m in methods:
+        value = DRIFT_METHODS[m].compute(comparison)
+        if isinstance(value, tuple):  # chi2: statistic and p-value
+            value, p_value = value
+            out[(m, "p_value")] = p_value
+        out[m] = value
+    return out
+
+
+class ContinuousDriftTracker:
+    """Fine histogram of one continuous column on points fixed from the reference."""
+
+    comparative = True
+
+    def __init__(self, column: str, reference_values: np.ndarray, methods: list[str], n_bins: int):
+        self.column = column
+        self.methods = methods
+        self.edges = coarse_edges(reference_values, n_bins)
+        self.points = fine_points(reference_values, include=self.edges)
+        self.coarse_map = fine_to_coarse(self.points, self.edges)
+        self.n_coarse = n_coarse_bins(self.edges)
+        self.n_bins = n_fine_bins(self.points)
+
+    def metric_infos(self) -> list[MetricInfo]:
+        return _metric_infos(self.methods)
+
+    def encode(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        values = frame.floats(self.column)
+        return fine_bin_index(values, self.points), values
+
+    def partial(self, encoded: tuple[np.ndarray, np.ndarray], rows: slice | np.ndarray) -> Histogram:
+        bins, values = encoded
+        return Histogram.from_bins(bins[rows], values[rows], self.n_bins)
+
+    def finish(self, part: Histogram, reference: Histogram) -> dict:
+        comparison = Comparison(reference, part, self.points, self.coarse_map, self.n_coarse)
+        return _finish(self.methods, comparison)
+
+
+class CategoricalDriftTracker:
+    """Counts of one categorical column over the reference's top categories."""
+
+    comparative = True
+
+    def __init__(self, column: str, reference_strings: pa.ChunkedArray, methods: list[str], max_categories: int):
+        self.column = column
+        self.methods = methods
+        self.categories = reference_categories(reference_strings)
+        self.top_k = min(max_categories, len(self.categories))
+        self.n_bins = self.top_k + 3  # categories, other, unseen, missing
+
+    def metric_infos(self) -> list[MetricInfo]:
+        return _metric_infos(self.methods)
+
+    def encode(self, frame: Frame) -> np.ndarray:
+        return category_bins(frame.strings(self.column), self.categories, self.top_k)
+
+    def partial(self, encoded: np.ndarray, rows: slice | np.ndarray) -> CategoryCounts:
+        return CategoryCounts.from_codes(encoded[rows], self.n_bins)
+
+    def finish(self, part: CategoryCounts, reference: CategoryCounts) -> dict:
+        return _finish(self.methods, Comparison(reference, part))
+
+
+class UnivariateDrift(BaseCalculator):
+    """Drift of each column's distribution, chunk by chunk, against the reference.
+
+    ``methods`` defaults to every registered method; each is applied to the
+    columns whose kind it fits. Thresholds default to the mean + 3 standard
+    deviations of out-of-sample reference values (see `seismo.thresholds`).
+    """
+
+    _extra_columns = ("p_value",)
+
+    def __init__(
+        self,
+        columns: list[str] | None = None,
+        timestamp: str | None = None,
+        chunk_size: int | None = None,
+        chunk_number: int | None = None,
+        chunk_period: str | None = None,
+        chunker: Chunker | None = None,
+        methods: list[str] | None = None,
+        thresholds: dict | None = None,
+        column_types: dict[str, str] | None = None,
+        *,
+        incomplete: Literal["keep", "append", "drop"] = "keep",
+        y_pred_proba: str | dict | None = None,
+        y_pred: str | None = None,
+        y_true: str | None = None,
+        id: str | None = None,
+        n_bins: int = 10,
+        max_categories: int = DEFAULT_MAX_CATEGORIES,
+        n_resamples: int = 50,
+        random_state: int = 0,
+    ):
+        super().__init__(
+            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
+            random_state=random_state,
+        )
+        self.columns = columns
+        self.methods = methods
+        self.column_types = column_types
+        self.y_pred_proba = y_pred_proba
+        self.y_pred = y_pred
+        self.y_true = y_true
+        self.id = id
+        self.n_bins = n_bins
+        self.max_categories = max_categories
+
+    def _check_methods(self) -> None:
+        if self.methods is None:
+            return
+        unknown = [m for m in self.methods if m not in DRIFT_METHODS]
+        if unknown:
+            raise InvalidConfiguration(f"unknown drift methods {unknown}; choose from {list(DRIFT_METHODS)}")
+
+    def fit(self, reference: DataLike) -> "UnivariateDrift":
+        """Learn bins, categories, thresholds and sampling errors from the reference."""
+        self._check_methods()
+        names = self._feature_names(reference, self.columns, "reference")
+        if not names:
+            raise InvalidConfiguration("there are no columns to monitor; pass columns=[...]")
+        frame = self._load(reference, names, "reference")
+        self._check_not_empty(frame)
+        chunks = self._reference_chunks(frame)
+        self.schema_ = build_schema(frame.table, names, self.column_types)
+        overrides = resolve_thresholds(self.thresholds, list(DRIFT_METHODS))
+        trackers = []
+        for spec in self.schema_.columns:
+            methods = methods_for(spec.kind, self.methods)
+            if not methods:
+                continue
+            if spec.kind == "continuous":
+                trackers.append(ContinuousDriftTracker(spec.name, frame.floats(spec.name), methods, self.n_bins))
+            else:
+                trackers.append(CategoricalDriftTracker(spec.name, frame.strings(spec.name), methods, self.max_categories))
+        self.fitted_trackers_ = [
+            fit_tracker(t, frame, chunks, overrides, self.n_resamples, self.random_state + i)
+            for i, t in enumerate(trackers)
+        ]
+        self.fitted_ = True
+        return self
+
+    def calculate(self, analysis: DataLike) -> Result:
+        """Drift of every analysis chunk; the reference chunks are included in the result."""
+        self._require_fitted()
+        frame = self._load_analysis(analysis)
+        chunks = self._analysis_chunks(frame)
+        return self._result(self.fitted_trackers_, frame, chunks)

@@ -1,0 +1,33 @@
+"""Turning a categorical column into bin positions fixed by the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: Categories remembered per column for unseen-category detection (memory bound).
+MAX_TRACKED_CATEGORIES = 10_000
+
+
+def reference_categories(strings: pa.ChunkedArray) -> pa.Array:
+    """Distinct reference values by descending frequency (ties keep first-seen order)."""
+    counts = pc.value_counts(pc.drop_null(strings))
+    order = np.argsort(-counts.field("counts").to_numpy(), kind="stable")
+    return counts.field("values").take(pa.array(order[:MAX_TRACKED_CATEGORIES]))
+
+
+def category_bins(strings: pa.ChunkedArray, categories: pa.Array, top_k: int) -> np.ndarray:
+    """Bin of each value: its category (top ``top_k``), other, unseen, or missing.
+
+    Layout: ``0..k-1`` the top categories, ``k`` other reference categories,
+    ``k + 1`` unseen in the reference, ``k + 2`` missing. The lookup is an
+    Arrow hash join, so no Python object is created per row.
+    """
+    index = pc.fill_null(pc.index_in(strings, value_set=categories), -1)
+    index = index.to_numpy(zero_copy_only=False).astype(np.int64)
+    missing = pc.is_null(strings).to_numpy(zero_copy_only=False)
+    k = min(top_k, len(categories))
+    bins = np.where(index < 0, k + 1, np.where(index < k, index, k))
+    bins[missing] = k + 2
+    return bins

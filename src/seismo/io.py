@@ -1,0 +1,182 @@
+"""The edge: whatever the user hands us becomes one Arrow table, once.
+
+pandas, polars (through the Arrow PyCapsule stream interface), pyarrow tables,
+and parquet or CSV paths (a file, a directory or a glob) are all read into a
+``pyarrow.Table`` holding only the columns a calculator needs. Inside seismo
+columns then become numpy arrays (`float_values`, `string_values`,
+`datetime_values`).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from .errors import ColumnNotFound, InvalidData
+
+DataLike = Any  # pandas / polars DataFrame, pyarrow Table, or a path
+
+
+def _expand_path(path: str | os.PathLike) -> list[str]:
+    text = str(path)
+    if any(ch in text for ch in "*?["):
+        files = sorted(glob.glob(text))
+    elif Path(text).is_dir():
+        files = sorted(
+            str(p) for p in Path(text).rglob("*") if p.suffix.lower() in {".parquet", ".pq", ".csv"}
+        )
+    else:
+        files = [text]
+    if not files:
+        raise InvalidData(f"no parquet or CSV file matches {text!r}")
+    for f in files:
+        if not Path(f).exists():
+            raise InvalidData(f"the file {f!r} does not exist")
+    return files
+
+
+def _read_files(files: list[str], columns: list[str] | None, where: str) -> pa.Table:
+    suffixes = {Path(f).suffix.lower() for f in files}
+    fmt = "csv" if suffixes == {".csv"} else "parquet"
+    if fmt == "parquet" and ".csv" in suffixes:
+        raise InvalidData(f"the {where} path mixes CSV and parquet files: {files[:5]}")
+    dataset = pads.dataset(files, format=fmt)
+    names = dataset.schema.names
+    if columns is not None:
+        for c in columns:
+            if c not in names:
+                raise ColumnNotFound(c, where, names)
+    return dataset.to_table(columns=columns)
+
+
+def _pandas_to_arrow(df: pd.DataFrame, columns: list[str]) -> pa.Table:
+    arrays = []
+    for c in columns:
+        try:
+            arrays.append(pa.array(df[c], from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InvalidData(f"column {c!r} mixes types that cannot form one column: {exc}") from exc
+    return pa.table(arrays, names=columns)
+
+
+def read_table(data: DataLike, columns: list[str] | None = None, where: str = "input") -> pa.Table:
+    """Read ``data`` into an Arrow table with just ``columns`` (all when None).
+
+    Raises `ColumnNotFound` naming the first missing column before reading values.
+    """
+    if isinstance(data, (str, os.PathLike)):
+        table = _read_files(_expand_path(data), columns, where)
+    elif isinstance(data, pd.DataFrame):
+        available = [str(c) for c in data.columns]
+        cols = available if columns is None else columns
+        for c in cols:
+            if c not in available:
+                raise ColumnNotFound(c, where, available)
+        table = _pandas_to_arrow(data, cols)
+    elif isinstance(data, pa.Table):
+        table = data
+    elif hasattr(data, "__arrow_c_stream__"):  # polars, duckdb relations, ...
+        if columns is not None and hasattr(data, "select") and hasattr(data, "columns"):
+            missing = [c for c in columns if c not in list(data.columns)]
+            if missing:
+                raise ColumnNotFound(missing[0], where, list(data.columns))
+            data = data.select(columns)
+        table = pa.table(data)
+    else:
+        raise InvalidData(
+            f"the {where} data is a {type(data).__name__}; expected a pandas or polars "
+            "DataFrame, a pyarrow Table, or a parquet/CSV path"
+        )
+    if columns is not None:
+        for c in columns:
+            if c not in table.column_names:
+                raise ColumnNotFound(c, where, table.column_names)
+        table = table.select(columns)
+    return table
+
+
+def read_schema(data: DataLike, where: str = "input") -> pa.Schema:
+    """Column names and Arrow types, without reading the values of a file."""
+    if isinstance(data, (str, os.PathLike)):
+        files = _expand_path(data)
+        fmt = "csv" if Path(files[0]).suffix.lower() == ".csv" else "parquet"
+        return pads.dataset(files, format=fmt).schema
+    if isinstance(data, pd.DataFrame):
+        return read_table(data.head(0), None, where).schema
+    if hasattr(data, "head") and hasattr(data, "__arrow_c_stream__"):
+        return read_table(data.head(0), None, where).schema
+    return read_table(data, None, where).schema
+
+
+def float_values(array: pa.ChunkedArray | pa.Array, column: str) -> np.ndarray:
+    """A numeric or boolean column as float64, nulls as NaN."""
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    kind = array.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+            or pa.types.is_decimal(kind) or pa.types.is_null(kind)):
+        raise InvalidData(f"column {column!r} holds {kind} values; a numeric column was expected")
+    return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _integral_float_to_int(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """1.0 and 1 should be the same category (pandas turns int + NaN into float)."""
+    floats = pc.drop_null(array).to_numpy(zero_copy_only=False)
+    if floats.size and np.all(np.isfinite(floats)) and np.all(floats == np.round(floats)):
+        return pc.cast(array, pa.int64())
+    return array
+
+
+def string_values(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """A categorical column as Arrow strings, nulls (and float NaN) kept as null."""
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array])
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    if pa.types.is_floating(array.type):
+        nan = pc.is_nan(array)
+        array = pc.if_else(nan, pa.scalar(None, array.type), array)
+        array = _integral_float_to_int(array)
+    if pa.types.is_boolean(array.type):
+        array = pc.if_else(array, "True", "False")
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = pc.cast(array, pa.string())
+    return array
+
+
+def datetime_values(array: pa.ChunkedArray | pa.Array, column: str) -> np.ndarray:
+    """A timestamp column as datetime64[ns] (UTC for zone-aware data).
+
+    Strings are parsed with pandas; a value that cannot be parsed or a null is an error
+    naming the column, because rows could not be ordered or chunked by time.
+    """
+    series = array.to_pandas()
+    if isinstance(series, pd.DataFrame):  # pragma: no cover - defensive
+        series = series.iloc[:, 0]
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        raise InvalidData(
+            f"timestamp column {column!r} holds numbers ({series.dtype}); give datetimes or "
+            "date strings such as '2024-01-31'"
+        )
+    try:
+        parsed = pd.to_datetime(series, utc=True, format="mixed")
+    except (ValueError, TypeError) as exc:
+        raise InvalidData(f"timestamp column {column!r} cannot be parsed: {exc}") from exc
+    n_null = int(parsed.isna().sum())
+    if n_null:
+        first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise InvalidData(
+            f"timestamp column {column!r} has {n_null} missing or unparseable values "
+            f"(first at row {first}); every row needs a time to be chunked"
+        )
+    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")

@@ -1,0 +1,65 @@
+"""Mergeable metric partials, the metric functions finished from them, and the registry."""
+
+from seismo.metrics.classification import (
+    accuracy,
+    average_precision,
+    binary_confusion_cells,
+    business_value,
+    confusion_matrix,
+    f1,
+    multiclass_confusion_cells,
+    per_class_average_precision,
+    per_class_roc_auc,
+    precision,
+    recall,
+    roc_auc,
+    specificity,
+)
+from seismo.metrics.partials import (
+    ClassificationPartial,
+    ConfusionSums,
+    LossSums,
+    ScoreHistogram,
+    bin_scores,
+)
+from seismo.metrics.registry import (
+    METRICS,
+    PROBLEM_TYPES,
+    MetricSpec,
+    clip_to_bounds,
+    get_metric,
+    metrics_for,
+)
+from seismo.metrics.regression import mae, mape, mse, msle, rmse, rmsle
+
+__all__ = [
+    "METRICS",
+    "PROBLEM_TYPES",
+    "ClassificationPartial",
+    "ConfusionSums",
+    "LossSums",
+    "MetricSpec",
+    "ScoreHistogram",
+    "accuracy",
+    "average_precision",
+    "bin_scores",
+    "binary_confusion_cells",
+    "business_value",
+    "clip_to_bounds",
+    "confusion_matrix",
+    "f1",
+    "get_metric",
+    "mae",
+    "mape",
+    "metrics_for",
+    "msle",
+    "multiclass_confusion_cells",
+    "per_class_average_precision",
+    "per_class_roc_auc",
+    "precision",
+    "recall",
+    "rmse",
+    "rmsle",
+    "roc_auc",
+    "specificity",
+]

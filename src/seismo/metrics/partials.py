@@ -1,0 +1,276 @@
+"""Mergeable per-chunk statistics (partials) that every metric is finished from.
+
+A partial is a sum over rows, so partials of disjoint row sets merge by
+addition: ``finish(a + b) == finish(rows of a and b together)``. Labels are
+*soft*: ``y_true_prob`` has one row per observation summing to 1 (one-hot for
+realized labels, calibrated probabilities for label-free estimation), so the
+same sums serve both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from seismo.errors import InvalidConfiguration, InvalidData
+from seismo.stats.binning import fine_bin_index, n_fine_bins
+
+# sklearn's mean_absolute_percentage_error divides by max(|y|, eps) with this eps.
+MAPE_EPS = np.finfo(np.float64).eps
+# log1p is defined above -1; sklearn (>= 1.5) raises for values <= -1.
+MSLE_LOWER_LIMIT = -1.0
+
+
+def _check_same(a: np.ndarray, b: np.ndarray, what: str) -> None:
+    if a.shape != b.shape:
+        raise InvalidConfiguration(
+            f"cannot merge {what} of shapes {a.shape} and {b.shape}: "
+            "partials must be built on the same classes and bins"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ConfusionSums:
+    """Expected confusion matrix: ``matrix[i, j]`` sums ``P(true=i)`` over rows predicted ``j``."""
+
+    matrix: np.ndarray
+
+    @classmethod
+    def from_rows(
+        cls, y_true_prob: np.ndarray, y_pred_index: np.ndarray, n_classes: int
+    ) -> ConfusionSums:
+        y_true_prob = np.asarray(y_true_prob, dtype=np.float64)
+        y_pred_index = np.asarray(y_pred_index, dtype=np.int64).ravel()
+        if y_true_prob.shape != (y_pred_index.size, n_classes):
+            raise InvalidData(
+                f"y_true_prob has shape {y_true_prob.shape}; expected "
+                f"({y_pred_index.size}, {n_classes}) for {y_pred_index.size} predictions"
+            )
+        if y_pred_index.size and (y_pred_index.min() < 0 or y_pred_index.max() >= n_classes):
+            raise InvalidData(
+                f"predicted class indices must lie in [0, {n_classes - 1}], found "
+                f"[{y_pred_index.min()}, {y_pred_index.max()}]"
+            )
+        matrix = np.stack(
+            [
+                np.bincount(y_pred_index, weights=y_true_prob[:, i], minlength=n_classes)
+                for i in range(n_classes)
+            ]
+        ).reshape(n_classes, n_classes)
+        return cls(matrix)
+
+    @classmethod
+    def empty(cls, n_classes: int) -> ConfusionSums:
+        return cls(np.zeros((n_classes, n_classes)))
+
+    def merge(self, other: ConfusionSums) -> ConfusionSums:
+        _check_same(self.matrix, other.matrix, "confusion matrices")
+        return ConfusionSums(self.matrix + other.matrix)
+
+    __add__ = merge
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreHistogram:
+    """Soft positive / negative mass per score bin, one row per scored class.
+
+    ``pos[c, b]`` sums ``y_true_prob[:, class_c]`` over rows whose class-c score
+    falls in fine bin ``b``; ``neg`` sums ``1 - y_true_prob[:, class_c]``.
+    ``n_bins[c]`` is the number of fine bins of class c (classes may have
+    different points; rows are zero-padded to the widest); its last bin,
+    ``n_bins[c] - 1``, holds NaN scores, which the metrics leave out.
+    """
+
+    pos: np.ndarray
+    neg: np.ndarray
+    n_bins: np.ndarray
+
+    @classmethod
+    def from_rows(
+        cls,
+        y_true_prob_scored: np.ndarray,
+        score_bins: np.ndarray,
+        n_bins: int | Sequence[int],
+    ) -> ScoreHistogram:
+        score_bins = np.asarray(score_bins, dtype=np.int64)
+        n_scored = score_bins.shape[1] if score_bins.ndim == 2 else 1
+        score_bins = score_bins.reshape(-1, n_scored)
+        y = np.asarray(y_true_prob_scored, dtype=np.float64).reshape(score_bins.shape[0], -1)
+        if y.shape != score_bins.shape:
+            raise InvalidData(f"{y.shape} soft labels for {score_bins.shape} score bins")
+        per_class = np.broadcast_to(np.asarray(n_bins, dtype=np.int64), (n_scored,)).copy()
+        width = int(per_class.max()) if n_scored else 0
+        if score_bins.size and (score_bins.min() < 0 or (score_bins >= per_class).any()):
+            raise InvalidData(f"score bin indices must lie in [0, n_bins) with n_bins={per_class}")
+        flat = (score_bins + width * np.arange(n_scored)).ravel()
+        size = n_scored * width
+        pos = np.bincount(flat, weights=y.ravel(), minlength=size)
+        neg = np.bincount(flat, weights=(1.0 - y).ravel(), minlength=size)
+        return cls(pos.reshape(n_scored, width), neg.reshape(n_scored, width), per_class)
+
+    @classmethod
+    def empty(cls, n_bins: Sequence[int]) -> ScoreHistogram:
+        per_class = np.asarray(n_bins, dtype=np.int64).ravel()
+        shape = (per_class.size, int(per_class.max()) if per_class.size else 0)
+        return cls(np.zeros(shape), np.zeros(shape), per_class)
+
+    def merge(self, other: ScoreHistogram) -> ScoreHistogram:
+        _check_same(self.pos, other.pos, "score histograms")
+        if not np.array_equal(self.n_bins, other.n_bins):
+            raise InvalidConfiguration(
+                f"cannot merge score histograms with bins {self.n_bins} and {other.n_bins}"
+            )
+        return ScoreHistogram(self.pos + other.pos, self.neg + other.neg, self.n_bins)
+
+    __add__ = merge
+
+    def finite_mask(self) -> np.ndarray:
+        """Boolean (S, width): bins that hold real scores (not NaN, not padding)."""
+        width = self.pos.shape[1]
+        return np.arange(width)[None, :] < (self.n_bins[:, None] - 1)
+
+
+def bin_scores(
+    scores: np.ndarray, points: Sequence[np.ndarray]
+) -> tuple[np.ndarray, list[int]]:
+    """Fine-bin each scored column on its class's fixed points.
+
+    Returns ``(score_bins (n, S), n_bins per class)`` ready for
+    :meth:`ScoreHistogram.from_rows`; ``points[c]`` comes from
+    ``fine_points(reference_scores_c, max_points=5000, grid_range=(0, 1))``.
+    """
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1, len(points))
+    bins = np.empty(scores.shape, dtype=np.int64)
+    for c, pts in enumerate(points):
+        bins[:, c] = fine_bin_index(scores[:, c], pts)
+    return bins, [n_fine_bins(pts) for pts in points]
+
+
+@dataclass(frozen=True, eq=False)
+class ClassificationPartial:
+    """Everything a classification metric needs from one chunk.
+
+    ``scored_classes`` are the class indices of the histogram rows: ``(1,)``
+    for a binary problem, ``(0, ..., C-1)`` for a multiclass one.
+    """
+
+    confusion: ConfusionSums
+    scores: ScoreHistogram
+    n: int
+    scored_classes: tuple[int, ...]
+
+    @classmethod
+    def from_rows(
+        cls,
+        y_true_prob: np.ndarray,
+        y_pred_index: np.ndarray,
+        score_bins: np.ndarray,
+        n_bins: int | Sequence[int],
+        scored_classes: Sequence[int],
+    ) -> ClassificationPartial:
+        y_true_prob = np.asarray(y_true_prob, dtype=np.float64)
+        if y_true_prob.ndim != 2:
+            raise InvalidData(
+                f"y_true_prob must be 2-D (rows, classes), got shape {y_true_prob.shape}"
+            )
+        scored = tuple(int(c) for c in scored_classes)
+        confusion = ConfusionSums.from_rows(y_true_prob, y_pred_index, y_true_prob.shape[1])
+        hist = ScoreHistogram.from_rows(y_true_prob[:, list(scored)], score_bins, n_bins)
+        return cls(confusion, hist, int(y_true_prob.shape[0]), scored)
+
+    @property
+    def n_classes(self) -> int:
+        return self.confusion.matrix.shape[0]
+
+    @property
+    def is_binary(self) -> bool:
+        """Binary problems score only class 1; metrics then report class 1 alone."""
+        return self.n_classes == 2 and self.scored_classes == (1,)
+
+    def merge(self, other: ClassificationPartial) -> ClassificationPartial:
+        if self.scored_classes != other.scored_classes:
+            raise InvalidConfiguration(
+                "cannot merge partials scoring classes "
+                f"{self.scored_classes} and {other.scored_classes}"
+            )
+        return ClassificationPartial(
+            self.confusion + other.confusion,
+            self.scores + other.scores,
+            self.n + other.n,
+            self.scored_classes,
+        )
+
+    __add__ = merge
+
+
+@dataclass(frozen=True, eq=False)
+class LossSums:
+    """Regression loss sums. The log sum is NaN when MSLE was not requested."""
+
+    n: float
+    abs_error: float
+    abs_pct_error: float
+    sq_error: float
+    sq_log_error: float
+
+    @classmethod
+    def from_rows(
+        cls,
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        with_log: bool = False,
+        true_name: str = "y_true",
+        pred_name: str = "y_pred",
+    ) -> LossSums:
+        """Sum the losses of realized targets; ``with_log`` checks log1p's domain."""
+        y_true = np.asarray(y_true, dtype=np.float64).ravel()
+        y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
+        err = y_pred - y_true
+        sq_log = np.nan
+        if with_log:
+            for name, values in ((true_name, y_true), (pred_name, y_pred)):
+                bad = values <= MSLE_LOWER_LIMIT
+                if bad.any():
+                    raise InvalidData(
+                        f"column {name!r} has {int(bad.sum())} values <= {MSLE_LOWER_LIMIT:g} "
+                        f"(min {values.min():g}); msle/rmsle need values > {MSLE_LOWER_LIMIT:g}"
+                    )
+            sq_log = float(np.sum((np.log1p(y_true) - np.log1p(y_pred)) ** 2))
+        return cls(
+            n=float(y_true.size),
+            abs_error=float(np.sum(np.abs(err))),
+            abs_pct_error=float(np.sum(np.abs(err) / np.maximum(np.abs(y_true), MAPE_EPS))),
+            sq_error=float(np.sum(err**2)),
+            sq_log_error=sq_log,
+        )
+
+    @classmethod
+    def from_losses(
+        cls,
+        abs_error: np.ndarray,
+        abs_pct_error: np.ndarray,
+        sq_error: np.ndarray,
+        sq_log_error: np.ndarray | None = None,
+    ) -> LossSums:
+        """Sum per-row losses predicted by a model (label-free estimation)."""
+        abs_error = np.asarray(abs_error, dtype=np.float64).ravel()
+        return cls(
+            n=float(abs_error.size),
+            abs_error=float(abs_error.sum()),
+            abs_pct_error=float(np.sum(abs_pct_error)),
+            sq_error=float(np.sum(sq_error)),
+            sq_log_error=np.nan if sq_log_error is None else float(np.sum(sq_log_error)),
+        )
+
+    def merge(self, other: LossSums) -> LossSums:
+        return LossSums(
+            self.n + other.n,
+            self.abs_error + other.abs_error,
+            self.abs_pct_error + other.abs_pct_error,
+            self.sq_error + other.sq_error,
+            self.sq_log_error + other.sq_log_error,
+        )
+
+    __add__ = merge

@@ -1,0 +1,313 @@
+"""`RealizedPerformance`: the model's metrics per chunk, from labels.
+
+Labels may arrive late, in their own frame joined on an id column. Rows whose
+label has not arrived are excluded from the metrics, and every chunk reports
+that share as ``targets_missing_rate``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..base import BaseCalculator
+from ..calculator import MetricInfo, fit_tracker
+from ..chunking import Chunker
+from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
+from ..frame import Frame
+from ..io import DataLike, read_table
+from ..metrics.partials import ClassificationPartial, LossSums, bin_scores
+from ..metrics.registry import METRICS, MetricSpec, get_metric, metrics_for
+from ..result import Result
+from ..stats.binning import fine_points
+from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
+from .model import ClassSpec, check_problem_type, class_index, probabilities, regression_values
+
+SCORE_POINTS = 5_000
+CONFUSION_NORMALIZATIONS = ("none", "all", "true", "pred")
+
+
+@dataclass
+class LabelledPartial:
+    """A metric partial over the labelled rows, plus the count of all rows."""
+
+    inner: Any
+    n_rows: int
+
+    def merge(self, other: "LabelledPartial") -> "LabelledPartial":
+        return LabelledPartial(self.inner + other.inner, self.n_rows + other.n_rows)
+
+    __add__ = merge
+
+
+def default_metrics(problem_type: str, business_value_matrix: Any) -> list[str]:
+    names = metrics_for(problem_type)
+    if business_value_matrix is None and "business_value" in names:
+        names.remove("business_value")
+    return names
+
+
+def expand_metric_infos(metrics: list[str], spec: ClassSpec | None, normalize: str) -> list[MetricInfo]:
+    """One MetricInfo per reported value; the confusion matrix reports one per cell."""
+    infos = []
+    for name in metrics:
+        metric = METRICS[name]
+        if not metric.multi_valued:
+            infos.append(MetricInfo(name, TWO_SIDED_THRESHOLD, metric.lower_bound, metric.upper_bound))
+            continue
+        upper = None if normalize == "none" else 1.0
+        for cell in confusion_cell_names(spec):
+            infos.append(MetricInfo(cell, TWO_SIDED_THRESHOLD, 0.0, upper))
+    return infos
+
+
+def confusion_cell_names(spec: ClassSpec) -> list[str]:
+    if spec.n_classes == 2 and spec.scored == (1,):
+        return ["true_positive", "false_positive", "true_negative", "false_negative"]
+    return [f"true_{a}_pred_{b}" for a in spec.labels for b in spec.labels]
+
+
+class ClassificationTracker:
+    """Confusion sums and score histograms from labels (one-hot soft labels)."""
+
+    comparative = False
+    column = None
+
+    def __init__(self, calc: "RealizedPerformance", spec: ClassSpec, reference: Frame, metrics: list[str]):
+        self.roles = calc._roles()
+        self.spec = spec
+        self.metrics = metrics
+        self.options = calc._metric_options(spec)
+        scores = probabilities(reference, spec)
+        self.points = [fine_points(scores[:, j], SCORE_POINTS, grid_range=(0.0, 1.0)) for j in range(scores.shape[1])]
+
+    def metric_infos(self) -> list[MetricInfo]:
+        return expand_metric_infos(self.metrics, self.spec, self.options["confusion_matrix"]["normalize"])
+
+    def encode(self, frame: Frame) -> dict[str, np.ndarray]:
+        y_pred = class_index(frame, self.roles.y_pred, self.spec, "y_pred", allow_missing=False)
+        y_true = class_index(frame, self.roles.y_true, self.spec, "y_true", allow_missing=True)
+        score_bins, n_bins = bin_scores(probabilities(frame, self.spec), self.points)
+        return {"y_pred": y_pred, "y_true": y_true, "score_bins": score_bins, "n_bins": n_bins}
+
+    def partial(self, enc: dict, rows: slice | np.ndarray) -> LabelledPartial:
+        y_true = enc["y_true"][rows]
+        keep = y_true >= 0
+        one_hot = np.zeros((int(keep.sum()), self.spec.n_classes))
+        one_hot[np.arange(one_hot.shape[0]), y_true[keep]] = 1.0
+        inner = ClassificationPartial.from_rows(
+            one_hot, enc["y_pred"][rows][keep], enc["score_bins"][rows][keep], enc["n_bins"], self.spec.scored
+        )
+        return LabelledPartial(inner, len(y_true))
+
+    def finish(self, part: LabelledPartial, reference: None = None) -> dict:
+        out = finish_classification(part.inner, self.metrics, self.options)
+        out[(None, "targets_missing_rate")] = 1.0 - part.inner.n / part.n_rows if part.n_rows else np.nan
+        return out
+
+
+def finish_classification(partial: ClassificationPartial, metrics: list[str], options: dict) -> dict:
+    """Every requested metric from one merged partial (realized or estimated alike)."""
+    out: dict = {}
+    for name in metrics:
+        value = METRICS[name].finish(partial, **options.get(name, {}))
+        if isinstance(value, dict):
+            out.update(value)
+        else:
+            out[name] = value
+    return out
+
+
+class RegressionTracker:
+    """Loss sums from labels."""
+
+    comparative = False
+    column = None
+
+    def __init__(self, calc: "RealizedPerformance", metrics: list[str]):
+        self.roles = calc._roles()
+        self.metrics = metrics
+        self.with_log = any(m in ("msle", "rmsle") for m in metrics)
+
+    def metric_infos(self) -> list[MetricInfo]:
+        return expand_metric_infos(self.metrics, None, "none")
+
+    def encode(self, frame: Frame) -> dict[str, np.ndarray]:
+        return {
+            "y_pred": regression_values(frame, self.roles.y_pred, "y_pred", allow_missing=False),
+            "y_true": regression_values(frame, self.roles.y_true, "y_true", allow_missing=True),
+        }
+
+    def partial(self, enc: dict, rows: slice | np.ndarray) -> LabelledPartial:
+        y_true, y_pred = enc["y_true"][rows], enc["y_pred"][rows]
+        keep = np.isfinite(y_true)
+        inner = LossSums.from_rows(y_true[keep], y_pred[keep], self.with_log, self.roles.y_true, self.roles.y_pred)
+        return LabelledPartial(inner, len(y_true))
+
+    def finish(self, part: LabelledPartial, reference: None = None) -> dict:
+        out = {name: METRICS[name].finish(part.inner) for name in self.metrics}
+        out[(None, "targets_missing_rate")] = 1.0 - part.inner.n / part.n_rows if part.n_rows else np.nan
+        return out
+
+
+def join_targets(frame: Frame, targets: DataLike, id_column: str, y_true: str) -> Frame:
+    """Attach late labels to the analysis rows by id; unmatched rows get a null label."""
+    table = read_table(targets, [id_column, y_true], "targets")
+    target_ids = table.column(id_column).to_numpy(zero_copy_only=False)
+    index = pd.Index(target_ids)
+    if not index.is_unique:
+        dup = index[index.duplicated()].unique()[:5].tolist()
+        raise InvalidData(f"id column {id_column!r} in the targets data has duplicated ids, e.g. {dup}")
+    ids = frame.column(id_column).to_numpy(zero_copy_only=False)
+    if ids.dtype.kind != target_ids.dtype.kind:
+        index = pd.Index(target_ids.astype(str))
+        ids = ids.astype(str)
+    positions = index.get_indexer(ids)
+    taken = table.column(y_true).take(pa.array(positions, mask=positions < 0))
+    new_table = frame.table
+    if y_true in new_table.column_names:
+        new_table = new_table.drop_columns([y_true])
+    new_table = new_table.append_column(y_true, taken)
+    return Frame(new_table, frame.timestamps, frame.where)
+
+
+class RealizedPerformance(BaseCalculator):
+    """Model performance per chunk from the labels that have arrived."""
+
+    _extra_columns = ("targets_missing_rate",)
+
+    def __init__(
+        self,
+        problem_type: Literal["binary", "multiclass", "regression"],
+        y_pred_proba: str | dict | None = None,
+        y_pred: str | None = None,
+        y_true: str | None = None,
+        timestamp: str | None = None,
+        id: str | None = None,
+        metrics: list[str] | None = None,
+        chunk_size: int | None = None,
+        chunk_number: int | None = None,
+        chunk_period: str | None = None,
+        chunker: Chunker | None = None,
+        thresholds: dict | None = None,
+        *,
+        incomplete: Literal["keep", "append", "drop"] = "keep",
+        business_value_matrix: Any = None,
+        normalize_business_value: bool = False,
+        normalize_confusion_matrix: Literal["none", "all", "true", "pred"] = "none",
+        n_resamples: int = 50,
+        random_state: int = 0,
+    ):
+        super().__init__(
+            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
+            random_state=random_state,
+        )
+        self.problem_type = problem_type
+        self.y_pred_proba = y_pred_proba
+        self.y_pred = y_pred
+        self.y_true = y_true
+        self.id = id
+        self.metrics = metrics
+        self.business_value_matrix = business_value_matrix
+        self.normalize_business_value = normalize_business_value
+        self.normalize_confusion_matrix = normalize_confusion_matrix
+
+    def _metric_options(self, spec: ClassSpec | None) -> dict[str, dict]:
+        options: dict[str, dict] = {"confusion_matrix": {"normalize": self.normalize_confusion_matrix}}
+        if spec is not None and not (spec.n_classes == 2 and spec.scored == (1,)):
+            options["confusion_matrix"]["labels"] = list(spec.labels)
+        if self.business_value_matrix is not None:
+            options["business_value"] = {
+                "value_matrix": np.asarray(self.business_value_matrix, dtype=float),
+                "normalize_per_prediction": self.normalize_business_value,
+            }
+        return options
+
+    def _check_config(self) -> list[str]:
+        check_problem_type(self.problem_type)
+        if self.y_true is None:
+            raise InvalidConfiguration("realized performance needs the label column: pass y_true=...")
+        if self.y_pred is None:
+            raise InvalidConfiguration("realized performance needs the prediction column: pass y_pred=...")
+        if self.normalize_confusion_matrix not in CONFUSION_NORMALIZATIONS:
+            raise InvalidConfiguration(
+                f"normalize_confusion_matrix is {self.normalize_confusion_matrix!r}; use one of {list(CONFUSION_NORMALIZATIONS)}"
+            )
+        names = list(self.metrics) if self.metrics else default_metrics(self.problem_type, self.business_value_matrix)
+        for name in names:
+            get_metric(name, self.problem_type)
+        if "business_value" in names:
+            n = 2 if self.problem_type == "binary" else len(self._roles().proba_columns())
+            matrix = None if self.business_value_matrix is None else np.asarray(self.business_value_matrix, dtype=float)
+            if matrix is None or matrix.shape != (n, n):
+                raise InvalidConfiguration(
+                    f"business_value needs business_value_matrix of shape ({n}, {n}) indexed [true, predicted]; "
+                    f"got {None if matrix is None else matrix.shape}"
+                )
+        return names
+
+    def _model_columns(self) -> list[str]:
+        cols = self._roles().model_columns()
+        return [c for c in cols if c not in (self.timestamp,)]
+
+    def fit(self, reference: DataLike) -> "RealizedPerformance":
+        """Learn score bins, thresholds and sampling errors from the labelled reference."""
+        names = self._check_config()
+        frame = self._load(reference, self._model_columns(), "reference")
+        self._check_not_empty(frame)
+        chunks = self._reference_chunks(frame)
+        if self.problem_type == "regression":
+            names = self._drop_log_metrics_if_invalid(names, frame)
+            tracker: Any = RegressionTracker(self, names)
+        else:
+            self.class_spec_ = ClassSpec.from_roles(self.problem_type, self._roles())
+            tracker = ClassificationTracker(self, self.class_spec_, frame, names)
+        infos = [i.name for i in tracker.metric_infos()]
+        overrides = resolve_thresholds(self.thresholds, infos + names)
+        self.metrics_ = names
+        self.fitted_trackers_ = [fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state)]
+        self.fitted_ = True
+        return self
+
+    def _drop_log_metrics_if_invalid(self, names: list[str], frame: Frame) -> list[str]:
+        log_metrics = [m for m in names if m in ("msle", "rmsle")]
+        if not log_metrics or self.metrics:
+            return names
+        y_true = frame.floats(self.y_true)
+        y_pred = frame.floats(self.y_pred)
+        if np.nanmin(y_true) <= -1 or np.nanmin(y_pred) <= -1:
+            warnings.warn(
+                f"{log_metrics} are skipped: {self.y_true!r} or {self.y_pred!r} has values <= -1",
+                SeismoWarning,
+                stacklevel=3,
+            )
+            return [m for m in names if m not in log_metrics]
+        return names
+
+    def calculate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None) -> Result:
+        """Realized metrics of every analysis chunk; labels may come in ``targets``, joined on ``id``."""
+        self._require_fitted()
+        id_column = id or self.id
+        columns = [c for c in self._model_columns() if not (targets is not None and c == self.y_true)]
+        if targets is not None:
+            if id_column is None:
+                raise InvalidConfiguration("targets are joined on an id column: pass id=... ")
+            columns = list(dict.fromkeys([*columns, id_column]))
+        frame = self._load(analysis, columns, "analysis")
+        self._check_not_empty(frame)
+        if targets is not None:
+            frame = join_targets(frame, targets, id_column, self.y_true)
+        elif self.y_true not in frame.columns:  # pragma: no cover - read_table raises first
+            raise InvalidData(f"{self.y_true!r} is not in the analysis data and no targets were given")
+        chunks = self._analysis_chunks(frame)
+        return self._result(self.fitted_trackers_, frame, chunks)
+
+    @property
+    def metric_specs(self) -> list[MetricSpec]:
+        return [METRICS[m] for m in self.metrics_]

@@ -1,0 +1,127 @@
+"""Column roles and column types.
+
+Type rule (documented in docs/data.md):
+
+* float and decimal columns are continuous;
+* string, categorical (dictionary), and boolean columns are categorical;
+* integer columns are categorical when the reference holds at most
+  ``MAX_INTEGER_CATEGORIES`` (10) distinct values, continuous otherwise: a
+  count such as "number of open loans" behaves like a category, an amount in
+  cents does not;
+* ``column_types={"col": "continuous" | "categorical"}`` overrides the rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InvalidConfiguration, InvalidData
+
+ColumnKind = Literal["continuous", "categorical"]
+KINDS: tuple[str, ...] = ("continuous", "categorical")
+MAX_INTEGER_CATEGORIES = 10
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which column plays which part. Anything not named here may be a feature."""
+
+    timestamp: str | None = None
+    y_pred_proba: str | Mapping[object, str] | None = None
+    y_pred: str | None = None
+    y_true: str | None = None
+    id: str | None = None
+
+    def model_columns(self) -> list[str]:
+        """Columns that describe the model or the row rather than its inputs."""
+        named: list[str] = []
+        if isinstance(self.y_pred_proba, Mapping):
+            named.extend(self.y_pred_proba.values())
+        elif self.y_pred_proba is not None:
+            named.append(self.y_pred_proba)
+        named.extend(c for c in (self.timestamp, self.y_pred, self.y_true, self.id) if c is not None)
+        return named
+
+    def proba_columns(self) -> dict[str, str]:
+        """Class label (as text) -> probability column; binary uses class "1"."""
+        if self.y_pred_proba is None:
+            return {}
+        if isinstance(self.y_pred_proba, Mapping):
+            return {str(label): col for label, col in self.y_pred_proba.items()}
+        return {"1": self.y_pred_proba}
+
+
+@dataclass
+class ColumnSpec:
+    name: str
+    kind: ColumnKind
+
+
+@dataclass
+class Schema:
+    """Features with their kinds, as learned at fit."""
+
+    columns: list[ColumnSpec] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def kind(self, name: str) -> ColumnKind:
+        return next(c.kind for c in self.columns if c.name == name)
+
+
+def infer_kind(name: str, array: pa.ChunkedArray) -> ColumnKind:
+    """Continuous or categorical, by the rule in the module docstring."""
+    t = array.type
+    if pa.types.is_dictionary(t):
+        return "categorical"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "continuous"
+    if pa.types.is_integer(t):
+        distinct = pc.count_distinct(array, mode="only_valid").as_py()
+        return "categorical" if distinct <= MAX_INTEGER_CATEGORIES else "continuous"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t):
+        return "categorical"
+    if pa.types.is_null(t):
+        return "continuous"
+    raise InvalidData(
+        f"column {name!r} has type {t}, which seismo cannot monitor as a feature; "
+        "exclude it from the features or convert it to a number or string"
+    )
+
+
+def is_temporal(array: pa.ChunkedArray) -> bool:
+    return pa.types.is_temporal(array.type)
+
+
+def default_features(available: list[str], roles: Roles) -> list[str]:
+    """Every column not given another role."""
+    taken = set(roles.model_columns())
+    return [c for c in available if c not in taken]
+
+
+def build_schema(
+    table: pa.Table,
+    features: list[str],
+    column_types: Mapping[str, str] | None,
+) -> Schema:
+    overrides = dict(column_types or {})
+    for name, kind in overrides.items():
+        if kind not in KINDS:
+            raise InvalidConfiguration(
+                f"column_types[{name!r}] is {kind!r}; use one of {list(KINDS)}"
+            )
+        if name not in features:
+            raise InvalidConfiguration(
+                f"column_types names {name!r}, which is not among the monitored columns {features}"
+            )
+    specs = []
+    for name in features:
+        kind = overrides.get(name) or infer_kind(name, table.column(name))
+        specs.append(ColumnSpec(name, kind))  # type: ignore[arg-type]
+    return Schema(specs)

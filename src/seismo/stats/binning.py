@@ -1,0 +1,119 @@
+"""Bin edges fixed from the reference at fit time, and the bin index of new values.
+
+The binning rule (documented in docs/binning.md):
+
+* A continuous column is summarised on *fine points*: every distinct reference
+  value when there are at most ``max_points`` of them, otherwise
+  ``max_points`` reference quantiles (``inverted_cdf``, so each point is a real
+  reference value) joined with an evenly spaced grid of the same size over the
+  reference range. The grid keeps resolution where an analysis chunk moves into
+  a region the reference barely covers.
+* The fine points interleave two kinds of bins: a *point bin* holding values
+  exactly equal to a point, and an *open interval* between two neighbouring
+  points. Bin ``2k + 1`` is point ``k``; bin ``2k`` is the open interval below
+  it. Bin ``0`` is the lower tail (below the reference minimum), bin ``2K`` the
+  upper tail (above the maximum), and the last bin, ``2K + 1``, counts NaN.
+  With exact points the reference has no mass inside any open interval, which
+  makes KS exact and Wasserstein exact up to the few intervals where the two
+  CDFs cross.
+* Distances on proportions (Jensen-Shannon, Hellinger, PSI) use *coarse bins*:
+  ``n_bins`` equal-frequency reference quantile bins, right-closed, plus one
+  tail bin on each side for values outside the reference range. The coarse
+  edges are themselves fine points, so a coarse histogram is a sum of fine bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DEFAULT_MAX_POINTS = 5_000
+DEFAULT_COARSE_BINS = 10
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    return values[np.isfinite(values)]
+
+
+def coarse_edges(ref_values: np.ndarray, n_bins: int = DEFAULT_COARSE_BINS) -> np.ndarray:
+    """Distinct reference quantiles ``min = e_0 < e_1 < ... < e_m = max``."""
+    finite = _finite(ref_values)
+    if finite.size == 0:
+        return np.empty(0)
+    probs = np.linspace(0.0, 1.0, n_bins + 1)
+    return np.unique(np.quantile(finite, probs, method="inverted_cdf"))
+
+
+def fine_points(
+    ref_values: np.ndarray,
+    max_points: int = DEFAULT_MAX_POINTS,
+    include: np.ndarray | None = None,
+    grid_range: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Sorted distinct points that define the fine bins (see module docstring).
+
+    ``include`` adds points that must be present (the coarse edges);
+    ``grid_range`` overrides the range of the even grid (``(0, 1)`` for scores).
+    """
+    finite = _finite(ref_values)
+    extra = np.empty(0) if include is None else np.asarray(include, dtype=np.float64)
+    distinct = np.unique(finite)
+    if distinct.size <= max_points:
+        return np.unique(np.concatenate([distinct, extra]))
+    quantiles = np.quantile(finite, np.linspace(0.0, 1.0, max_points), method="inverted_cdf")
+    lo, hi = grid_range if grid_range is not None else (distinct[0], distinct[-1])
+    grid = np.linspace(lo, hi, max_points)
+    return np.unique(np.concatenate([quantiles, grid, extra]))
+
+
+def n_fine_bins(points: np.ndarray) -> int:
+    """Number of fine bins, the NaN bin included: ``2K + 2``."""
+    return 2 * len(points) + 2
+
+
+def fine_bin_index(values: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Fine bin of each value; NaN goes to the last bin (``2K + 1``)."""
+    values = np.asarray(values, dtype=np.float64)
+    k = np.searchsorted(points, values, side="left")
+    n_points = len(points)
+    if n_points == 0:
+        bins = np.zeros(values.shape, dtype=np.int64)
+    else:
+        at = points[np.minimum(k, n_points - 1)]
+        bins = 2 * k + ((k < n_points) & (at == values))
+    bins[np.isnan(values)] = 2 * n_points + 1
+    return bins.astype(np.int64, copy=False)
+
+
+def fine_to_coarse(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Map every fine bin to its coarse bin; the NaN bin maps to -1.
+
+    Coarse bin 0 is the lower tail, ``1..m`` the right-closed quantile bins
+    (the first one closed on both sides), ``m + 1`` the upper tail. A constant
+    reference (one edge) has a single middle bin.
+    """
+    n_points = len(points)
+    m = len(edges) - 1
+    upper = max(m, 1) + 1
+    if m < 0:
+        below = np.ones(n_points, dtype=np.int64)
+        at = below
+    else:
+        # Coarse bin of the open interval just below each point: 0 up to e_0, j for
+        # (e_{j-1}, e_j], the upper tail above e_m. Grid points (``grid_range``)
+        # can lie outside the reference range, so both tails can hold fine bins.
+        below = np.searchsorted(edges, points, side="left")
+        below = np.where(points > edges[-1], upper, below)
+        at = np.where(points == edges[0], 1, below)  # bin 1 is closed at e_0
+    mapping = np.empty(2 * n_points + 2, dtype=np.int64)
+    mapping[1 : 2 * n_points : 2] = at  # point bins
+    mapping[2 : 2 * n_points : 2] = below[1:]  # open interval below point k
+    mapping[0] = 0
+    mapping[2 * n_points] = upper
+    mapping[2 * n_points + 1] = -1
+    return mapping
+
+
+def n_coarse_bins(edges: np.ndarray) -> int:
+    """Quantile bins plus the two tail bins."""
+    return max(len(edges) - 1, 1) + 2

@@ -1,0 +1,79 @@
+"""Mergeable category counts of one categorical column.
+
+Bin layout, fixed at fit time: the ``K`` most frequent reference categories,
+then "other" (reference categories beyond the top ``K``), "unseen" (values the
+reference never had), and "missing" last. Keeping "other" and "unseen" apart
+lets a report say whether drift comes from new values or from the long tail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+def category_codes(values: np.ndarray, categories: list[str], top_k: int) -> np.ndarray:
+    """Bin position of every value: its index among the first ``top_k``
+    categories, else "other" (``K``), "unseen" (``K + 1``) or "missing" (``K + 2``),
+    with ``K = min(top_k, len(categories))``. None and NaN are missing.
+
+    Values are matched as they are (no string conversion), so they must have the
+    type the categories had at fit time; ``categories`` must be distinct.
+    """
+    values = np.asarray(values, dtype=object)
+    n_top = min(top_k, len(categories))
+    index = pd.Index(categories, dtype=object).get_indexer(values)
+    codes = np.where(index < 0, n_top + 1, np.minimum(index, n_top))
+    codes[pd.isna(values)] = n_top + 2
+    return codes.astype(np.int64, copy=False)
+
+
+def n_category_bins(categories: list[str], top_k: int) -> int:
+    """Explicit categories plus the other, unseen and missing bins."""
+    return min(top_k, len(categories)) + 3
+
+
+@dataclass
+class CategoryCounts:
+    """Counts per category bin (layout in the module docstring)."""
+
+    counts: np.ndarray
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, n_bins: int) -> CategoryCounts:
+        """Counts of codes from ``category_codes``."""
+        return cls(np.bincount(np.asarray(codes, dtype=np.int64), minlength=n_bins).astype(np.float64))
+
+    def _check(self, other: CategoryCounts) -> None:
+        if self.counts.shape != other.counts.shape:
+            raise ValueError(
+                f"cannot combine category counts with {self.counts.size} and "
+                f"{other.counts.size} bins; they were built on different categories"
+            )
+
+    def merge(self, other: CategoryCounts) -> CategoryCounts:
+        """Counts of the union of both row sets (associative, commutative)."""
+        self._check(other)
+        return CategoryCounts(self.counts + other.counts)
+
+    __add__ = merge
+
+    def __sub__(self, other: CategoryCounts) -> CategoryCounts:
+        """Counts without ``other``'s rows, e.g. the reference minus one chunk."""
+        self._check(other)
+        return CategoryCounts(self.counts - other.counts)
+
+    @property
+    def n(self) -> float:
+        """Number of non-missing values (unseen and other included)."""
+        return float(self.counts[:-1].sum())
+
+    @property
+    def n_missing(self) -> float:
+        return float(self.counts[-1])
+
+    @property
+    def n_unseen(self) -> float:
+        return float(self.counts[-2])
