@@ -149,7 +149,7 @@ def string_values(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
         array = _integral_float_to_int(array)
     if pa.types.is_boolean(array.type):
         array = pc.if_else(array, "True", "False")
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+    if not pa.types.is_string(array.type):
         array = pc.cast(array, pa.string())
     return array
 

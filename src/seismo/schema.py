@@ -85,7 +85,7 @@ def infer_kind(name: str, array: pa.ChunkedArray) -> ColumnKind:
     if pa.types.is_integer(t):
         distinct = pc.count_distinct(array, mode="only_valid").as_py()
         return "categorical" if distinct <= MAX_INTEGER_CATEGORIES else "continuous"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t):
+    if is_text(t) or pa.types.is_boolean(t):
         return "categorical"
     if pa.types.is_null(t):
         return "continuous"
@@ -93,6 +93,10 @@ def infer_kind(name: str, array: pa.ChunkedArray) -> ColumnKind:
         f"column {name!r} has type {t}, which seismo cannot monitor as a feature; "
         "exclude it from the features or convert it to a number or string"
     )
+
+
+def is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
 def is_temporal(array: pa.ChunkedArray) -> bool:

@@ -97,7 +97,8 @@ class ScoreHistogram:
         score_bins = np.asarray(score_bins, dtype=np.int64)
         n_scored = score_bins.shape[1] if score_bins.ndim == 2 else 1
         score_bins = score_bins.reshape(-1, n_scored)
-        y = np.asarray(y_true_prob_scored, dtype=np.float64).reshape(score_bins.shape[0], -1)
+        y = np.asarray(y_true_prob_scored, dtype=np.float64)
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
         if y.shape != score_bins.shape:
             raise InvalidData(f"{y.shape} soft labels for {score_bins.shape} score bins")
         per_class = np.broadcast_to(np.asarray(n_bins, dtype=np.int64), (n_scored,)).copy()
