@@ -35,4 +35,4 @@ def reference() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def analysis() -> pd.DataFrame:
-    return make_frame(20_000, seed=2, start="2024-06-01")
+    return make_frame(20_000, seed=3, start="2024-06-01")

@@ -19,7 +19,7 @@ from .chunking import Chunk
 from .errors import NotFittedError
 from .frame import Frame
 from .result import RESULT_COLUMNS
-from .thresholds import Threshold, clip_to_range, is_alert, sampling_error_at
+from .thresholds import Threshold, clip_to_range, is_alert, reference_spread_factor, sampling_error_at
 
 DEFAULT_RESAMPLES = 50
 
@@ -33,6 +33,8 @@ class MetricInfo:
     lower_bound: float | None = None
     upper_bound: float | None = None
     se_exponent: float | None = -0.5  # SE ∝ n^exponent; None: no sampling error
+    versus_reference: bool = False  # the value compares the chunk with the reference (a distance)
+    quadratic: bool = False  # chi-squared-like: thresholds are learned on the square root
 
 
 class Tracker(Protocol):
@@ -108,12 +110,13 @@ def fit_tracker(
     size = int(np.median([c.size for c in chunks]))
     size = max(1, min(size, n_rows // 2))
     resampled = _resampled(tracker, encoded, n_rows, size, n_resamples, total, seed) if n_rows > 1 else []
+    factor = reference_spread_factor(size, n_rows)
     fitted: dict[str, FittedMetric] = {}
     for info in tracker.metric_infos():
         cont = _metric_array(contiguous, info.name)
         res = _metric_array(resampled, info.name)
         threshold = overrides.get(info.name, info.threshold)
-        bounds = clip_to_range(threshold.bounds(cont, res), info.lower_bound, info.upper_bound)
+        bounds = clip_to_range(threshold.bounds(cont, res, 1.0 if info.versus_reference else factor, info.quadratic), info.lower_bound, info.upper_bound)
         finite = res[np.isfinite(res)]
         se_ref = float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
         # random subsets of a finite reference vary less than fresh samples would

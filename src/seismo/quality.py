@@ -69,7 +69,7 @@ class ContinuousQualityTracker:
     def metric_infos(self) -> list[MetricInfo]:
         return [
             MetricInfo("missing_rate", **RATE),
-            MetricInfo("out_of_range_rate", **RATE),
+            MetricInfo("out_of_range_rate", **RATE, versus_reference=True),
             MetricInfo("mean", TWO_SIDED_THRESHOLD),
             MetricInfo("std", TWO_SIDED_THRESHOLD, lower_bound=0.0),
             MetricInfo("median", TWO_SIDED_THRESHOLD),
@@ -136,7 +136,7 @@ class CategoricalQualityTracker:
         self.n_bins = self.top_k + 3
 
     def metric_infos(self) -> list[MetricInfo]:
-        return [MetricInfo("missing_rate", **RATE), MetricInfo("unseen_rate", **RATE)]
+        return [MetricInfo("missing_rate", **RATE), MetricInfo("unseen_rate", **RATE, versus_reference=True)]
 
     def encode(self, frame: Frame) -> np.ndarray:
         return category_bins(frame.strings(self.column), self.categories, self.top_k)

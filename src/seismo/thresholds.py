@@ -15,6 +15,12 @@ the larger of the two standard deviations (contiguous, resampled): contiguous
 chunks carry the reference's own slow variation (seasonality) that random
 subsets miss, while random subsets are many and so keep the estimate steady.
 Thresholds are then clipped to the metric's range.
+
+Statistics that are quadratic in the difference between two distributions
+(chi-squared, PSI) are right-skewed like a chi-squared variable, so mean + 3 SD
+would fire about twice as often on them as on distances. Their thresholds are
+learned on their square root, the scale of the distances (JS, Hellinger, KS),
+and squared back; the reported threshold is on the statistic's own scale.
 """
 
 from __future__ import annotations
@@ -35,7 +41,11 @@ def _nanstd(values: np.ndarray) -> float:
 class Threshold:
     """Base class: turns reference values of a statistic into (lower, upper)."""
 
-    def bounds(self, contiguous: np.ndarray, resampled: np.ndarray) -> tuple[float | None, float | None]:
+    def bounds(
+        self, contiguous: np.ndarray, resampled: np.ndarray, spread_factor: float = 1.0, sqrt_scale: bool = False
+    ) -> tuple[float | None, float | None]:
+        """``spread_factor`` widens a learned spread (see `reference_spread_factor`);
+        ``sqrt_scale`` learns it on the square root of a quadratic statistic."""
         raise NotImplementedError
 
 
@@ -46,7 +56,9 @@ class ConstantThreshold(Threshold):
     lower: float | None = None
     upper: float | None = None
 
-    def bounds(self, contiguous: np.ndarray, resampled: np.ndarray) -> tuple[float | None, float | None]:
+    def bounds(
+        self, contiguous: np.ndarray, resampled: np.ndarray, spread_factor: float = 1.0, sqrt_scale: bool = False
+    ) -> tuple[float | None, float | None]:
         return self.lower, self.upper
 
 
@@ -61,14 +73,21 @@ class StandardDeviationThreshold(Threshold):
     lower_multiplier: float | None = 3.0
     upper_multiplier: float | None = 3.0
 
-    def bounds(self, contiguous: np.ndarray, resampled: np.ndarray) -> tuple[float | None, float | None]:
+    def bounds(
+        self, contiguous: np.ndarray, resampled: np.ndarray, spread_factor: float = 1.0, sqrt_scale: bool = False
+    ) -> tuple[float | None, float | None]:
+        if sqrt_scale:
+            lower, upper = self.bounds(np.sqrt(np.maximum(contiguous, 0.0)), np.sqrt(np.maximum(resampled, 0.0)),
+                                       spread_factor)
+            return (None if lower is None else float(np.maximum(lower, 0.0) ** 2),
+                    None if upper is None else float(np.maximum(upper, 0.0) ** 2))
         pooled = np.concatenate([contiguous, resampled])
         pooled = pooled[np.isfinite(pooled)]
         if pooled.size == 0:
             return None, None
         center = float(pooled.mean())
         spreads = [s for s in (_nanstd(contiguous), _nanstd(resampled)) if np.isfinite(s)]
-        spread = max(spreads) if spreads else 0.0
+        spread = (max(spreads) if spreads else 0.0) * spread_factor
         lower = None if self.lower_multiplier is None else center - self.lower_multiplier * spread
         upper = None if self.upper_multiplier is None else center + self.upper_multiplier * spread
         return lower, upper
@@ -76,6 +95,22 @@ class StandardDeviationThreshold(Threshold):
 
 DISTANCE_THRESHOLD = StandardDeviationThreshold(lower_multiplier=None, upper_multiplier=3.0)
 TWO_SIDED_THRESHOLD = StandardDeviationThreshold(3.0, 3.0)
+
+
+def reference_spread_factor(chunk_size: float, n_reference: float) -> float:
+    """Widen the spread of a one-sample statistic (a mean, a metric) learned from the reference.
+
+    Chunks drawn from the reference vary around the reference's own value with
+    variance σ²(1/n − 1/N) (sampling without replacement), while a new chunk
+    varies around it with σ²(1/n + 1/N), because the reference value is itself
+    an estimate. The ratio of the two standard deviations is this factor.
+    Comparisons (drift distances) need no factor: their reference-side noise is
+    already in every reference value.
+    """
+    n, big_n = float(chunk_size), float(n_reference)
+    if big_n <= n:
+        return 1.0
+    return float(np.sqrt((big_n + n) / (big_n - n)))
 
 
 def clip_to_range(
@@ -120,7 +155,3 @@ def sampling_error_at(se_ref: float, n_ref: float, n: np.ndarray, exponent: floa
     with np.errstate(divide="ignore", invalid="ignore"):
         return se_ref * np.power(n / n_ref, exponent)
 
-
-def check_threshold(obj: object, name: str) -> None:  # pragma: no cover - trivial guard
-    if not isinstance(obj, Threshold):
-        raise InvalidConfiguration(f"{name} must be a Threshold")

@@ -54,7 +54,9 @@ def test_from_bins_matches_from_values(data) -> None:
 def test_merge_of_partition_equals_whole(data, seed: int) -> None:
     points, values = data
     rng = np.random.default_rng(seed)
-    parts = [Histogram.from_values(values[idx], points) for idx in random_parts(rng, len(values), 6)]
+    parts = [
+        Histogram.from_values(values[idx], points) for idx in random_parts(rng, len(values), 6)
+    ]
     merged = reduce(lambda a, b: a + b, parts)
     whole = Histogram.from_values(values, points)
     assert np.array_equal(merged.counts, whole.counts)

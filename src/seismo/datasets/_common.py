@@ -77,7 +77,8 @@ def model_frame(
         {c: features[c].to_numpy(dtype=np.float64) for c in columns if c not in categories}
     )
     for column, cats in categories.items():
-        frame[column] = pd.Categorical(features[column].to_numpy(dtype=object), categories=cats)
+        codes = pd.Index(cats).get_indexer(features[column].to_numpy(dtype=object))
+        frame[column] = pd.Categorical.from_codes(codes, categories=cats)  # -1: unseen
     return frame[list(columns)]
 
 

@@ -42,6 +42,7 @@ class DriftMethod:
     compute: Callable[[Comparison], float | tuple[float, float]]
     upper_bound: float | None  # every method is >= 0
     description: str
+    quadratic: bool = False  # chi-squared-like scale (see seismo.thresholds)
 
 
 DRIFT_METHODS: dict[str, DriftMethod] = {}
@@ -50,9 +51,9 @@ CONTINUOUS = frozenset({"continuous"})
 CATEGORICAL = frozenset({"categorical"})
 
 
-def register(name: str, kinds: frozenset[str], upper_bound: float | None, description: str):
+def register(name: str, kinds: frozenset[str], upper_bound: float | None, description: str, quadratic: bool = False):
     def wrap(fn: Callable[[Comparison], float]) -> Callable[[Comparison], float]:
-        DRIFT_METHODS[name] = DriftMethod(name, kinds, fn, upper_bound, description)
+        DRIFT_METHODS[name] = DriftMethod(name, kinds, fn, upper_bound, description, quadratic)
         return fn
 
     return wrap
@@ -78,12 +79,13 @@ def _hellinger(c: Comparison) -> float:
     return distances.hellinger(*c.counts())
 
 
-@register("psi", BOTH, None, "population stability index, proportions floored at 1e-4")
+@register("psi", BOTH, None, "population stability index, proportions floored at 1e-4", quadratic=True)
 def _psi(c: Comparison) -> float:
     return distances.psi(*c.counts())
 
 
-@register("chi2", CATEGORICAL, None, "chi-squared statistic of the 2×categories table (p-value exposed)")
+@register("chi2", CATEGORICAL, None, "chi-squared statistic of the 2×categories table (p-value exposed)",
+          quadratic=True)
 def _chi2(c: Comparison) -> tuple[float, float]:
     return distances.chi2(*c.counts())
 

@@ -27,7 +27,8 @@ DEFAULT_MAX_CATEGORIES = 50
 
 def _metric_infos(methods: list[str]) -> list[MetricInfo]:
     return [
-        MetricInfo(m, DISTANCE_THRESHOLD, lower_bound=0.0, upper_bound=DRIFT_METHODS[m].upper_bound)
+        MetricInfo(m, DISTANCE_THRESHOLD, lower_bound=0.0, upper_bound=DRIFT_METHODS[m].upper_bound,
+                   versus_reference=True, quadratic=DRIFT_METHODS[m].quadratic)
         for m in methods
     ]
 

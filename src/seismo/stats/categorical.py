@@ -44,7 +44,9 @@ class CategoryCounts:
     @classmethod
     def from_codes(cls, codes: np.ndarray, n_bins: int) -> CategoryCounts:
         """Counts of codes from ``category_codes``."""
-        return cls(np.bincount(np.asarray(codes, dtype=np.int64), minlength=n_bins).astype(np.float64))
+        return cls(
+            np.bincount(np.asarray(codes, dtype=np.int64), minlength=n_bins).astype(np.float64)
+        )
 
     def _check(self, other: CategoryCounts) -> None:
         if self.counts.shape != other.counts.shape:
