@@ -87,7 +87,9 @@ def test_shift_alerts_and_stationary_stays_quiet(reference, shifted):
     loud = calc.calculate(shifted).filter(period="analysis").to_df()
     on_a = loud[loud["column"] == "a"]
     assert on_a["alert"].all()  # every chunk, every method
-    assert loud.loc[loud["column"] != "a", "alert"].mean() <= 0.05
+    others = loud[(loud["column"] != "a") & loud["alert"]]
+    # methods on one column move together; at most one column-chunk of the 15 untouched ones
+    assert len(set(zip(others["column"], others["chunk_index"]))) <= 1
 
 
 def test_nan_values_are_excluded(reference, analysis):

@@ -148,7 +148,9 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def choice(rng: np.random.Generator, values: Sequence[str], p: Sequence[float], n: int) -> np.ndarray:
+def choice(
+    rng: np.random.Generator, values: Sequence[str], p: Sequence[float], n: int
+) -> np.ndarray:
     """``n`` draws of ``values`` with probabilities ``p`` as an object array of str."""
     p = np.asarray(p, dtype=np.float64)
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]

@@ -31,7 +31,8 @@ like the reference (not returned).
     (never seen in the reference or by the model, which treats it as missing).
 
   All other features (``tenure_months``, ``contract``, ``payment_method``,
-  ``n_devices``, the rest of ``plan`` and ``usage_gb``) keep their distribution.
+  ``n_devices``, the relative shares of the old ``plan`` values and the
+  non-missing ``usage_gb``) keep their distribution.
 
 Columns
 -------

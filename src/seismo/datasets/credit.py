@@ -16,14 +16,14 @@ applications drawn like the reference (not returned).
 
   - *Covariate shift in* ``income`` *and* ``debt_ratio`` (the model's two most
     predictive features): income concentrates around 42,000 (log-sd 0.3
-    instead of 0.5 around 48,000) and debt ratios concentrate around 0.36 (sd
-    about 0.08 instead of 0.15 around 0.31). How default depends on the features does not change
-    (P(defaulted | features) is the same function throughout), but within this
-    narrow band the model has little to tell applicants apart by, so its
-    realized ROC AUC falls from about 0.89 to about 0.77 (the default rate
-    rises a little, to about 18%). Because the model is
-    well calibrated and the shift is covariate only, estimated performance
-    (CBPE) should see the drop before the labels arrive.
+    instead of 0.5 around 48,000) and debt ratios around 0.36 (sd about 0.08
+    instead of 0.15 around 0.31). How default depends on the features does
+    not change (P(defaulted | features) is the same function throughout), but
+    within this narrow band the model has little to tell applicants apart by,
+    so its realized ROC AUC falls from about 0.89 to about 0.77 (the default
+    rate rises a little, to about 18%). Because the model is well calibrated
+    and the shift is covariate only, estimated performance (CBPE) should see
+    the drop before the labels arrive.
   - *Virtual drift in* ``age``: applicants are about 12 years (one standard
     deviation) older. Default does not depend on age at all, so the model's
     AUC does not suffer from it (checked by re-scoring with reference ages).
@@ -34,8 +34,8 @@ applications drawn like the reference (not returned).
     missing).
 
   All other features (``region``, ``credit_history_years``, ``loan_amount``,
-  ``n_open_loans``, the rest of ``employment_type`` and ``employment_years``)
-  keep their distribution throughout.
+  ``n_open_loans``, the relative shares of the old ``employment_type`` values
+  and the non-missing ``employment_years``) keep their distribution throughout.
 
 Columns
 -------
@@ -141,7 +141,8 @@ def default_probability(features: pd.DataFrame) -> np.ndarray:
     loan_to_income = np.log(features["loan_amount"].to_numpy(dtype=np.float64)) - log_income
     history = features["credit_history_years"].to_numpy(dtype=np.float64)
     n_open = features["n_open_loans"].to_numpy(dtype=np.float64)
-    tenure = np.log1p(np.nan_to_num(features["employment_years"].to_numpy(dtype=np.float64), nan=5.6))
+    years = features["employment_years"].to_numpy(dtype=np.float64)
+    tenure = np.log1p(np.nan_to_num(years, nan=5.6))
     employment = features["employment_type"].map(EMPLOYMENT_EFFECT).to_numpy(dtype=np.float64)
     region = features["region"].map(REGION_EFFECT).to_numpy(dtype=np.float64)
     z = (

@@ -32,8 +32,9 @@ within 20 km of the city centre.
     missing).
 
   All other features (``area_m2``, ``rooms``, ``age_years``,
-  ``neighbourhood``, ``condition``, the rest of ``heating`` and
-  ``energy_kwh_m2``) keep their distribution throughout.
+  ``neighbourhood``, ``condition``, the relative shares of the old
+  ``heating`` values and the non-missing ``energy_kwh_m2``) keep their
+  distribution throughout.
 
 Columns
 -------
