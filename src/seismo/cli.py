@@ -21,25 +21,29 @@ def _fmt_date(value: object) -> str:
     return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
+def _alerting(df: pd.DataFrame, chunk_index: int) -> pd.DataFrame:
+    return df[(df["period"] == "analysis") & (df["chunk_index"] == chunk_index) & df["alert"]]
+
+
 def _chunk_table(title: str, frames: dict[str, pd.DataFrame], perf: pd.DataFrame, metric: str) -> Table:
     """One row per analysis chunk: the performance value and what alerted."""
     table = Table(title=title, title_justify="left")
     table.add_column("chunk")
     table.add_column("dates")
     table.add_column(metric, justify="right")
-    table.add_column("drift alerts (columns)")
+    table.add_column("drifting columns")
     table.add_column("data-quality alerts")
     perf_rows = perf[(perf["period"] == "analysis") & (perf["metric"] == metric)].set_index("chunk_index")
     for idx, row in perf_rows.iterrows():
         value = f"{row['value']:.3f}" + ("  [red]ALERT[/red]" if row["alert"] else "")
-        cells = []
-        for name, df in frames.items():
-            hits = df[(df["period"] == "analysis") & (df["chunk_index"] == idx) & df["alert"]]
-            if name == "drift":
-                cols = hits.groupby("column")["metric"].count().sort_values(ascending=False)
-                cells.append(", ".join(f"{c} ({n})" for c, n in cols.items()) or "-")
-            else:
-                cells.append(", ".join(f"{c}: {m}" for c, m in zip(hits["column"].fillna("-"), hits["metric"])) or "-")
+        drift_hits = _alerting(frames["drift"], idx)
+        drifted = drift_hits.groupby("column")["metric"].count().sort_values(ascending=False)
+        quality_hits = _alerting(frames["quality"], idx)
+        rates = quality_hits[quality_hits["metric"].str.endswith("_rate")]
+        problems = [f"{c}: {m.removesuffix('_rate')}" for c, m in zip(rates["column"], rates["metric"])]
+        if len(quality_hits) > len(rates):
+            problems.append(f"+{len(quality_hits) - len(rates)} summary statistics")
+        cells = [", ".join(drifted.index) or "-", ", ".join(problems) or "-"]
         dates = f"{_fmt_date(row['chunk_start_date'])} .. {_fmt_date(row['chunk_end_date'])}"
         table.add_row(str(row["chunk_key"]), dates, value, *cells)
     return table
@@ -50,7 +54,7 @@ def demo(chunk_size: int = typer.Option(5_000, help="rows per chunk")) -> None:
     """Run seismo on the synthetic credit data and print what it finds."""
     import seismo
 
-    console = Console()
+    console = Console(width=max(Console().width, 130))
     started = time.perf_counter()
     reference, analysis, targets = seismo.datasets.load_synthetic_credit()
     console.print(

@@ -26,7 +26,6 @@ load_synthetic_house_prices it pins:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,17 +216,13 @@ def test_model_outputs(simulated, name):
         assert set(reference["churn"]) == set(churn.CLASSES)
 
 
-# ------------------------------------------------- determinism, sizes, runtime
+# ------------------------------------------------- determinism, sizes
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_deterministic_and_fast(simulated, name):
-    spec = SPECS[name]
-    wall, cpu = time.perf_counter(), time.process_time()
-    frames = spec.loader(seed=0)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    assert cpu < 5.0, f"{name}: {cpu:.2f} s of CPU ({wall:.2f} s wall)"
-    assert wall < 20.0, f"{name}: {wall:.2f} s wall, far beyond the 5 s budget"
+def test_deterministic(simulated, name):
+    """Speed is measured by benchmarks/datasets.py, not here."""
+    frames = SPECS[name].loader(seed=0)
     for got, expected in zip(frames, sim(simulated, name)[:3], strict=True):
         pd.testing.assert_frame_equal(got, expected)
 
