@@ -8,6 +8,8 @@ from .chunking import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker
 from .drift.methods import DRIFT_METHODS
 from .drift.univariate import UnivariateDrift
 from .errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError, SeismoError, SeismoWarning
+from .performance.cbpe import CBPE
+from .performance.dle import DLE
 from .performance.realized import RealizedPerformance
 from .quality import DataQuality
 from .result import Result
@@ -16,6 +18,8 @@ from .thresholds import ConstantThreshold, StandardDeviationThreshold, Threshold
 __version__ = "0.1.0"
 
 __all__ = [
+    "CBPE",
+    "DLE",
     "Chunk",
     "Chunker",
     "ColumnNotFound",

@@ -69,7 +69,7 @@ class FittedTracker:
     reference_rows: list[dict] = field(default_factory=list)
 
 
-def _finish_chunks(tracker: Any, encoded: Any, chunks: list[Chunk], total: Any, leave_out: bool) -> list[dict]:
+def chunk_values(tracker: Any, encoded: Any, chunks: list[Chunk], total: Any, leave_out: bool) -> list[dict]:
     out = []
     for chunk in chunks:
         part = tracker.partial(encoded, chunk.rows)
@@ -106,7 +106,7 @@ def fit_tracker(
     encoded = tracker.encode(frame)
     n_rows = frame.n_rows
     total = tracker.partial(encoded, slice(0, n_rows)) if tracker.comparative else None
-    contiguous = _finish_chunks(tracker, encoded, chunks, total, leave_out=True)
+    contiguous = chunk_values(tracker, encoded, chunks, total, leave_out=True)
     size = int(np.median([c.size for c in chunks]))
     size = max(1, min(size, n_rows // 2))
     resampled = _resampled(tracker, encoded, n_rows, size, n_resamples, total, seed) if n_rows > 1 else []
@@ -123,18 +123,18 @@ def fit_tracker(
         se_ref /= np.sqrt(max(1.0 - size / n_rows, 1e-12))
         fitted[info.name] = FittedMetric(info, bounds[0], bounds[1], se_ref, float(size))
     result = FittedTracker(tracker, fitted, total)
-    result.reference_rows = _rows(result, chunks, contiguous, "reference")
+    result.reference_rows = tidy_rows(result, chunks, contiguous, "reference")
     return result
 
 
 def evaluate_tracker(fitted: FittedTracker, frame: Frame, chunks: list[Chunk]) -> list[dict]:
     """Tidy rows of one tracker on the analysis chunks."""
     encoded = fitted.tracker.encode(frame)
-    values = _finish_chunks(fitted.tracker, encoded, chunks, fitted.total, leave_out=False)
-    return _rows(fitted, chunks, values, "analysis")
+    values = chunk_values(fitted.tracker, encoded, chunks, fitted.total, leave_out=False)
+    return tidy_rows(fitted, chunks, values, "analysis")
 
 
-def _rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], period: str) -> list[dict]:
+def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], period: str) -> list[dict]:
     rows = []
     for chunk, chunk_values in zip(chunks, values):
         shared = {k[1]: v for k, v in chunk_values.items() if isinstance(k, tuple) and k[0] is None}

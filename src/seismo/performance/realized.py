@@ -20,7 +20,7 @@ from ..calculator import MetricInfo, fit_tracker
 from ..chunking import Chunker
 from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
 from ..frame import Frame
-from ..io import DataLike, read_table
+from ..io import DataLike, read_schema, read_table
 from ..metrics.partials import ClassificationPartial, LossSums, bin_scores
 from ..metrics.registry import METRICS, MetricSpec, get_metric, metrics_for
 from ..result import Result
@@ -261,6 +261,10 @@ class RealizedPerformance(BaseCalculator):
         names = self._check_config()
         frame = self._load(reference, self._model_columns(), "reference")
         self._check_not_empty(frame)
+        return self._fit_frame(frame, names)
+
+    def _fit_frame(self, frame: Frame, names: list[str]) -> "RealizedPerformance":
+        """Fit on an already loaded reference (estimators share one load)."""
         chunks = self._reference_chunks(frame)
         if self.problem_type == "regression":
             names = self._drop_log_metrics_if_invalid(names, frame)
@@ -271,6 +275,7 @@ class RealizedPerformance(BaseCalculator):
         infos = [i.name for i in tracker.metric_infos()]
         overrides = resolve_thresholds(self.thresholds, infos + names)
         self.metrics_ = names
+        self.reference_chunks_ = chunks
         self.fitted_trackers_ = [fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state)]
         self.fitted_ = True
         return self
@@ -293,20 +298,32 @@ class RealizedPerformance(BaseCalculator):
     def calculate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None) -> Result:
         """Realized metrics of every analysis chunk; labels may come in ``targets``, joined on ``id``."""
         self._require_fitted()
+        frame = self._load_labelled(analysis, targets, id, require_labels=True)
+        chunks = self._analysis_chunks(frame)
+        return self._result(self.fitted_trackers_, frame, chunks)
+
+    def _load_labelled(
+        self, analysis: DataLike, targets: DataLike | None, id: str | None, require_labels: bool,
+        extra: list[str] = (),
+    ) -> Frame:
+        """The analysis model columns, with labels from ``targets`` joined on the id where given.
+
+        Without targets, labels are read from the analysis data when it has them; estimators
+        pass ``require_labels=False`` because they need no labels at all.
+        """
         id_column = id or self.id
-        columns = [c for c in self._model_columns() if not (targets is not None and c == self.y_true)]
+        columns = list(dict.fromkeys([*self._model_columns(), *extra]))
         if targets is not None:
             if id_column is None:
                 raise InvalidConfiguration("targets are joined on an id column: pass id=... ")
-            columns = list(dict.fromkeys([*columns, id_column]))
-        frame = self._load(analysis, columns, "analysis")
+            columns = [c for c in columns if c != self.y_true] + [id_column]
+        elif not require_labels and self.y_true not in read_schema(analysis, "analysis").names:
+            columns = [c for c in columns if c != self.y_true]
+        frame = self._load(analysis, list(dict.fromkeys(columns)), "analysis")
         self._check_not_empty(frame)
         if targets is not None:
             frame = join_targets(frame, targets, id_column, self.y_true)
-        elif self.y_true not in frame.columns:  # pragma: no cover - read_table raises first
-            raise InvalidData(f"{self.y_true!r} is not in the analysis data and no targets were given")
-        chunks = self._analysis_chunks(frame)
-        return self._result(self.fitted_trackers_, frame, chunks)
+        return frame
 
     @property
     def metric_specs(self) -> list[MetricSpec]:

@@ -1,0 +1,158 @@
+"""`CBPE`: classification performance without labels, from calibrated probabilities.
+
+Confidence-based performance estimation: if the model's calibrated probability
+for a row is ``c``, that row is expected to be a positive with probability
+``c``. The expected confusion matrix of a chunk is then a sum over rows
+(TP = Σ c over predicted positives, FP = Σ (1 − c), FN and TN likewise over
+predicted negatives), and every metric, ROC AUC and average precision included,
+is finished from it by the same code that computes the realized metric from
+0/1 labels. Reference: NannyML's CBPE documentation ("Estimation of
+Performance of the Monitored Model", nannyml.readthedocs.io), which describes
+the method; no code is shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from ..chunking import Chunker
+from ..frame import Frame
+from ..metrics.partials import ClassificationPartial, bin_scores
+from .calibration import Calibrator
+from .estimation import Estimator
+from .model import ClassSpec, class_index, probabilities
+from .realized import RealizedPerformance, finish_classification
+
+
+class CBPETracker:
+    """Builds classification partials with calibrated probabilities as soft labels."""
+
+    comparative = False
+    column = None
+
+    def __init__(self, spec: ClassSpec, points: list[np.ndarray], calibrator: Calibrator, y_pred: str,
+                 metrics: list[str], options: dict, reference_calibrated: np.ndarray):
+        self.spec = spec
+        self.points = points
+        self.calibrator = calibrator
+        self.y_pred = y_pred
+        self.metrics = metrics
+        self.options = options
+        self.reference_calibrated = reference_calibrated
+
+    def _soft(self, calibrated: np.ndarray) -> np.ndarray:
+        if calibrated.ndim == 1:  # binary: probability of class 1
+            return np.column_stack([1.0 - calibrated, calibrated])
+        return calibrated
+
+    def _encode(self, frame: Frame, calibrated: np.ndarray, scores: np.ndarray) -> dict:
+        score_bins, n_bins = bin_scores(scores, self.points)
+        y_pred = class_index(frame, self.y_pred, self.spec, "y_pred", allow_missing=False)
+        return {"soft": self._soft(calibrated), "y_pred": y_pred, "score_bins": score_bins, "n_bins": n_bins}
+
+    def encode(self, frame: Frame) -> dict:
+        scores = probabilities(frame, self.spec)
+        return self._encode(frame, self.calibrator.predict(_calibration_input(scores, self.spec)), scores)
+
+    def encode_reference(self, frame: Frame) -> dict:
+        """Reference rows use out-of-fold calibration, so reference estimates are not flattered."""
+        return self._encode(frame, self.reference_calibrated, probabilities(frame, self.spec))
+
+    def partial(self, enc: dict, rows: slice | np.ndarray) -> ClassificationPartial:
+        return ClassificationPartial.from_rows(
+            enc["soft"][rows], enc["y_pred"][rows], enc["score_bins"][rows], enc["n_bins"], self.spec.scored
+        )
+
+    def finish(self, part: ClassificationPartial, reference: Any = None) -> dict:
+        return finish_classification(part, self.metrics, self.options)
+
+
+def _calibration_input(scores: np.ndarray, spec: ClassSpec) -> np.ndarray:
+    """Binary calibration reads the positive-class score alone; multiclass all columns."""
+    return scores[:, 0] if spec.n_classes == 2 and spec.scored == (1,) else scores
+
+
+class CBPE(Estimator):
+    """Estimate classification metrics per chunk without labels.
+
+    ``calibration``: ``"auto"`` (default) fits isotonic calibration only when
+    cross-validation on the reference shows that it lowers the expected
+    calibration error; ``None`` trusts the scores; ``"isotonic"`` always
+    calibrates; any object with ``fit``/``predict`` is used per class.
+    ``problem_type="regression"`` is served by `seismo.DLE`.
+    """
+
+    def __new__(cls, problem_type: str = "binary", *args: Any, **kwargs: Any):
+        if problem_type == "regression" and cls is CBPE:
+            from .dle import DLE
+
+            kwargs.pop("y_pred_proba", None)
+            kwargs.pop("calibration", None)
+            return DLE(*args, **kwargs)
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        problem_type: Literal["binary", "multiclass"],
+        y_pred_proba: str | dict | None = None,
+        y_pred: str | None = None,
+        y_true: str | None = None,
+        timestamp: str | None = None,
+        id: str | None = None,
+        metrics: list[str] | None = None,
+        chunk_size: int | None = None,
+        chunk_number: int | None = None,
+        chunk_period: str | None = None,
+        chunker: Chunker | None = None,
+        thresholds: dict | None = None,
+        *,
+        incomplete: Literal["keep", "append", "drop"] = "keep",
+        calibration: Any = "auto",
+        business_value_matrix: Any = None,
+        normalize_business_value: bool = False,
+        normalize_confusion_matrix: Literal["none", "all", "true", "pred"] = "none",
+        n_resamples: int = 50,
+        random_state: int = 0,
+    ):
+        super().__init__(
+            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
+            random_state=random_state,
+        )
+        self.problem_type = problem_type
+        self.y_pred_proba = y_pred_proba
+        self.y_pred = y_pred
+        self.y_true = y_true
+        self.id = id
+        self.metrics = metrics
+        self.calibration = calibration
+        self.business_value_matrix = business_value_matrix
+        self.normalize_business_value = normalize_business_value
+        self.normalize_confusion_matrix = normalize_confusion_matrix
+
+    def _realized_calculator(self) -> RealizedPerformance:
+        return RealizedPerformance(
+            self.problem_type, y_pred_proba=self.y_pred_proba, y_pred=self.y_pred, y_true=self.y_true,
+            timestamp=self.timestamp, id=self.id, metrics=self.metrics, chunk_size=self.chunk_size,
+            chunk_number=self.chunk_number, chunk_period=self.chunk_period, chunker=self.chunker,
+            thresholds=self.thresholds, incomplete=self.incomplete, business_value_matrix=self.business_value_matrix,
+            normalize_business_value=self.normalize_business_value,
+            normalize_confusion_matrix=self.normalize_confusion_matrix, n_resamples=self.n_resamples,
+            random_state=self.random_state,
+        )
+
+    def _estimation_tracker(self, frame: Frame) -> CBPETracker:
+        realized = self.realized_
+        spec = realized.class_spec_
+        scores = _calibration_input(probabilities(frame, spec), spec)
+        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
+        labelled = labels >= 0
+        calibrator = Calibrator(self.calibration, random_state=self.random_state).fit(scores[labelled], labels[labelled])
+        reference_calibrated = calibrator.predict(scores)
+        reference_calibrated[labelled] = calibrator.oof_proba_
+        self.calibrator_ = calibrator
+        real_tracker = realized.fitted_trackers_[0].tracker
+        return CBPETracker(spec, real_tracker.points, calibrator, self.y_pred, realized.metrics_,
+                           real_tracker.options, reference_calibrated)

@@ -1,0 +1,153 @@
+"""`DLE`: regression performance without labels, by direct loss estimation.
+
+A LightGBM "loss model" learns, on the reference, each row's loss of the
+monitored model from the features and the model's prediction. On new data the
+predicted losses are averaged per chunk through the same `LossSums` partial
+that realized performance fills with true losses; RMSE and RMSLE are the root
+of the mean estimated squared loss. Reference-period estimates use
+out-of-fold loss predictions, so thresholds and plots are not flattered.
+Method: NannyML's DLE documentation (nannyml.readthedocs.io, "Direct Loss
+Estimation"); no code is shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..chunking import Chunker
+from ..frame import Frame
+from ..metrics.partials import LossSums
+from ..schema import build_schema
+from .estimation import Estimator
+from .loss_model import LossModel
+from .realized import RealizedPerformance
+
+#: which per-row loss each regression metric averages
+LOSS_OF_METRIC = {
+    "mae": "abs_error", "mape": "abs_pct_error", "mse": "sq_error", "rmse": "sq_error",
+    "msle": "sq_log_error", "rmsle": "sq_log_error",
+}
+
+
+class DLETracker:
+    """Builds loss sums from predicted per-row losses."""
+
+    comparative = False
+    column = None
+
+    def __init__(self, model: LossModel, features: list[str], categorical: list[str], y_pred: str,
+                 metrics: list[str], reference_losses: dict[str, np.ndarray]):
+        self.model = model
+        self.features = features
+        self.categorical = categorical
+        self.y_pred = y_pred
+        self.metrics = metrics
+        self.reference_losses = reference_losses
+
+    def inputs(self, frame: Frame) -> pd.DataFrame:
+        """The loss model's inputs: features plus the model's prediction."""
+        data: dict[str, Any] = {}
+        for name in self.features:
+            if name in self.categorical:
+                data[name] = frame.strings(name).to_pandas()
+            else:
+                data[name] = frame.floats(name)
+        data[self.y_pred] = frame.floats(self.y_pred)
+        return pd.DataFrame(data)
+
+    def encode(self, frame: Frame) -> dict[str, np.ndarray]:
+        return self.model.predict(self.inputs(frame))
+
+    def encode_reference(self, frame: Frame) -> dict[str, np.ndarray]:
+        return self.reference_losses
+
+    def partial(self, losses: dict[str, np.ndarray], rows: slice | np.ndarray) -> LossSums:
+        n = len(next(iter(losses.values()))[rows])
+        zeros = np.zeros(n)
+        pick = {k: (losses[k][rows] if k in losses else zeros) for k in ("abs_error", "abs_pct_error", "sq_error")}
+        sq_log = losses["sq_log_error"][rows] if "sq_log_error" in losses else None
+        return LossSums.from_losses(pick["abs_error"], pick["abs_pct_error"], pick["sq_error"], sq_log)
+
+    def finish(self, part: LossSums, reference: Any = None) -> dict:
+        from ..metrics.registry import METRICS
+
+        return {name: METRICS[name].finish(part) for name in self.metrics}
+
+
+class DLE(Estimator):
+    """Estimate regression metrics per chunk without labels."""
+
+    def __init__(
+        self,
+        y_pred: str | None = None,
+        y_true: str | None = None,
+        features: list[str] | None = None,
+        timestamp: str | None = None,
+        id: str | None = None,
+        metrics: list[str] | None = None,
+        chunk_size: int | None = None,
+        chunk_number: int | None = None,
+        chunk_period: str | None = None,
+        chunker: Chunker | None = None,
+        thresholds: dict | None = None,
+        *,
+        column_types: dict[str, str] | None = None,
+        hyperparameters: dict | None = None,
+        n_splits: int = 5,
+        incomplete: Literal["keep", "append", "drop"] = "keep",
+        n_resamples: int = 50,
+        random_state: int = 0,
+    ):
+        super().__init__(
+            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
+            random_state=random_state,
+        )
+        self.y_pred = y_pred
+        self.y_true = y_true
+        self.features = features
+        self.id = id
+        self.metrics = metrics
+        self.column_types = column_types
+        self.hyperparameters = hyperparameters
+        self.n_splits = n_splits
+        self.problem_type = "regression"
+
+    def _realized_calculator(self) -> RealizedPerformance:
+        return RealizedPerformance(
+            "regression", y_pred=self.y_pred, y_true=self.y_true, timestamp=self.timestamp, id=self.id,
+            metrics=self.metrics, chunk_size=self.chunk_size, chunk_number=self.chunk_number,
+            chunk_period=self.chunk_period, chunker=self.chunker, thresholds=self.thresholds,
+            incomplete=self.incomplete, n_resamples=self.n_resamples, random_state=self.random_state,
+        )
+
+    def fit(self, reference: Any) -> "DLE":
+        """Train the loss models and learn thresholds from the labelled reference."""
+        self.feature_names_ = self._feature_names(reference, self.features, "reference")
+        return super().fit(reference)
+
+    def _feature_columns(self) -> list[str]:
+        return list(getattr(self, "feature_names_", []))
+
+    def _estimation_tracker(self, frame: Frame) -> DLETracker:
+        schema = build_schema(frame.table, self.feature_names_, self.column_types)
+        categorical = [c.name for c in schema.columns if c.kind == "categorical"]
+        metrics = self.realized_.metrics_
+        losses = sorted({LOSS_OF_METRIC[m] for m in metrics})
+        model = LossModel(losses, self.hyperparameters, n_splits=self.n_splits, random_state=self.random_state,
+                          categorical=categorical)
+        tracker = DLETracker(model, schema.names, categorical, self.y_pred, metrics, {})
+        y_true = frame.floats(self.y_true)
+        labelled = np.isfinite(y_true)
+        inputs = tracker.inputs(frame)
+        model.fit(inputs[labelled].reset_index(drop=True), y_true[labelled], frame.floats(self.y_pred)[labelled])
+        reference_losses = model.predict(inputs)
+        for name, oof in model.oof_losses_.items():
+            reference_losses[name][labelled] = oof
+        tracker.reference_losses = reference_losses
+        self.schema_ = schema
+        self.loss_model_ = model
+        return tracker

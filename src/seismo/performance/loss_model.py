@@ -1,0 +1,236 @@
+"""Loss models for direct loss estimation (DLE) of a regression model without labels.
+
+A LightGBM regressor per loss learns, on the reference, the monitored model's
+per-row loss from the features and the model's own prediction. With a squared
+error objective it estimates the *conditional mean* loss E[loss | x, y_pred], so
+averaging its predictions over a chunk estimates the chunk's MAE / MAPE / MSE /
+MSLE (and RMSE = sqrt(mean predicted squared error)) while the relation between
+inputs and loss holds, i.e. under covariate shift. The idea is NannyML's DLE
+(https://nannyml.readthedocs.io/en/stable/how_it_works/performance_estimation.html);
+this is an independent implementation.
+
+Categorical features go to LightGBM natively as integer codes with categories
+fixed at fit; values unseen at fit become missing, which LightGBM routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold
+
+from ..errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError
+from ..metrics.partials import MAPE_EPS, MSLE_LOWER_LIMIT
+
+LOSSES = ("abs_error", "abs_pct_error", "sq_error", "sq_log_error")
+
+#: Defaults sized for 10k-100k reference rows on 2 cores: ~250 shallow-ish trees at a
+#: moderate learning rate fit a smooth conditional mean; min_child_samples=50 keeps
+#: leaves from chasing single heavy-tailed losses; row/column bagging (subsample needs
+#: subsample_freq > 0 in LightGBM) lowers variance. Objective L2: we need the mean.
+DEFAULT_HYPERPARAMETERS: dict[str, Any] = {
+    "objective": "regression",
+    "n_estimators": 250,
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_child_samples": 50,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "n_jobs": 2,
+    "verbose": -1,
+}
+STATE_FORMAT = "seismo.LossModel/1"
+
+
+def row_losses(y_true: np.ndarray, y_pred: np.ndarray, with_log: bool) -> dict[str, np.ndarray]:
+    """Per-row losses of the monitored model, with the same conventions as ``LossSums.from_rows``.
+
+    ``abs_pct_error`` divides by ``max(|y|, eps)`` like sklearn's MAPE; ``sq_log_error``
+    (only when ``with_log``) needs both columns > -1, the domain of log1p.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64).ravel()
+    y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
+    if y_true.shape != y_pred.shape:
+        raise InvalidData(f"{y_true.size} targets for {y_pred.size} predictions")
+    err = np.abs(y_pred - y_true)
+    out = {"abs_error": err, "abs_pct_error": err / np.maximum(np.abs(y_true), MAPE_EPS), "sq_error": err**2}
+    if with_log:
+        for name, values in (("y_true", y_true), ("y_pred", y_pred)):
+            if (values <= MSLE_LOWER_LIMIT).any():
+                raise InvalidData(
+                    f"{name} has values <= {MSLE_LOWER_LIMIT:g} (min {np.nanmin(values):g}); "
+                    f"sq_log_error needs values > {MSLE_LOWER_LIMIT:g}"
+                )
+        out["sq_log_error"] = (np.log1p(y_true) - np.log1p(y_pred)) ** 2
+    return out
+
+
+class LossModel:
+    """One LightGBM regressor per loss, predicting the monitored model's per-row loss.
+
+    ``X`` holds the features *and* the monitored model's prediction column. Columns
+    of pandas ``category`` dtype, or named in ``categorical``, are categorical; all
+    others must be numeric or boolean. ``hyperparameters`` override/extend
+    :data:`DEFAULT_HYPERPARAMETERS` (any ``LGBMRegressor`` argument).
+
+    ``fit`` stores ``oof_losses_``: out-of-fold predictions for the reference rows
+    (``n_splits``-fold, shuffled), so reference-period estimates are not flattered by
+    in-sample fit. With ``n_splits`` 0 or None they are in-sample predictions (faster,
+    optimistic). Learned state: ``feature_names_``, ``categories_``, ``boosters_``,
+    ``oof_losses_``.
+    """
+
+    def __init__(
+        self,
+        losses: list[str],
+        hyperparameters: dict[str, Any] | None = None,
+        n_splits: int | None = 5,
+        random_state: int = 0,
+        categorical: list[str] | None = None,
+    ):
+        self.losses = losses
+        self.hyperparameters = hyperparameters
+        self.n_splits = n_splits
+        self.random_state = random_state
+        self.categorical = categorical
+
+    # -- configuration ------------------------------------------------------------
+    def _check_config(self) -> None:
+        losses = list(self.losses)
+        unknown = [loss for loss in losses if loss not in LOSSES]
+        if not losses or unknown or len(set(losses)) != len(losses):
+            raise InvalidConfiguration(
+                f"losses is {losses!r}; give distinct names from {list(LOSSES)} (at least one)"
+            )
+        if self.hyperparameters is not None and not isinstance(self.hyperparameters, dict):
+            raise InvalidConfiguration(f"hyperparameters is a {type(self.hyperparameters).__name__}; give a dict")
+        if self.n_splits is not None and (not isinstance(self.n_splits, (int, np.integer)) or self.n_splits < 0
+                                          or self.n_splits == 1):
+            raise InvalidConfiguration(f"n_splits is {self.n_splits!r}; use 0/None (no out-of-fold) or >= 2")
+
+    def params(self) -> dict[str, Any]:
+        """The LGBMRegressor arguments used: defaults, then ``random_state``, then user overrides."""
+        return {**DEFAULT_HYPERPARAMETERS, "random_state": self.random_state, **(self.hyperparameters or {})}
+
+    # -- features -----------------------------------------------------------------
+    def _learn_features(self, X: pd.DataFrame) -> None:
+        if not isinstance(X, pd.DataFrame):
+            raise InvalidConfiguration(f"X is a {type(X).__name__}; give a pandas DataFrame")
+        listed = list(self.categorical or [])
+        for column in listed:
+            if column not in X.columns:
+                raise ColumnNotFound(column, "loss-model", [str(c) for c in X.columns])
+        self.feature_names_ = [str(c) for c in X.columns]
+        self.categories_: dict[str, list[Any]] = {}
+        for column in X.columns:
+            dtype = X[column].dtype
+            if isinstance(dtype, pd.CategoricalDtype):
+                self.categories_[str(column)] = dtype.categories.tolist()
+            elif column in listed:
+                self.categories_[str(column)] = pd.Index(X[column].dropna().unique()).sort_values().tolist()
+            elif not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+                raise InvalidConfiguration(
+                    f"feature {column!r} has dtype {dtype}; make it numeric, pandas 'category', "
+                    "or list it in categorical"
+                )
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """Float matrix in fit's column order; categorical columns as codes, unseen/missing as NaN."""
+        columns = {str(c): c for c in X.columns}
+        out = np.empty((len(X), len(self.feature_names_)), dtype=np.float64)
+        for j, name in enumerate(self.feature_names_):
+            if name not in columns:
+                raise ColumnNotFound(name, "loss-model", list(columns))
+            values = X[columns[name]]
+            if name in self.categories_:
+                codes = pd.Categorical(values, categories=self.categories_[name]).codes.astype(np.float64)
+                out[:, j] = np.where(codes < 0, np.nan, codes)
+            else:
+                out[:, j] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
+
+    def _categorical_indices(self) -> list[int]:
+        return [j for j, name in enumerate(self.feature_names_) if name in self.categories_]
+
+    # -- fit / predict ------------------------------------------------------------
+    def _fit_one(self, matrix: np.ndarray, target: np.ndarray) -> lgb.Booster:
+        keep = np.isfinite(target)  # rows without a label carry no loss to learn
+        if not keep.any():
+            raise InvalidData("no row has a finite loss to train the loss model on")
+        model = lgb.LGBMRegressor(**self.params())
+        model.fit(matrix[keep], target[keep], categorical_feature=self._categorical_indices() or "auto")
+        return model.booster_
+
+    def _predict_one(self, booster: lgb.Booster, matrix: np.ndarray) -> np.ndarray:
+        threads = int(self.params().get("n_jobs", 2))
+        return np.maximum(booster.predict(matrix, num_threads=threads), 0.0)  # losses are >= 0
+
+    def fit(self, X: pd.DataFrame, y_true: np.ndarray, y_pred: np.ndarray) -> LossModel:
+        """Fit out-of-fold models (for ``oof_losses_``), then one final model per loss on all rows."""
+        self._check_config()
+        self._learn_features(X)
+        matrix = self._matrix(X)
+        targets = row_losses(y_true, y_pred, with_log="sq_log_error" in self.losses)
+        if targets["abs_error"].size != len(X):
+            raise InvalidData(f"{targets['abs_error'].size} targets for {len(X)} rows of X")
+        self.boosters_ = {loss: self._fit_one(matrix, targets[loss]) for loss in self.losses}
+        if not self.n_splits:
+            self.oof_losses_ = self.predict(X)
+            return self
+        if len(X) < self.n_splits:
+            raise InvalidConfiguration(f"n_splits={self.n_splits} needs at least as many rows; X has {len(X)}")
+        self.oof_losses_ = {loss: np.empty(len(X)) for loss in self.losses}
+        folds = KFold(int(self.n_splits), shuffle=True, random_state=self.random_state).split(matrix)
+        for train, held_out in folds:
+            for loss in self.losses:
+                booster = self._fit_one(matrix[train], targets[loss][train])
+                self.oof_losses_[loss][held_out] = self._predict_one(booster, matrix[held_out])
+        return self
+
+    def predict(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Predicted per-row loss for each loss, clipped at 0."""
+        if not hasattr(self, "boosters_"):
+            raise NotFittedError("LossModel.predict was called before fit (or from_state)")
+        matrix = self._matrix(X)
+        return {loss: self._predict_one(booster, matrix) for loss, booster in self.boosters_.items()}
+
+    # -- persistence without pickle -------------------------------------------------
+    def to_state(self, include_oof: bool = False) -> dict[str, Any]:
+        """JSON-serialisable state: configuration, feature layout and each booster's model text.
+
+        Out-of-fold losses are left out unless ``include_oof`` (one float per reference row).
+        """
+        if not hasattr(self, "boosters_"):
+            raise NotFittedError("LossModel.to_state was called before fit")
+        state: dict[str, Any] = {
+            "format": STATE_FORMAT,
+            "losses": list(self.losses),
+            "hyperparameters": dict(self.hyperparameters or {}),
+            "n_splits": None if self.n_splits is None else int(self.n_splits),
+            "random_state": int(self.random_state),
+            "categorical": list(self.categorical or []),
+            "feature_names": list(self.feature_names_),
+            "categories": {name: list(cats) for name, cats in self.categories_.items()},
+            "boosters": {loss: booster.model_to_string() for loss, booster in self.boosters_.items()},
+        }
+        if include_oof:
+            state["oof_losses"] = {loss: values.tolist() for loss, values in self.oof_losses_.items()}
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> LossModel:
+        """Rebuild a fitted model from :meth:`to_state`; predictions match the original exactly."""
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise InvalidConfiguration(f"not a LossModel state (expected format {STATE_FORMAT!r})")
+        model = cls(state["losses"], state["hyperparameters"] or None, state["n_splits"],
+                    state["random_state"], state["categorical"] or None)
+        model.feature_names_ = list(state["feature_names"])
+        model.categories_ = {name: list(cats) for name, cats in state["categories"].items()}
+        model.boosters_ = {loss: lgb.Booster(model_str=text) for loss, text in state["boosters"].items()}
+        if "oof_losses" in state:
+            model.oof_losses_ = {loss: np.asarray(v, dtype=np.float64) for loss, v in state["oof_losses"].items()}
+        return model
