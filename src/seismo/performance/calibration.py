@@ -108,7 +108,8 @@ class Calibrator:
                 out[:, j] = np.clip(np.asarray(m.predict(s[:, j]), dtype=float).reshape(-1), 0.0, 1.0)
         if self.binary_:
             return out[:, 0]
-        out[out.sum(axis=1) <= 0] = s[out.sum(axis=1) <= 0]  # every map said 0: keep the raw row
+        dead = out.sum(axis=1) <= 0
+        out[dead] = s[dead]  # every map said 0: keep the raw row
         total = out.sum(axis=1, keepdims=True)
         return np.divide(out, total, out=out, where=total > 0)  # rows still at 0 are left as they are
 
@@ -231,7 +232,9 @@ class Calibrator:
         """Rebuild a fitted calibrator from ``to_state`` output; ``oof_proba_`` is None."""
         if not isinstance(state, dict) or state.get("kind") != _STATE_KIND or state.get("version") != _STATE_VERSION:
             found = (state.get("kind"), state.get("version")) if isinstance(state, dict) else type(state).__name__
-            raise InvalidConfiguration(f"not a Calibrator state: found {found}; expected ({_STATE_KIND!r}, {_STATE_VERSION})")
+            raise InvalidConfiguration(
+                f"not a Calibrator state: found {found}; expected kind {_STATE_KIND!r}, version {_STATE_VERSION}"
+            )
         cal = cls(state["method"], state["n_splits"], state["random_state"])
         cal.binary_, cal.n_classes_ = bool(state["binary"]), int(state["n_classes"])
         cal.method_, cal.applied_ = state["method_"], bool(state["applied"])
