@@ -147,7 +147,7 @@ class LossModel:
                 raise ColumnNotFound(name, "loss-model", list(columns))
             values = X[columns[name]]
             if name in self.categories_:
-                codes = pd.Categorical(values, categories=self.categories_[name]).codes.astype(np.float64)
+                codes = pd.Index(self.categories_[name]).get_indexer(values)  # hash lookup; -1 if unseen
                 out[:, j] = np.where(codes < 0, np.nan, codes)
             else:
                 out[:, j] = values.to_numpy(dtype=np.float64, na_value=np.nan)
