@@ -108,8 +108,8 @@ class LossModel:
             )
         if self.hyperparameters is not None and not isinstance(self.hyperparameters, dict):
             raise InvalidConfiguration(f"hyperparameters is a {type(self.hyperparameters).__name__}; give a dict")
-        if self.n_splits is not None and (not isinstance(self.n_splits, (int, np.integer)) or self.n_splits < 0
-                                          or self.n_splits == 1):
+        n = self.n_splits
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0 or n == 1):
             raise InvalidConfiguration(f"n_splits is {self.n_splits!r}; use 0/None (no out-of-fold) or >= 2")
 
     def params(self) -> dict[str, Any]:
