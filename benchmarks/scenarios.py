@@ -25,8 +25,8 @@ name                              problem      chunk   what changes in the analy
                                                        linearly over the analysis; P(y | x) fixed
 ``binary_prior_shift``            binary       5,000   P(y = 1) ramps 0.30 -> 0.60; P(x | y) fixed
 ``binary_concept_drift``          binary       5,000   P(y | x) changes from the first analysis
-                                                       row: x1's coefficient 1.5 -> 0.3, x3's
-                                                       0.7 -> -0.7 (model not retrained)
+                                                       row: x1's coefficient 1.5 -> 0.6, x3's
+                                                       0.7 -> -0.3 (model not retrained)
 ``binary_small_chunks``           binary         500   nothing (stationary)
 ``binary_stationary``             binary       5,000   nothing (stationary)
 ``multiclass_covariate_shift``    multiclass   5,000   means of x2 (+1.0) and x3 (-0.6) ramp up
@@ -126,7 +126,7 @@ def _with_meta(reference: pd.DataFrame, analysis: pd.DataFrame) -> tuple[pd.Data
 #: the true logit: intercept, x1, x2, x3, x4 (no effect), x1*x2, segments s1, s2
 BINARY_COEF = np.array([-1.0, 1.5, -1.0, 0.7, 0.0, 0.5, 0.4, -0.5])
 #: after concept drift: x1 matters much less, x3 flips sign
-DRIFTED_COEF = np.array([-1.0, 0.3, -1.0, -0.7, 0.0, 0.5, 0.4, -0.5])
+DRIFTED_COEF = np.array([-1.0, 0.6, -1.0, -0.3, 0.0, 0.5, 0.4, -0.5])
 BINARY_THRESHOLD = 0.5
 
 

@@ -101,7 +101,7 @@ class BaseCalculator:
     def _result(self, fitted: list[FittedTracker], frame: Frame, chunks: list[Chunk]) -> Result:
         rows = []
         for f in fitted:
-            rows.extend(f.reference_rows)
+            rows.extend(f.reference_table)
         for f in fitted:
             rows.extend(evaluate_tracker(f, frame, chunks))
         df = rows_to_frame(rows, list(self._extra_columns))

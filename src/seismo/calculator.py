@@ -19,7 +19,8 @@ from .chunking import Chunk
 from .errors import NotFittedError
 from .frame import Frame
 from .result import RESULT_COLUMNS
-from .thresholds import Threshold, clip_to_range, is_alert, reference_spread_factor, sampling_error_at
+from .scaling import LOCATION, FittedScaling, Scaling
+from .thresholds import Bounds, Threshold, clip_to_range, is_alert
 
 DEFAULT_RESAMPLES = 50
 
@@ -32,8 +33,7 @@ class MetricInfo:
     threshold: Threshold
     lower_bound: float | None = None
     upper_bound: float | None = None
-    se_exponent: float | None = -0.5  # SE ∝ n^exponent; None: no sampling error
-    versus_reference: bool = False  # the value compares the chunk with the reference (a distance)
+    scaling: Scaling = LOCATION  # how its noise depends on chunk size (see seismo.scaling)
     quadratic: bool = False  # chi-squared-like: thresholds are learned on the square root
 
 
@@ -55,10 +55,9 @@ class Tracker(Protocol):
 @dataclass
 class FittedMetric:
     info: MetricInfo
-    lower_threshold: float | None
-    upper_threshold: float | None
-    se_ref: float  # standard error at `n_ref` rows
-    n_ref: float
+    bounds: Bounds
+    scale: FittedScaling
+    unit_std: float  # spread of the resampled reference values on the unit scale
 
 
 @dataclass
@@ -66,7 +65,12 @@ class FittedTracker:
     tracker: Any
     metrics: dict[str, FittedMetric]
     total: Any = None  # the whole reference's partial, for comparative trackers
-    reference_rows: list[dict] = field(default_factory=list)
+    reference_rows: float = 0.0  # rows the statistics counted in the whole reference
+    reference_table: list[dict] = field(default_factory=list)
+
+
+ROWS = (None, "_rows")  # a finish may report the rows it counted (labelled, non-missing)
+REFERENCE_ROWS = (None, "_reference_rows")  # ... and the reference rows it compared with
 
 
 def chunk_values(tracker: Any, encoded: Any, chunks: list[Chunk], total: Any, leave_out: bool) -> list[dict]:
@@ -94,6 +98,13 @@ def _metric_array(values: list[dict], name: str) -> np.ndarray:
     return np.array([v.get(name, np.nan) for v in values], dtype=float)
 
 
+def _sizes(values: list[dict], default_n: np.ndarray, reference_rows: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows counted in each sample and the reference rows it was compared with (or drawn from)."""
+    n = np.array([v.get(ROWS, d) for v, d in zip(values, default_n)], dtype=float)
+    m = np.array([v.get(REFERENCE_ROWS, reference_rows - k) for v, k in zip(values, n)], dtype=float)
+    return n, m
+
+
 def fit_tracker(
     tracker: Any,
     frame: Frame,
@@ -102,28 +113,37 @@ def fit_tracker(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> FittedTracker:
-    """Learn thresholds and sampling errors of one tracker from the reference."""
+    """Learn thresholds and sampling errors of one tracker from the reference.
+
+    Every reference sample (contiguous chunk or random subset) is put on the
+    unit scale of its metric's `Scaling`, thresholds are learned there, and
+    they are mapped back at each chunk's own size when rows are built.
+    """
     encoded = tracker.encode(frame)
     n_rows = frame.n_rows
-    total = tracker.partial(encoded, slice(0, n_rows)) if tracker.comparative else None
+    whole = tracker.partial(encoded, slice(0, n_rows))
+    total = whole if tracker.comparative else None
+    reference_rows = float(tracker.finish(whole, whole if tracker.comparative else None).get(ROWS, n_rows))
     contiguous = chunk_values(tracker, encoded, chunks, total, leave_out=True)
-    size = int(np.median([c.size for c in chunks]))
-    size = max(1, min(size, n_rows // 2))
+    size = max(1, min(int(np.median([c.size for c in chunks])), n_rows // 2))
     resampled = _resampled(tracker, encoded, n_rows, size, n_resamples, total, seed) if n_rows > 1 else []
-    factor = reference_spread_factor(size, n_rows)
+    n_c, m_c = _sizes(contiguous, np.array([c.size for c in chunks]), reference_rows)
+    n_r, m_r = _sizes(resampled, np.full(len(resampled), size), reference_rows)
     fitted: dict[str, FittedMetric] = {}
     for info in tracker.metric_infos():
-        cont = _metric_array(contiguous, info.name)
-        res = _metric_array(resampled, info.name)
+        cont, res = _metric_array(contiguous, info.name), _metric_array(resampled, info.name)
+        if info.scaling.kind == "fixed":  # random subsets have a fixed size by construction
+            res, n_r_m, m_r_m = res[:0], n_r[:0], m_r[:0]
+        else:
+            n_r_m, m_r_m = n_r, m_r
+        scale = info.scaling.fit(np.r_[cont, res], np.r_[n_c, n_r_m], np.r_[m_c, m_r_m])
+        z_cont, z_res = scale.to_unit(cont, n_c, m_c), scale.to_unit(res, n_r_m, m_r_m)
         threshold = overrides.get(info.name, info.threshold)
-        bounds = clip_to_range(threshold.bounds(cont, res, 1.0 if info.versus_reference else factor, info.quadratic), info.lower_bound, info.upper_bound)
-        finite = res[np.isfinite(res)]
-        se_ref = float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
-        # random subsets of a finite reference vary less than fresh samples would
-        se_ref /= np.sqrt(max(1.0 - size / n_rows, 1e-12))
-        fitted[info.name] = FittedMetric(info, bounds[0], bounds[1], se_ref, float(size))
-    result = FittedTracker(tracker, fitted, total)
-    result.reference_rows = tidy_rows(result, chunks, contiguous, "reference")
+        finite = z_res[np.isfinite(z_res)]
+        unit_std = float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
+        fitted[info.name] = FittedMetric(info, threshold.learn(z_cont, z_res, scale, info.quadratic), scale, unit_std)
+    result = FittedTracker(tracker, fitted, total, reference_rows)
+    result.reference_table = tidy_rows(result, chunks, contiguous, "reference")
     return result
 
 
@@ -135,18 +155,20 @@ def evaluate_tracker(fitted: FittedTracker, frame: Frame, chunks: list[Chunk]) -
 
 
 def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], period: str) -> list[dict]:
+    """One row per chunk × metric, with bounds and errors at the chunk's own size."""
     rows = []
-    for chunk, chunk_values in zip(chunks, values):
-        shared = {k[1]: v for k, v in chunk_values.items() if isinstance(k, tuple) and k[0] is None}
+    for chunk, chunk_values_ in zip(chunks, values):
+        shared = {k[1]: v for k, v in chunk_values_.items()
+                  if isinstance(k, tuple) and k[0] is None and not k[1].startswith("_")}
+        n = float(chunk_values_.get(ROWS, chunk.size))
         for name, metric in fitted.metrics.items():
-            value = float(chunk_values.get(name, np.nan))
+            value = float(chunk_values_.get(name, np.nan))
             info = metric.info
-            se = np.nan
-            if info.se_exponent is not None:
-                se = float(sampling_error_at(metric.se_ref, metric.n_ref, chunk.size, info.se_exponent))
+            se = metric.scale.sampling_error(metric.unit_std, n, fitted.reference_rows)
             lo_conf, hi_conf = (np.nan, np.nan)
             if np.isfinite(se) and np.isfinite(value):
                 lo_conf, hi_conf = clip_to_range((value - 3 * se, value + 3 * se), info.lower_bound, info.upper_bound)
+            lower, upper = clip_to_range(metric.bounds.at(n, fitted.reference_rows), info.lower_bound, info.upper_bound)
             row = {
                 "chunk_index": chunk.index,
                 "chunk_key": chunk.key,
@@ -161,11 +183,11 @@ def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], pe
                 "sampling_error": se,
                 "lower_confidence": lo_conf,
                 "upper_confidence": hi_conf,
-                "lower_threshold": np.nan if metric.lower_threshold is None else metric.lower_threshold,
-                "upper_threshold": np.nan if metric.upper_threshold is None else metric.upper_threshold,
+                "lower_threshold": np.nan if lower is None or not np.isfinite(lower) else lower,
+                "upper_threshold": np.nan if upper is None or not np.isfinite(upper) else upper,
             }
             row.update(shared)
-            row.update({k[1]: v for k, v in chunk_values.items() if isinstance(k, tuple) and k[0] == name})
+            row.update({k[1]: v for k, v in chunk_values_.items() if isinstance(k, tuple) and k[0] == name})
             rows.append(row)
     return rows
 

@@ -18,6 +18,7 @@ import numpy as np
 from .base import BaseCalculator
 from .calculator import MetricInfo, fit_tracker
 from .chunking import Chunker, PeriodChunker
+from .scaling import EXTENSIVE, FIXED
 from .encoding import category_bins, reference_categories
 from .errors import InvalidConfiguration
 from .frame import Frame
@@ -69,11 +70,11 @@ class ContinuousQualityTracker:
     def metric_infos(self) -> list[MetricInfo]:
         return [
             MetricInfo("missing_rate", **RATE),
-            MetricInfo("out_of_range_rate", **RATE, versus_reference=True),
+            MetricInfo("out_of_range_rate", **RATE),
             MetricInfo("mean", TWO_SIDED_THRESHOLD),
             MetricInfo("std", TWO_SIDED_THRESHOLD, lower_bound=0.0),
             MetricInfo("median", TWO_SIDED_THRESHOLD),
-            MetricInfo("sum", TWO_SIDED_THRESHOLD, se_exponent=0.5),
+            MetricInfo("sum", TWO_SIDED_THRESHOLD, scaling=EXTENSIVE),
         ]
 
     def encode(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +137,7 @@ class CategoricalQualityTracker:
         self.n_bins = self.top_k + 3
 
     def metric_infos(self) -> list[MetricInfo]:
-        return [MetricInfo("missing_rate", **RATE), MetricInfo("unseen_rate", **RATE, versus_reference=True)]
+        return [MetricInfo("missing_rate", **RATE), MetricInfo("unseen_rate", **RATE)]
 
     def encode(self, frame: Frame) -> np.ndarray:
         return category_bins(frame.strings(self.column), self.categories, self.top_k)
@@ -165,7 +166,7 @@ class RowCountTracker:
 
     def metric_infos(self) -> list[MetricInfo]:
         threshold = TWO_SIDED_THRESHOLD if self.alerts else ConstantThreshold()
-        return [MetricInfo("row_count", threshold, lower_bound=0.0, se_exponent=None)]
+        return [MetricInfo("row_count", threshold, lower_bound=0.0, scaling=FIXED)]
 
     def encode(self, frame: Frame) -> int:
         return frame.n_rows
@@ -236,7 +237,7 @@ class DataQuality(BaseCalculator):
             fitted = fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state + i)
             if self.metrics is not None:
                 fitted.metrics = {k: v for k, v in fitted.metrics.items() if k in self.metrics}
-                fitted.reference_rows = [r for r in fitted.reference_rows if r["metric"] in self.metrics]
+                fitted.reference_table = [r for r in fitted.reference_table if r["metric"] in self.metrics]
             if fitted.metrics:
                 self.fitted_trackers_.append(fitted)
         self.fitted_ = True

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidConfiguration
+from .scaling import FittedScaling
 
 
 def _nanstd(values: np.ndarray) -> float:
@@ -38,28 +39,44 @@ def _nanstd(values: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class Threshold:
-    """Base class: turns reference values of a statistic into (lower, upper)."""
+class Bounds:
+    """Learned thresholds: ``at(n, reference_rows)`` gives (lower, upper) for a chunk of ``n`` rows."""
 
-    def bounds(
-        self, contiguous: np.ndarray, resampled: np.ndarray, spread_factor: float = 1.0, sqrt_scale: bool = False
-    ) -> tuple[float | None, float | None]:
-        """``spread_factor`` widens a learned spread (see `reference_spread_factor`);
-        ``sqrt_scale`` learns it on the square root of a quadratic statistic."""
+    lower: float | None = None
+    upper: float | None = None
+    scaling: FittedScaling | None = None  # None: the bounds are already values
+
+    def at(self, n: float, reference_rows: float) -> tuple[float | None, float | None]:
+        if self.scaling is None:
+            return self.lower, self.upper
+        return tuple(  # type: ignore[return-value]
+            None if z is None else self.scaling.from_unit(z, n, reference_rows) for z in (self.lower, self.upper)
+        )
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Base class: turns reference samples of a statistic into `Bounds`."""
+
+    def learn(
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+    ) -> Bounds:
+        """``contiguous``/``resampled`` are reference values on the unit scale of ``scaling``;
+        ``quadratic`` marks chi-squared-like statistics (see the module docstring)."""
         raise NotImplementedError
 
 
 @dataclass(frozen=True)
 class ConstantThreshold(Threshold):
-    """Fixed bounds; None leaves that side unbounded."""
+    """Fixed bounds in the statistic's own units; None leaves that side unbounded."""
 
     lower: float | None = None
     upper: float | None = None
 
-    def bounds(
-        self, contiguous: np.ndarray, resampled: np.ndarray, spread_factor: float = 1.0, sqrt_scale: bool = False
-    ) -> tuple[float | None, float | None]:
-        return self.lower, self.upper
+    def learn(
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+    ) -> Bounds:
+        return Bounds(self.lower, self.upper)
 
 
 @dataclass(frozen=True)
@@ -73,44 +90,31 @@ class StandardDeviationThreshold(Threshold):
     lower_multiplier: float | None = 3.0
     upper_multiplier: float | None = 3.0
 
-    def bounds(
-        self, contiguous: np.ndarray, resampled: np.ndarray, spread_factor: float = 1.0, sqrt_scale: bool = False
-    ) -> tuple[float | None, float | None]:
-        if sqrt_scale:
-            lower, upper = self.bounds(np.sqrt(np.maximum(contiguous, 0.0)), np.sqrt(np.maximum(resampled, 0.0)),
-                                       spread_factor)
-            return (None if lower is None else float(np.maximum(lower, 0.0) ** 2),
-                    None if upper is None else float(np.maximum(upper, 0.0) ** 2))
+    def _unit_bounds(self, contiguous: np.ndarray, resampled: np.ndarray) -> tuple[float | None, float | None]:
         pooled = np.concatenate([contiguous, resampled])
         pooled = pooled[np.isfinite(pooled)]
         if pooled.size == 0:
             return None, None
         center = float(pooled.mean())
         spreads = [s for s in (_nanstd(contiguous), _nanstd(resampled)) if np.isfinite(s)]
-        spread = (max(spreads) if spreads else 0.0) * spread_factor
+        spread = max(spreads) if spreads else 0.0
         lower = None if self.lower_multiplier is None else center - self.lower_multiplier * spread
         upper = None if self.upper_multiplier is None else center + self.upper_multiplier * spread
         return lower, upper
 
+    def learn(
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+    ) -> Bounds:
+        if not quadratic:
+            return Bounds(*self._unit_bounds(contiguous, resampled), scaling=scaling)
+        root = [np.sqrt(np.maximum(v, 0.0)) for v in (contiguous, resampled)]
+        lower, upper = self._unit_bounds(*root)
+        square = [None if b is None else float(max(b, 0.0) ** 2) for b in (lower, upper)]
+        return Bounds(*square, scaling=scaling)
+
 
 DISTANCE_THRESHOLD = StandardDeviationThreshold(lower_multiplier=None, upper_multiplier=3.0)
 TWO_SIDED_THRESHOLD = StandardDeviationThreshold(3.0, 3.0)
-
-
-def reference_spread_factor(chunk_size: float, n_reference: float) -> float:
-    """Widen the spread of a one-sample statistic (a mean, a metric) learned from the reference.
-
-    Chunks drawn from the reference vary around the reference's own value with
-    variance σ²(1/n − 1/N) (sampling without replacement), while a new chunk
-    varies around it with σ²(1/n + 1/N), because the reference value is itself
-    an estimate. The ratio of the two standard deviations is this factor.
-    Comparisons (drift distances) need no factor: their reference-side noise is
-    already in every reference value.
-    """
-    n, big_n = float(chunk_size), float(n_reference)
-    if big_n <= n:
-        return 1.0
-    return float(np.sqrt((big_n + n) / (big_n - n)))
 
 
 def clip_to_range(
@@ -148,10 +152,4 @@ def is_alert(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.nda
     above = np.where(np.isnan(upper), False, values > np.nan_to_num(upper, nan=np.inf))
     return np.asarray(below | above, dtype=bool)
 
-
-def sampling_error_at(se_ref: float, n_ref: float, n: np.ndarray, exponent: float = -0.5) -> np.ndarray:
-    """Scale a standard error measured at ``n_ref`` rows to ``n`` rows: se · (n / n_ref)^exponent."""
-    n = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return se_ref * np.power(n / n_ref, exponent)
 

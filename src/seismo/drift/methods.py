@@ -42,6 +42,7 @@ class DriftMethod:
     compute: Callable[[Comparison], float | tuple[float, float]]
     upper_bound: float | None  # every method is >= 0
     description: str
+    noise_exponent: float = 0.5  # noise ∝ (1/n + 1/m)^exponent under no drift (see seismo.scaling)
     quadratic: bool = False  # chi-squared-like scale (see seismo.thresholds)
 
 
@@ -51,9 +52,12 @@ CONTINUOUS = frozenset({"continuous"})
 CATEGORICAL = frozenset({"categorical"})
 
 
-def register(name: str, kinds: frozenset[str], upper_bound: float | None, description: str, quadratic: bool = False):
+def register(
+    name: str, kinds: frozenset[str], upper_bound: float | None, description: str,
+    noise_exponent: float = 0.5, quadratic: bool = False,
+):
     def wrap(fn: Callable[[Comparison], float]) -> Callable[[Comparison], float]:
-        DRIFT_METHODS[name] = DriftMethod(name, kinds, fn, upper_bound, description, quadratic)
+        DRIFT_METHODS[name] = DriftMethod(name, kinds, fn, upper_bound, description, noise_exponent, quadratic)
         return fn
 
     return wrap
@@ -79,13 +83,14 @@ def _hellinger(c: Comparison) -> float:
     return distances.hellinger(*c.counts())
 
 
-@register("psi", BOTH, None, "population stability index, proportions floored at 1e-4", quadratic=True)
+@register("psi", BOTH, None, "population stability index, proportions floored at 1e-4",
+          noise_exponent=1.0, quadratic=True)
 def _psi(c: Comparison) -> float:
     return distances.psi(*c.counts())
 
 
 @register("chi2", CATEGORICAL, None, "chi-squared statistic of the 2×categories table (p-value exposed)",
-          quadratic=True)
+          noise_exponent=0.0, quadratic=True)
 def _chi2(c: Comparison) -> tuple[float, float]:
     return distances.chi2(*c.counts())
 

@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..base import BaseCalculator
-from ..calculator import MetricInfo, fit_tracker
+from ..calculator import REFERENCE_ROWS, ROWS, MetricInfo, fit_tracker
+from ..scaling import distance
 from ..chunking import Chunker
 from ..encoding import category_bins, reference_categories
 from ..errors import InvalidConfiguration
@@ -28,13 +29,13 @@ DEFAULT_MAX_CATEGORIES = 50
 def _metric_infos(methods: list[str]) -> list[MetricInfo]:
     return [
         MetricInfo(m, DISTANCE_THRESHOLD, lower_bound=0.0, upper_bound=DRIFT_METHODS[m].upper_bound,
-                   versus_reference=True, quadratic=DRIFT_METHODS[m].quadratic)
+                   scaling=distance(DRIFT_METHODS[m].noise_exponent), quadratic=DRIFT_METHODS[m].quadratic)
         for m in methods
     ]
 
 
 def _finish(methods: list[str], comparison: Comparison) -> dict:
-    out: dict = {}
+    out: dict = {ROWS: comparison.current.n, REFERENCE_ROWS: comparison.reference.n}
     for m in methods:
         value = DRIFT_METHODS[m].compute(comparison)
         if isinstance(value, tuple):  # chi2: statistic and p-value

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..calculator import ROWS
 from ..chunking import Chunker
 from ..frame import Frame
 from ..metrics.partials import ClassificationPartial, bin_scores
@@ -66,7 +67,7 @@ class CBPETracker:
         )
 
     def finish(self, part: ClassificationPartial, reference: Any = None) -> dict:
-        return finish_classification(part, self.metrics, self.options)
+        return {**finish_classification(part, self.metrics, self.options), ROWS: part.n}
 
 
 def _calibration_input(scores: np.ndarray, spec: ClassSpec) -> np.ndarray:

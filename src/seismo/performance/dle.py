@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..calculator import ROWS
 from ..chunking import Chunker
 from ..frame import Frame
 from ..metrics.partials import LossSums
@@ -74,7 +75,7 @@ class DLETracker:
     def finish(self, part: LossSums, reference: Any = None) -> dict:
         from ..metrics.registry import METRICS
 
-        return {name: METRICS[name].finish(part) for name in self.metrics}
+        return {**{name: METRICS[name].finish(part) for name in self.metrics}, ROWS: part.n}
 
 
 class DLE(Estimator):

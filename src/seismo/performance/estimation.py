@@ -65,10 +65,10 @@ class Estimator(BaseCalculator):
         self.metrics_ = realized.metrics_
         tracker = self._estimation_tracker(frame)
         fitted_real = realized.fitted_trackers_[0]
-        self.fitted_tracker_ = FittedTracker(tracker, fitted_real.metrics)
+        self.fitted_tracker_ = FittedTracker(tracker, fitted_real.metrics, reference_rows=fitted_real.reference_rows)
         chunks = realized.reference_chunks_
         estimated = chunk_values(tracker, tracker.encode_reference(frame), chunks, None, leave_out=False)
-        real_values = _realized_from_rows(fitted_real.reference_rows, chunks)
+        real_values = _realized_from_rows(fitted_real.reference_table, chunks)
         self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
         self.fitted_ = True
         return self

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..base import BaseCalculator
-from ..calculator import MetricInfo, fit_tracker
+from ..calculator import ROWS, MetricInfo, fit_tracker
 from ..chunking import Chunker
 from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
 from ..frame import Frame
@@ -24,6 +24,7 @@ from ..io import DataLike, read_schema, read_table
 from ..metrics.partials import ClassificationPartial, LossSums, bin_scores
 from ..metrics.registry import METRICS, MetricSpec, get_metric, metrics_for
 from ..result import Result
+from ..scaling import EXTENSIVE, LOCATION
 from ..stats.binning import fine_points
 from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 from .model import ClassSpec, check_problem_type, class_index, probabilities, regression_values
@@ -52,17 +53,24 @@ def default_metrics(problem_type: str, business_value_matrix: Any) -> list[str]:
     return names
 
 
-def expand_metric_infos(metrics: list[str], spec: ClassSpec | None, normalize: str) -> list[MetricInfo]:
-    """One MetricInfo per reported value; the confusion matrix reports one per cell."""
+def expand_metric_infos(
+    metrics: list[str], spec: ClassSpec | None, normalize: str, normalize_business_value: bool = False
+) -> list[MetricInfo]:
+    """One MetricInfo per reported value; the confusion matrix reports one per cell.
+
+    Unnormalised confusion counts and business value are sums over rows, so
+    they scale with the chunk size (`EXTENSIVE`); every other metric is a rate.
+    """
     infos = []
     for name in metrics:
         metric = METRICS[name]
         if not metric.multi_valued:
-            infos.append(MetricInfo(name, TWO_SIDED_THRESHOLD, metric.lower_bound, metric.upper_bound))
+            scaling = EXTENSIVE if name == "business_value" and not normalize_business_value else LOCATION
+            infos.append(MetricInfo(name, TWO_SIDED_THRESHOLD, metric.lower_bound, metric.upper_bound, scaling))
             continue
-        upper = None if normalize == "none" else 1.0
+        upper, scaling = (None, EXTENSIVE) if normalize == "none" else (1.0, LOCATION)
         for cell in confusion_cell_names(spec):
-            infos.append(MetricInfo(cell, TWO_SIDED_THRESHOLD, 0.0, upper))
+            infos.append(MetricInfo(cell, TWO_SIDED_THRESHOLD, 0.0, upper, scaling))
     return infos
 
 
@@ -87,7 +95,8 @@ class ClassificationTracker:
         self.points = [fine_points(scores[:, j], SCORE_POINTS, grid_range=(0.0, 1.0)) for j in range(scores.shape[1])]
 
     def metric_infos(self) -> list[MetricInfo]:
-        return expand_metric_infos(self.metrics, self.spec, self.options["confusion_matrix"]["normalize"])
+        bv = self.options.get("business_value", {}).get("normalize_per_prediction", False)
+        return expand_metric_infos(self.metrics, self.spec, self.options["confusion_matrix"]["normalize"], bv)
 
     def encode(self, frame: Frame) -> dict[str, np.ndarray]:
         y_pred = class_index(frame, self.roles.y_pred, self.spec, "y_pred", allow_missing=False)
@@ -108,6 +117,7 @@ class ClassificationTracker:
     def finish(self, part: LabelledPartial, reference: None = None) -> dict:
         out = finish_classification(part.inner, self.metrics, self.options)
         out[(None, "targets_missing_rate")] = 1.0 - part.inner.n / part.n_rows if part.n_rows else np.nan
+        out[ROWS] = part.inner.n
         return out
 
 
@@ -152,6 +162,7 @@ class RegressionTracker:
     def finish(self, part: LabelledPartial, reference: None = None) -> dict:
         out = {name: METRICS[name].finish(part.inner) for name in self.metrics}
         out[(None, "targets_missing_rate")] = 1.0 - part.inner.n / part.n_rows if part.n_rows else np.nan
+        out[ROWS] = part.inner.n
         return out
 
 
@@ -274,6 +285,9 @@ class RealizedPerformance(BaseCalculator):
             tracker = ClassificationTracker(self, self.class_spec_, frame, names)
         infos = [i.name for i in tracker.metric_infos()]
         overrides = resolve_thresholds(self.thresholds, infos + names)
+        if "confusion_matrix" in overrides:  # one threshold for every cell
+            cells = [i for i in infos if i not in names]
+            overrides.update({cell: overrides["confusion_matrix"] for cell in cells if cell not in overrides})
         self.metrics_ = names
         self.reference_chunks_ = chunks
         self.fitted_trackers_ = [fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state)]

@@ -1,0 +1,102 @@
+"""How a statistic's sampling noise depends on chunk size.
+
+Thresholds and sampling errors are learned from reference samples of one size
+but applied to chunks of any size (period chunks vary; a kept incomplete last
+chunk is small). Each statistic therefore declares how its noise scales, the
+reference samples are put on a size-free *unit scale* ``z``, and bounds and
+errors are mapped back at each chunk's own size:
+
+* ``location`` (means, rates, medians, performance metrics): the value
+  fluctuates around a centre ``c`` with variance σ²/n. A reference subset of
+  ``n`` of the ``N`` reference rows deviates from the reference's own value
+  with variance σ²(1/n − 1/N) (sampling without replacement), while a new chunk
+  deviates with σ²(1/n + 1/N), because the reference value is itself an
+  estimate. So ``z = (v − c) / sqrt(1/n − 1/N)`` on the reference, and
+  ``v = c + z · sqrt(1/n + 1/N)`` for a new chunk. The sampling error of the
+  chunk's own value is ``σ / sqrt(n)``.
+* ``extensive`` (the sum): a location statistic times ``n``.
+* ``distance`` (a two-sample statistic comparing a chunk of ``n`` rows with
+  ``m`` reference rows): under no drift its noise scales like
+  ``(1/n + 1/m)^e``: ``e = 1/2`` for KS, Wasserstein, Jensen-Shannon,
+  Hellinger and L-infinity (square roots of chi-squared-like quantities), ``e = 1``
+  for PSI (chi-squared-like divided by sample size), ``e = 0`` for the chi-squared
+  statistic itself (its null distribution does not depend on size).
+* ``fixed``: no size dependence and no sampling error (``row_count``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Kind = Literal["location", "extensive", "distance", "fixed"]
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """A statistic's noise model; see the module docstring."""
+
+    kind: Kind = "location"
+    exponent: float = 0.5  # distances only
+
+    def fit(self, values: np.ndarray, n: np.ndarray, m: np.ndarray) -> "FittedScaling":
+        """Learn the centre (location kinds) from reference samples of ``n`` rows with ``m`` rows left over."""
+        center = 0.0
+        if self.kind in ("location", "extensive"):
+            per_row = values / n if self.kind == "extensive" else values
+            finite = per_row[np.isfinite(per_row)]
+            center = float(finite.mean()) if finite.size else float("nan")
+        return FittedScaling(self, center)
+
+
+@dataclass(frozen=True)
+class FittedScaling:
+    scaling: Scaling
+    center: float
+
+    def to_unit(self, values: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Reference samples (``n`` rows, ``m`` reference rows left) on the unit scale."""
+        values, n, m = (np.asarray(a, dtype=float) for a in (values, n, m))
+        kind = self.scaling.kind
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if kind == "distance":
+                return values / (1.0 / n + 1.0 / m) ** self.scaling.exponent
+            if kind == "fixed":
+                return values
+            per_row = values / n if kind == "extensive" else values
+            return (per_row - self.center) / np.sqrt(np.maximum(1.0 / n - 1.0 / (n + m), 1e-300))
+
+    def from_unit(self, z: float, n: float, reference_rows: float) -> float:
+        """A unit-scale bound as a value for a new chunk of ``n`` rows."""
+        kind = self.scaling.kind
+        n, reference_rows = np.float64(n), np.float64(reference_rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if kind == "distance":
+                return float(z * (1.0 / n + 1.0 / reference_rows) ** self.scaling.exponent)
+            if kind == "fixed":
+                return float(z)
+            value = self.center + z * np.sqrt(1.0 / n + 1.0 / reference_rows)
+            return float(value * n if kind == "extensive" else value)
+
+    def sampling_error(self, unit_std: float, n: float, reference_rows: float) -> float:
+        """Standard error of a new chunk's value, from the spread of unit-scale reference samples."""
+        kind = self.scaling.kind
+        n, reference_rows = np.float64(n), np.float64(reference_rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if kind == "fixed":
+                return float("nan")
+            if kind == "distance":
+                return float(unit_std * (1.0 / n + 1.0 / reference_rows) ** self.scaling.exponent)
+            se = unit_std / np.sqrt(n)
+            return float(se * n if kind == "extensive" else se)
+
+
+LOCATION = Scaling("location")
+EXTENSIVE = Scaling("extensive")
+FIXED = Scaling("fixed")
+
+
+def distance(exponent: float = 0.5) -> Scaling:
+    return Scaling("distance", exponent)
