@@ -26,6 +26,11 @@ analysis chunks of all seeds pooled:
 
 ``run_scenario(name, seed)`` returns the per-metric numbers of one case and seed
 as a DataFrame; the tests in ``tests/performance/test_estimation_quality.py`` reuse it.
+
+LightGBM (DLE's loss models use 2 OpenMP threads by default) slows down 5-100x when
+another process competes for the 2 cores while its threads spin-wait; this script
+sets ``OMP_WAIT_POLICY=PASSIVE`` (unless already set) so its timings stay sane on a
+shared machine. It does not change any estimate.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before lightgbm loads its OpenMP runtime
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scenarios  # noqa: E402

@@ -9,6 +9,7 @@ thresholds, sampling errors, the tidy table) lives here, once.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -85,7 +86,8 @@ def chunk_values(tracker: Any, encoded: Any, chunks: list[Chunk], total: Any, le
 
 
 def _resampled(tracker: Any, encoded: Any, n_rows: int, size: int, count: int, total: Any, seed: int) -> list[dict]:
-    rng = np.random.default_rng(seed)
+    # seeded by the column's name too, so a column's thresholds do not depend on which others are monitored
+    rng = np.random.default_rng([seed, zlib.crc32(str(tracker.column).encode())])
     out = []
     for _ in range(count):
         rows = np.sort(rng.choice(n_rows, size=size, replace=False))

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from .errors import SeismoWarning
 
 #: Categories remembered per column for unseen-category detection (memory bound).
 MAX_TRACKED_CATEGORIES = 10_000
 
 
-def reference_categories(strings: pa.ChunkedArray) -> pa.Array:
-    """Distinct reference values by descending frequency (ties keep first-seen order)."""
+def reference_categories(strings: pa.ChunkedArray, column: str = "") -> pa.Array:
+    """Distinct reference values by descending frequency (ties keep first-seen order).
+
+    Beyond `MAX_TRACKED_CATEGORIES` the rarest reference values are forgotten, so they
+    count as unseen later; a warning says so.
+    """
     counts = pc.value_counts(pc.drop_null(strings))
+    if len(counts) > MAX_TRACKED_CATEGORIES:
+        warnings.warn(
+            f"column {column!r} has {len(counts):,} distinct reference values; only the "
+            f"{MAX_TRACKED_CATEGORIES:,} most frequent are remembered, the rest will count as unseen",
+            SeismoWarning,
+            stacklevel=3,
+        )
     order = np.argsort(-counts.field("counts").to_numpy(), kind="stable")
     return counts.field("values").take(pa.array(order[:MAX_TRACKED_CATEGORIES]))
 

@@ -18,7 +18,7 @@ import numpy as np
 from .base import BaseCalculator
 from .calculator import MetricInfo, fit_tracker
 from .chunking import Chunker, PeriodChunker
-from .scaling import EXTENSIVE, FIXED
+from .scaling import EXTENSIVE, FIXED, PROPORTION
 from .encoding import category_bins, reference_categories
 from .errors import InvalidConfiguration
 from .frame import Frame
@@ -32,7 +32,7 @@ from .stats.histogram import Histogram
 from .stats.moments import Moments
 from .thresholds import ConstantThreshold, TWO_SIDED_THRESHOLD, resolve_thresholds
 
-RATE = dict(threshold=TWO_SIDED_THRESHOLD, lower_bound=0.0, upper_bound=1.0)
+RATE = dict(threshold=TWO_SIDED_THRESHOLD, lower_bound=0.0, upper_bound=1.0, scaling=PROPORTION)
 QUALITY_METRICS = ["missing_rate", "unseen_rate", "out_of_range_rate", "mean", "std", "median", "sum", "row_count"]
 
 
@@ -132,7 +132,7 @@ class CategoricalQualityTracker:
 
     def __init__(self, column: str, reference_strings):
         self.column = column
-        self.categories = reference_categories(reference_strings)
+        self.categories = reference_categories(reference_strings, column)
         self.top_k = len(self.categories)
         self.n_bins = self.top_k + 3
 
@@ -233,8 +233,8 @@ class DataQuality(BaseCalculator):
             else:
                 trackers.append(CategoricalQualityTracker(spec.name, frame.strings(spec.name)))
         self.fitted_trackers_ = []
-        for i, tracker in enumerate(trackers):
-            fitted = fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state + i)
+        for tracker in trackers:
+            fitted = fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state)
             if self.metrics is not None:
                 fitted.metrics = {k: v for k, v in fitted.metrics.items() if k in self.metrics}
                 fitted.reference_table = [r for r in fitted.reference_table if r["metric"] in self.metrics]

@@ -14,6 +14,12 @@ errors are mapped back at each chunk's own size:
   estimate. So ``z = (v − c) / sqrt(1/n − 1/N)`` on the reference, and
   ``v = c + z · sqrt(1/n + 1/N)`` for a new chunk. The sampling error of the
   chunk's own value is ``σ / sqrt(n)``.
+* ``proportion`` (missing, unseen and out-of-range rates): a location
+  statistic whose bounds are never tighter than the Poisson tail of the same
+  reach: a rate of a rare event counts a handful of rows, where the normal
+  approximation would alert on a single row. The upper bound is at least
+  ``q/n`` with ``q`` the 99.865% quantile (the one-sided 3σ level) of a Poisson
+  count with the expected mean, and the lower bound at most the 0.135% quantile.
 * ``extensive`` (the sum): a location statistic times ``n``.
 * ``distance`` (a two-sample statistic comparing a chunk of ``n`` rows with
   ``m`` reference rows): under no drift its noise scales like
@@ -30,8 +36,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.stats import poisson
 
-Kind = Literal["location", "extensive", "distance", "fixed"]
+Kind = Literal["location", "proportion", "extensive", "distance", "fixed"]
+TAIL = 0.00135  # one-sided tail of a normal variable beyond 3σ
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class Scaling:
     def fit(self, values: np.ndarray, n: np.ndarray, m: np.ndarray) -> "FittedScaling":
         """Learn the centre (location kinds) from reference samples of ``n`` rows with ``m`` rows left over."""
         center = 0.0
-        if self.kind in ("location", "extensive"):
+        if self.kind in ("location", "proportion", "extensive"):
             per_row = values / n if self.kind == "extensive" else values
             finite = per_row[np.isfinite(per_row)]
             center = float(finite.mean()) if finite.size else float("nan")
@@ -78,7 +86,15 @@ class FittedScaling:
             if kind == "fixed":
                 return float(z)
             value = self.center + z * np.sqrt(1.0 / n + 1.0 / reference_rows)
+            if kind == "proportion":
+                value = self._poisson_floor(value, z, n, reference_rows)
             return float(value * n if kind == "extensive" else value)
+
+    def _poisson_floor(self, value: float, z: float, n: float, reference_rows: float) -> float:
+        expected = max(self.center, 0.0) * n * (1.0 + n / reference_rows)  # reference uncertainty too
+        if z >= 0:
+            return max(value, poisson.ppf(1.0 - TAIL, expected) / n)
+        return min(value, poisson.ppf(TAIL, expected) / n)
 
     def sampling_error(self, unit_std: float, n: float, reference_rows: float) -> float:
         """Standard error of a new chunk's value, from the spread of unit-scale reference samples."""
@@ -94,6 +110,7 @@ class FittedScaling:
 
 
 LOCATION = Scaling("location")
+PROPORTION = Scaling("proportion")
 EXTENSIVE = Scaling("extensive")
 FIXED = Scaling("fixed")
 

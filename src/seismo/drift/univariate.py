@@ -83,7 +83,7 @@ class CategoricalDriftTracker:
     def __init__(self, column: str, reference_strings: pa.ChunkedArray, methods: list[str], max_categories: int):
         self.column = column
         self.methods = methods
-        self.categories = reference_categories(reference_strings)
+        self.categories = reference_categories(reference_strings, column)
         self.top_k = min(max_categories, len(self.categories))
         self.n_bins = self.top_k + 3  # categories, other, unseen, missing
 
@@ -175,8 +175,7 @@ class UnivariateDrift(BaseCalculator):
             else:
                 trackers.append(CategoricalDriftTracker(spec.name, frame.strings(spec.name), methods, self.max_categories))
         self.fitted_trackers_ = [
-            fit_tracker(t, frame, chunks, overrides, self.n_resamples, self.random_state + i)
-            for i, t in enumerate(trackers)
+            fit_tracker(t, frame, chunks, overrides, self.n_resamples, self.random_state) for t in trackers
         ]
         self.fitted_ = True
         return self

@@ -70,7 +70,7 @@ def probabilities(frame: Frame, spec: ClassSpec) -> np.ndarray:
             first = int(np.flatnonzero(bad)[0])
             raise InvalidData(
                 f"y_pred_proba column {col!r} in the {frame.where} data has {int(bad.sum())} values "
-                f"that are NaN or outside [0, 1] (first at row {first}: {values[first]!r})"
+                f"that are NaN or outside [0, 1] (first at row {first}: {float(values[first])})"
             )
         out[:, j] = values
     return out
