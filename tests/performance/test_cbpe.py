@@ -73,7 +73,7 @@ def test_multiclass_brute_force_and_absent_class(k):
     ref, ana = _multiclass(12_000, 0, k), _multiclass(6_000, 1, k)
     ana.loc[ana.index[:CHUNK], "y_pred"] = ana["y_pred"].iloc[:CHUNK].replace(1, 0)  # class 1 never predicted
     est = seismo.CBPE("multiclass", y_pred_proba={i: f"p{i}" for i in range(k)}, y_pred="y_pred", y_true="y",
-                      chunk_size=CHUNK, calibration=None, n_resamples=5,
+                      chunk_size=CHUNK, calibration=None, n_resamples=50,
                       metrics=["confusion_matrix", "accuracy", "recall", "roc_auc"]).fit(ref).estimate(ana)
     df = est.filter(period="analysis").to_df()
     first = df[df["chunk_index"] == 0].set_index("metric")

@@ -24,7 +24,7 @@ from ..metrics.partials import ClassificationPartial, bin_scores
 from .calibration import Calibrator
 from .estimation import Estimator
 from .model import ClassSpec, class_index, probabilities
-from .realized import RealizedPerformance, finish_classification
+from .realized import finish_classification
 
 
 class CBPETracker:
@@ -132,17 +132,6 @@ class CBPE(Estimator):
         self.business_value_matrix = business_value_matrix
         self.normalize_business_value = normalize_business_value
         self.normalize_confusion_matrix = normalize_confusion_matrix
-
-    def _realized_calculator(self) -> RealizedPerformance:
-        return RealizedPerformance(
-            self.problem_type, y_pred_proba=self.y_pred_proba, y_pred=self.y_pred, y_true=self.y_true,
-            timestamp=self.timestamp, id=self.id, metrics=self.metrics, chunk_size=self.chunk_size,
-            chunk_number=self.chunk_number, chunk_period=self.chunk_period, chunker=self.chunker,
-            thresholds=self.thresholds, incomplete=self.incomplete, business_value_matrix=self.business_value_matrix,
-            normalize_business_value=self.normalize_business_value,
-            normalize_confusion_matrix=self.normalize_confusion_matrix, n_resamples=self.n_resamples,
-            random_state=self.random_state,
-        )
 
     def _estimation_tracker(self, frame: Frame) -> CBPETracker:
         realized = self.realized_

@@ -24,7 +24,6 @@ from ..metrics.partials import LossSums
 from ..schema import build_schema
 from .estimation import Estimator
 from .loss_model import LossModel
-from .realized import RealizedPerformance
 
 #: which per-row loss each regression metric averages
 LOSS_OF_METRIC = {
@@ -116,14 +115,6 @@ class DLE(Estimator):
         self.hyperparameters = hyperparameters
         self.n_splits = n_splits
         self.problem_type = "regression"
-
-    def _realized_calculator(self) -> RealizedPerformance:
-        return RealizedPerformance(
-            "regression", y_pred=self.y_pred, y_true=self.y_true, timestamp=self.timestamp, id=self.id,
-            metrics=self.metrics, chunk_size=self.chunk_size, chunk_number=self.chunk_number,
-            chunk_period=self.chunk_period, chunker=self.chunker, thresholds=self.thresholds,
-            incomplete=self.incomplete, n_resamples=self.n_resamples, random_state=self.random_state,
-        )
 
     def fit(self, reference: Any) -> "DLE":
         """Train the loss models and learn thresholds from the labelled reference."""

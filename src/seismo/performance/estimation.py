@@ -10,6 +10,7 @@ predicted losses) and finished by the very same metric code.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from ..base import BaseCalculator
@@ -43,7 +44,9 @@ class Estimator(BaseCalculator):
     _extra_columns = (REALIZED,)
 
     def _realized_calculator(self) -> RealizedPerformance:
-        raise NotImplementedError
+        """A RealizedPerformance configured with this estimator's shared arguments."""
+        shared = inspect.signature(RealizedPerformance.__init__).parameters
+        return RealizedPerformance(**{k: getattr(self, k) for k in shared if k != "self" and hasattr(self, k)})
 
     def _estimation_tracker(self, frame: Frame) -> Any:
         """Fit whatever the estimate needs (calibration, loss models) and return its tracker."""
