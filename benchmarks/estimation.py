@@ -1,6 +1,6 @@
 """How good are seismo's label-free performance estimates? CBPE and DLE against realized metrics.
 
-Run: ``python benchmarks/estimation.py [--quick] [--seeds N] [--only NAME ...]``
+Run: ``python benchmarks/estimation.py [--quick] [--seeds N] [--only NAME ...] [--halves]``
 
 Every case (the three `seismo.datasets` and the synthetic scenarios of
 ``benchmarks/scenarios.py``) is fitted on its labelled reference and estimated on
@@ -29,7 +29,7 @@ as a DataFrame; the tests in ``tests/performance/test_estimation_quality.py`` re
 
 LightGBM (DLE's loss models use 2 OpenMP threads by default) slows down 5-100x when
 another process competes for the 2 cores while its threads spin-wait; this script
-sets ``OMP_WAIT_POLICY=PASSIVE`` (unless already set) so its timings stay sane on a
+sets ``OMP_WAIT_POLICY=PASSIVE`` when run as a script (unless already set) so its timings stay sane on a
 shared machine. It does not change any estimate.
 """
 
@@ -48,7 +48,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before lightgbm loads its OpenMP runtime
+if __name__ == "__main__":  # a script run only (importers keep their environment); before lightgbm loads
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scenarios  # noqa: E402
@@ -109,6 +110,7 @@ def _cases() -> dict[str, Case]:
 
 
 CASES = _cases()
+DATASET_CASES = ("credit", "churn", "house_prices")
 
 
 def estimator_for(case: Case, metrics: list[str] | None = None, **options) -> seismo.CBPE | seismo.DLE:
@@ -120,7 +122,9 @@ def estimator_for(case: Case, metrics: list[str] | None = None, **options) -> se
                        chunk_size=case.chunk_size, metrics=metrics or CLASSIFICATION_METRICS, **options)
 
 
-def estimate_case(name: str, seed: int = 0, metrics: list[str] | None = None, **options) -> tuple[pd.DataFrame, object]:
+def estimate_case(
+    name: str, seed: int = 0, metrics: list[str] | None = None, **options
+) -> tuple[pd.DataFrame, object]:
     """Fit on the case's reference, estimate its labelled analysis: the tidy frame and the estimator."""
     case = CASES[name]
     reference, analysis = case.load(seed)
@@ -138,7 +142,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         se = float(ana["sampling_error"].mean())
         inside = (ana["realized"] >= ana["lower_confidence"]) & (ana["realized"] <= ana["upper_confidence"])
         ref_ok = ref[np.isfinite(ref["realized"])]
-        ref_inside = (ref_ok["realized"] >= ref_ok["lower_confidence"]) & (ref_ok["realized"] <= ref_ok["upper_confidence"])
+        ref_inside = ((ref_ok["realized"] >= ref_ok["lower_confidence"])
+                      & (ref_ok["realized"] <= ref_ok["upper_confidence"]))
         rows.append({
             "metric": metric, "chunks": len(ana), "mae": float(err.abs().mean()), "se": se,
             "mae_se": float(err.abs().mean()) / se, "bias_se": float(err.mean()) / se,
@@ -162,6 +167,22 @@ def run_scenario(name: str, seed: int = 0, metrics: list[str] | None = None, **o
     return out[COLUMNS]
 
 
+def by_half(name: str, seed: int = 0, **options) -> pd.DataFrame:
+    """Mean estimate, realized and (estimate - realized) / SE over the first and second half of the
+    analysis chunks: the datasets and the drift scenarios change in their second half or along it."""
+    df, _ = estimate_case(name, seed, **options)
+    ana = df[df["period"] == "analysis"].copy()
+    ana["half"] = np.where(ana["chunk_index"] < (ana["chunk_index"].max() + 1) // 2, "first", "second")
+    ana["error"] = ana["value"] - ana["realized"]
+    out = ana.groupby(["metric", "half"], sort=False).agg(
+        estimate=("value", "mean"), realized=("realized", "mean"), se=("sampling_error", "mean"),
+        error=("error", "mean")).reset_index()
+    out["bias_se"] = out["error"] / out["se"]
+    out.insert(0, "seed", seed)
+    out.insert(0, "case", name)
+    return out
+
+
 def pool(results: pd.DataFrame) -> pd.DataFrame:
     """Pool seeds: chunk-weighted means (every seed of a case has the same chunk count)."""
     rows = []
@@ -171,7 +192,8 @@ def pool(results: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "case": case, "metric": metric, "seeds": len(g), "chunks": int(w.sum()), "mae": mae, "se": se,
             "mae_se": mae / se, "bias_se": np.average(g["bias_se"] * g["se"], weights=w) / se,
-            "coverage": np.average(g["coverage"], weights=w), "ref_coverage": np.average(g["ref_coverage"], weights=rw),
+            "coverage": np.average(g["coverage"], weights=w),
+            "ref_coverage": np.average(g["ref_coverage"], weights=rw),
             "shift_se": np.average(g["shift_se"] * g["se"], weights=w) / se,
             "calibration": ",".join(sorted(set(g["calibration"]))) or "-", "seconds": g["seconds"].sum(),
         })
@@ -179,7 +201,8 @@ def pool(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown(pooled: pd.DataFrame) -> str:
-    head = ("| case | metric | seeds | chunks | MAE | SE | MAE/SE | bias/SE | cover | ref cover | Δreal/SE | calibration |\n"
+    head = ("| case | metric | seeds | chunks | MAE | SE | MAE/SE | bias/SE | cover | ref cover | Δreal/SE "
+            "| calibration |\n"
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     lines = [head]
     for r in pooled.itertuples():
@@ -195,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one seed only")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per case, pooled (default 3)")
     parser.add_argument("--only", nargs="*", default=None, help="case names to run (default: all)")
+    parser.add_argument("--halves", action="store_true",
+                        help="also print first- vs second-half bias of the dataset cases (seed 0)")
     args = parser.parse_args(argv)
     n_seeds = 1 if args.quick else args.seeds
     names = args.only or list(CASES)
@@ -213,6 +238,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: {sum(r['seconds'].iloc[0] for r in results[-n_seeds:]):.1f} s", file=sys.stderr)
     pooled = pool(pd.concat(results, ignore_index=True))
     print(markdown(pooled))
+    if args.halves:
+        print("\nFirst vs second half of the analysis (seed 0): mean estimate, mean realized, bias/SE\n")
+        print("| case | metric | estimate 1st | realized 1st | bias/SE 1st "
+              "| estimate 2nd | realized 2nd | bias/SE 2nd |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for name in [n for n in names if n in DATASET_CASES]:
+            h = by_half(name, 0).set_index(["metric", "half"])
+            for metric in h.index.get_level_values(0).unique():
+                a, b = h.loc[(metric, "first")], h.loc[(metric, "second")]
+                print(f"| {name} | {metric} | {a.estimate:.4g} | {a.realized:.4g} | {a.bias_se:+.1f} | "
+                      f"{b.estimate:.4g} | {b.realized:.4g} | {b.bias_se:+.1f} |")
     print("\ncases:")
     for name in names:
         case = CASES[name]

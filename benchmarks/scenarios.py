@@ -37,10 +37,11 @@ name                              problem      chunk   what changes in the analy
 ================================  ===========  ======  ===========================================
 
 Columns: ``id``, ``timestamp`` (one row per minute, analysis after the
-reference), features ``x1``..``x4`` (multiclass and binary) and, for the
-classifiers, ``segment`` (a categorical feature with its own effect), the label
-``y``, the model outputs (``y_pred_proba`` / ``y_pred_proba_a`` ... and
-``y_pred``; regression: ``y_pred``).
+reference), features ``x1``..``x4`` and, for the classifiers, ``segment`` (a
+3-level categorical feature; it has an effect on y except in ``prior_shift``),
+the label ``y`` (int 0/1; multiclass: "a", "b", "c"), and the model outputs:
+``y_pred_proba`` and ``y_pred`` (binary), ``y_pred_proba_a``/``_b``/``_c`` and
+``y_pred`` (multiclass), ``y_pred`` (regression).
 """
 
 from __future__ import annotations
@@ -256,7 +257,9 @@ def _draw_class(rng: np.random.Generator, proba: np.ndarray) -> np.ndarray:
     return np.asarray(CLASSES, dtype=object)[idx]
 
 
-def _multiclass_frames(seed: int, n_reference: int, n_analysis: int, analysis_shift: Callable[[int], dict] | None = None):
+def _multiclass_frames(
+    seed: int, n_reference: int, n_analysis: int, analysis_shift: Callable[[int], dict] | None = None
+):
     rng = np.random.default_rng(seed)
     train = _covariates(rng, N_TRAIN)
     y_train = _draw_class(rng, multiclass_proba(train))
@@ -306,7 +309,9 @@ def _regression_sample(rng: np.random.Generator, n: int, shift: dict | None = No
     return frame
 
 
-def _regression_frames(seed: int, n_reference: int, n_analysis: int, analysis_shift: Callable[[int], dict] | None = None):
+def _regression_frames(
+    seed: int, n_reference: int, n_analysis: int, analysis_shift: Callable[[int], dict] | None = None
+):
     rng = np.random.default_rng(seed)
     train = _regression_sample(rng, REGRESSION_TRAIN)
     model = lgb.LGBMRegressor(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=50,

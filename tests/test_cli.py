@@ -16,7 +16,7 @@ def test_demo_prints_chunks_alerts_and_values():
     text = out.output
     assert "Analysis chunks" in text and "[45000:49999]" in text
     assert "ALERT" in text and "debt_ratio" in text and "employment_years: missing" in text
-    assert "Reference ROC AUC" in text
+    assert "Reference ROC AUC" in text and "estimated" in text
 
 
 def test_console_script_is_installed():

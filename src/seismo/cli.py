@@ -29,13 +29,15 @@ def _chunk_table(title: str, frames: dict[str, pd.DataFrame], perf: pd.DataFrame
     """One row per analysis chunk: the performance value and what alerted."""
     table = Table(title=title, title_justify="left")
     table.add_column("chunk")
-    table.add_column("dates")
-    table.add_column(metric, justify="right")
+    table.add_column("dates", no_wrap=True)
+    table.add_column(f"{metric} (estimate ± 3 SE)", justify="right", no_wrap=True)
+    table.add_column("realized", justify="right")
     table.add_column("drifting columns")
     table.add_column("data-quality alerts")
     perf_rows = perf[(perf["period"] == "analysis") & (perf["metric"] == metric)].set_index("chunk_index")
     for idx, row in perf_rows.iterrows():
-        value = f"{row['value']:.3f}" + ("  [red]ALERT[/red]" if row["alert"] else "")
+        value = f"{row['value']:.3f} ± {3 * row['sampling_error']:.3f}" + ("  [red]ALERT[/red]" if row["alert"] else "")
+        realized = "-" if pd.isna(row["realized"]) else f"{row['realized']:.3f}"
         drift_hits = _alerting(frames["drift"], idx)
         drifted = drift_hits.groupby("column")["metric"].count().sort_values(ascending=False)
         quality_hits = _alerting(frames["quality"], idx)
@@ -45,7 +47,7 @@ def _chunk_table(title: str, frames: dict[str, pd.DataFrame], perf: pd.DataFrame
             problems.append(f"+{len(quality_hits) - len(rates)} summary statistics")
         cells = [", ".join(drifted.index) or "-", ", ".join(problems) or "-"]
         dates = f"{_fmt_date(row['chunk_start_date'])} .. {_fmt_date(row['chunk_end_date'])}"
-        table.add_row(str(row["chunk_key"]), dates, value, *cells)
+        table.add_row(str(row["chunk_key"]), dates, value, realized, *cells)
     return table
 
 
@@ -65,17 +67,21 @@ def demo(chunk_size: int = typer.Option(5_000, help="rows per chunk")) -> None:
     features = [c for c in reference.columns if c not in ("id", "timestamp", "y_pred_proba", "y_pred", "defaulted")]
     drift = seismo.UnivariateDrift(columns=features, **roles).fit(reference).calculate(analysis)
     quality = seismo.DataQuality(columns=features, **roles).fit(reference).calculate(analysis)
-    performance = seismo.RealizedPerformance(
+    performance = seismo.CBPE(
         "binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted", id="id", **roles
-    ).fit(reference).calculate(analysis, targets=targets)
+    ).fit(reference).estimate(analysis, targets=targets)
     elapsed = time.perf_counter() - started
 
     perf_df = performance.to_df()
     console.print(_chunk_table(
         "Analysis chunks", {"drift": drift.to_df(), "quality": quality.to_df()}, perf_df, "roc_auc"
     ))
-    ref_auc = perf_df[(perf_df["period"] == "reference") & (perf_df["metric"] == "roc_auc")]["value"].mean()
-    console.print(f"Reference ROC AUC (mean over chunks): {ref_auc:.3f}")
+    ref_auc = perf_df[(perf_df["period"] == "reference") & (perf_df["metric"] == "roc_auc")]
+    console.print(
+        f"Reference ROC AUC (mean realized over chunks): {ref_auc['realized'].mean():.3f}; alert below "
+        f"{ref_auc['lower_threshold'].iloc[0]:.3f}. Estimates use no labels (CBPE); realized values "
+        "come from the late labels."
+    )
 
     alerts = drift.alerts()
     if len(alerts):
@@ -90,7 +96,7 @@ def demo(chunk_size: int = typer.Option(5_000, help="rows per chunk")) -> None:
     n_cells = int((drift.to_df()["period"] == "analysis").sum())
     console.print(
         f"{len(alerts)} of {n_cells} analysis drift cells alert; "
-        f"{len(quality.alerts())} data-quality alerts; {len(performance.alerts())} performance alerts. "
+        f"{len(quality.alerts())} data-quality alerts; {len(performance.alerts())} estimated-performance alerts. "
         f"Done in {elapsed:.1f} s."
     )
 
