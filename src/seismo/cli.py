@@ -56,7 +56,7 @@ def demo(chunk_size: int = typer.Option(5_000, help="rows per chunk")) -> None:
     """Run seismo on the synthetic credit data and print what it finds."""
     import seismo
 
-    console = Console(width=max(Console().width, 130))
+    console = Console(width=max(Console().width, 160))
     started = time.perf_counter()
     reference, analysis, targets = seismo.datasets.load_synthetic_credit()
     console.print(
