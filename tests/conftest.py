@@ -37,15 +37,3 @@ def reference() -> pd.DataFrame:
 def analysis() -> pd.DataFrame:
     return make_frame(20_000, seed=3, start="2024-06-01")
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_lightgbm_thread_per_worker():
-    """pytest -n 2 already keeps both cores busy; LightGBM's OpenMP threads on top of that
-    spin and slow everything down, so each worker trains with one thread."""
-    import os
-
-    from seismo.performance import loss_model
-
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        loss_model.DEFAULT_HYPERPARAMETERS["n_jobs"] = 1
-    yield

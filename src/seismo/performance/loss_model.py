@@ -40,7 +40,10 @@ DEFAULT_HYPERPARAMETERS: dict[str, Any] = {
     "subsample": 0.8,
     "subsample_freq": 1,
     "colsample_bytree": 0.8,
-    "n_jobs": 2,
+    # One thread: LightGBM's OpenMP threads spin-wait, and on a shared 2-core machine two of
+    # them next to any other busy process made one fit 100x slower (764 s instead of 7 s).
+    # On a dedicated machine pass hyperparameters={"n_jobs": k}.
+    "n_jobs": 1,
     "verbose": -1,
 }
 STATE_FORMAT = "seismo.LossModel/1"
@@ -166,7 +169,7 @@ class LossModel:
         return model.booster_
 
     def _predict_one(self, booster: lgb.Booster, matrix: np.ndarray) -> np.ndarray:
-        threads = int(self.params().get("n_jobs", 2))
+        threads = int(self.params().get("n_jobs", 1))
         return np.maximum(booster.predict(matrix, num_threads=threads), 0.0)  # losses are >= 0
 
     def fit(self, X: pd.DataFrame, y_true: np.ndarray, y_pred: np.ndarray) -> LossModel:
