@@ -9,7 +9,11 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency
 
-from seismo.stats.categorical import CategoryCounts, category_codes, n_category_bins
+import pyarrow as pa
+
+from seismo.encoding import category_bins
+from seismo.io import string_values
+from seismo.stats.categorical import CategoryCounts
 from seismo.stats.distances import chi2, hellinger, jensen_shannon, l_infinity, psi
 
 CATEGORIES = [f"c{i}" for i in range(12)]
@@ -19,6 +23,16 @@ def draw(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.ndarray:
     """Object array of categories, unseen values and missing (None and NaN)."""
     pool = np.array([*CATEGORIES, "new1", "new2", None, np.nan], dtype=object)
     return pool[rng.choice(len(pool), size=n, p=weights / weights.sum())]
+
+
+def category_codes(values: np.ndarray, categories: list[str], top_k: int) -> np.ndarray:
+    """The calculators' encoding: Arrow strings (None and NaN are null) to bin positions."""
+    strings = string_values(pa.array([None if v is None or v != v else v for v in values], type=pa.string()))
+    return category_bins(strings, pa.array(categories), top_k)
+
+
+def n_category_bins(categories: list[str], top_k: int) -> int:
+    return min(top_k, len(categories)) + 3
 
 
 def brute_code(value, top_k: int) -> int:

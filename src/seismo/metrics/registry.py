@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from seismo.errors import InvalidConfiguration
 from seismo.metrics import classification as clf
 from seismo.metrics import regression as reg
@@ -84,16 +82,14 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 
-def _check_problem_type(problem_type: str) -> None:
+def check_problem_type(problem_type: str) -> None:
     if problem_type not in PROBLEM_TYPES:
-        raise InvalidConfiguration(
-            f"problem type {problem_type!r} is not one of {list(PROBLEM_TYPES)}"
-        )
+        raise InvalidConfiguration(f"problem_type is {problem_type!r}; use one of {list(PROBLEM_TYPES)}")
 
 
 def metrics_for(problem_type: str) -> list[str]:
     """Names of the metrics defined for a problem type, in registry order."""
-    _check_problem_type(problem_type)
+    check_problem_type(problem_type)
     return [name for name, spec in METRICS.items() if problem_type in spec.problem_types]
 
 
@@ -105,10 +101,3 @@ def get_metric(name: str, problem_type: str) -> MetricSpec:
             f"metric {name!r} is not available for {problem_type} problems; valid: {valid}"
         )
     return METRICS[name]
-
-
-def clip_to_bounds(spec: MetricSpec, values: np.ndarray | float) -> np.ndarray:
-    """Clip thresholds or band edges to the metric's range."""
-    lo = -np.inf if spec.lower_bound is None else spec.lower_bound
-    hi = np.inf if spec.upper_bound is None else spec.upper_bound
-    return np.clip(values, lo, hi)

@@ -15,15 +15,8 @@ import pyarrow.compute as pc
 
 from ..errors import InvalidConfiguration, InvalidData
 from ..frame import Frame
-from ..io import float_values, string_values
+from ..io import string_values
 from ..schema import Roles
-
-PROBLEM_TYPES = ("binary", "multiclass", "regression")
-
-
-def check_problem_type(problem_type: str) -> None:
-    if problem_type not in PROBLEM_TYPES:
-        raise InvalidConfiguration(f"problem_type is {problem_type!r}; use one of {list(PROBLEM_TYPES)}")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from ..result import Result
 from ..scaling import EXTENSIVE, LOCATION
 from ..stats.binning import fine_points
 from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
-from .model import ClassSpec, check_problem_type, class_index, probabilities, regression_values
+from ..metrics.registry import check_problem_type
+from .model import ClassSpec, class_index, probabilities, regression_values
 
 SCORE_POINTS = 5_000
 CONFUSION_NORMALIZATIONS = ("none", "all", "true", "pred")

@@ -11,28 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-
-
-def category_codes(values: np.ndarray, categories: list[str], top_k: int) -> np.ndarray:
-    """Bin position of every value: its index among the first ``top_k``
-    categories, else "other" (``K``), "unseen" (``K + 1``) or "missing" (``K + 2``),
-    with ``K = min(top_k, len(categories))``. None and NaN are missing.
-
-    Values are matched as they are (no string conversion), so they must have the
-    type the categories had at fit time; ``categories`` must be distinct.
-    """
-    values = np.asarray(values, dtype=object)
-    n_top = min(top_k, len(categories))
-    index = pd.Index(categories, dtype=object).get_indexer(values)
-    codes = np.where(index < 0, n_top + 1, np.minimum(index, n_top))
-    codes[pd.isna(values)] = n_top + 2
-    return codes.astype(np.int64, copy=False)
-
-
-def n_category_bins(categories: list[str], top_k: int) -> int:
-    """Explicit categories plus the other, unseen and missing bins."""
-    return min(top_k, len(categories)) + 3
 
 
 @dataclass
@@ -43,7 +21,7 @@ class CategoryCounts:
 
     @classmethod
     def from_codes(cls, codes: np.ndarray, n_bins: int) -> CategoryCounts:
-        """Counts of codes from ``category_codes``."""
+        """Counts of bin positions from `seismo.encoding.category_bins`."""
         return cls(
             np.bincount(np.asarray(codes, dtype=np.int64), minlength=n_bins).astype(np.float64)
         )
