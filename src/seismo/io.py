@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 
 from .errors import ColumnNotFound, InvalidData
@@ -48,6 +49,8 @@ def _read_files(files: list[str], columns: list[str] | None, where: str) -> pa.T
     fmt = "csv" if suffixes == {".csv"} else "parquet"
     if fmt == "parquet" and ".csv" in suffixes:
         raise InvalidData(f"the {where} path mixes CSV and parquet files: {files[:5]}")
+    if fmt == "csv":  # an empty cell of a text column is missing, as pandas reads it
+        fmt = pads.CsvFileFormat(convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
     dataset = pads.dataset(files, format=fmt)
     names = dataset.schema.names
     if columns is not None:
@@ -75,7 +78,12 @@ def read_table(data: DataLike, columns: list[str] | None = None, where: str = "i
     if isinstance(data, (str, os.PathLike)):
         table = _read_files(_expand_path(data), columns, where)
     elif isinstance(data, pd.DataFrame):
-        available = [str(c) for c in data.columns]
+        if not all(isinstance(c, str) for c in data.columns):
+            labels = [str(c) for c in data.columns]
+            if len(set(labels)) != len(labels):
+                raise InvalidData(f"the {where} data has column labels that collide as text: {labels[:20]}")
+            data = data.set_axis(labels, axis=1)  # no copy of the values
+        available = list(data.columns)
         cols = available if columns is None else columns
         for c in cols:
             if c not in available:
@@ -116,10 +124,21 @@ def read_schema(data: DataLike, where: str = "input") -> pa.Schema:
     return read_table(data, None, where).schema
 
 
+def _decode_dictionary(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """Plain values of a dictionary column (polars Categorical/Enum arrive as string_view ones)."""
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array])
+    value_type = array.type.value_type
+    target = pa.string() if pa.types.is_string_view(value_type) or pa.types.is_large_string(value_type) else value_type
+    return pa.chunked_array(
+        [chunk.dictionary.cast(target).take(chunk.indices) for chunk in array.chunks], type=target
+    )
+
+
 def float_values(array: pa.ChunkedArray | pa.Array, column: str) -> np.ndarray:
     """A numeric or boolean column as float64, nulls as NaN."""
     if pa.types.is_dictionary(array.type):
-        array = array.cast(array.type.value_type)
+        array = _decode_dictionary(array)
     kind = array.type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
             or pa.types.is_decimal(kind) or pa.types.is_null(kind)):
@@ -140,7 +159,7 @@ def string_values(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     if isinstance(array, pa.Array):
         array = pa.chunked_array([array])
     if pa.types.is_dictionary(array.type):
-        array = array.cast(array.type.value_type)
+        array = _decode_dictionary(array)
     if pa.types.is_floating(array.type):
         nan = pc.is_nan(array)
         array = pc.if_else(nan, pa.scalar(None, array.type), array)

@@ -38,18 +38,33 @@ QUALITY_METRICS = ["missing_rate", "unseen_rate", "out_of_range_rate", "mean", "
 
 @dataclass
 class ContinuousQualityPartial:
+    """Histogram (rates, median) and moments (mean, std, sum) of one column's chunk.
+
+    Summary statistics describe the finite values: ±inf are counted apart
+    (``infinite``: below, above) so the median can leave them out of the tails.
+    """
+
     histogram: Histogram
     moments: Moments
+    infinite: np.ndarray  # [count of -inf, count of +inf]
 
     def merge(self, other: "ContinuousQualityPartial") -> "ContinuousQualityPartial":
-        return ContinuousQualityPartial(self.histogram + other.histogram, self.moments + other.moments)
+        return ContinuousQualityPartial(
+            self.histogram + other.histogram, self.moments + other.moments, self.infinite + other.infinite
+        )
 
     __add__ = merge
 
     def __sub__(self, other: "ContinuousQualityPartial") -> "ContinuousQualityPartial":
         """The reference without some rows. Only the histogram survives subtraction,
         which is all the reference side of a comparison (the range) reads."""
-        return ContinuousQualityPartial(self.histogram - other.histogram, Moments())
+        return ContinuousQualityPartial(self.histogram - other.histogram, Moments(), self.infinite - other.infinite)
+
+    def finite_histogram(self) -> Histogram:
+        counts = self.histogram.counts.copy()
+        counts[0] -= self.infinite[0]
+        counts[-2] -= self.infinite[1]
+        return Histogram(counts, self.histogram.sums)
 
 
 class ContinuousQualityTracker:
@@ -84,8 +99,9 @@ class ContinuousQualityTracker:
     def partial(self, encoded: tuple[np.ndarray, np.ndarray], rows: slice | np.ndarray) -> ContinuousQualityPartial:
         bins, values = encoded
         chunk_values = values[rows]
+        infinite = np.array([np.sum(chunk_values == -np.inf), np.sum(chunk_values == np.inf)], dtype=float)
         return ContinuousQualityPartial(
-            Histogram.from_bins(bins[rows], chunk_values, self.n_bins), Moments.from_values(chunk_values)
+            Histogram.from_bins(bins[rows], chunk_values, self.n_bins), Moments.from_values(chunk_values), infinite
         )
 
     def finish(self, part: ContinuousQualityPartial, reference: ContinuousQualityPartial) -> dict:
@@ -116,7 +132,7 @@ def quality_of_continuous(part: ContinuousQualityPartial, reference: Histogram, 
             "out_of_range_rate": tails / hist.n if hist.n else np.nan,
             "mean": moments.mean if moments.n else np.nan,
             "std": moments.std,
-            "median": quantile(hist, points, 0.5, moments.lo, moments.hi) if moments.n else np.nan,
+            "median": quantile(part.finite_histogram(), points, 0.5, moments.lo, moments.hi) if moments.n else np.nan,
             "sum": moments.total,
         }
 

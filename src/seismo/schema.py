@@ -3,7 +3,8 @@
 Type rule (documented in docs/data.md):
 
 * float and decimal columns are continuous;
-* string, categorical (dictionary), and boolean columns are categorical;
+* string, categorical (dictionary), and boolean columns are categorical, and so is a
+  column that is entirely missing in the reference (Arrow type null);
 * integer columns are categorical when the reference holds at most
   ``MAX_INTEGER_CATEGORIES`` (10) distinct values, continuous otherwise: a
   count such as "number of open loans" behaves like a category, an amount in
@@ -24,6 +25,13 @@ from .errors import InvalidConfiguration, InvalidData
 ColumnKind = Literal["continuous", "categorical"]
 KINDS: tuple[str, ...] = ("continuous", "categorical")
 MAX_INTEGER_CATEGORIES = 10
+
+
+def label_text(label: object) -> str:
+    """A class label as text, the way label columns are compared: 1.0 is "1"."""
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class Roles:
         if self.y_pred_proba is None:
             return {}
         if isinstance(self.y_pred_proba, Mapping):
-            return {str(label): col for label, col in self.y_pred_proba.items()}
+            return {label_text(label): col for label, col in self.y_pred_proba.items()}
         return {"1": self.y_pred_proba}
 
 
@@ -87,8 +95,8 @@ def infer_kind(name: str, array: pa.ChunkedArray) -> ColumnKind:
         return "categorical" if distinct <= MAX_INTEGER_CATEGORIES else "continuous"
     if is_text(t) or pa.types.is_boolean(t):
         return "categorical"
-    if pa.types.is_null(t):
-        return "continuous"
+    if pa.types.is_null(t):  # entirely missing in the reference: most often an empty text column
+        return "categorical"
     raise InvalidData(
         f"column {name!r} has type {t}, which seismo cannot monitor as a feature; "
         "exclude it from the features or convert it to a number or string"

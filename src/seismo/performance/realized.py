@@ -123,14 +123,18 @@ class ClassificationTracker:
 
 
 def finish_classification(partial: ClassificationPartial, metrics: list[str], options: dict) -> dict:
-    """Every requested metric from one merged partial (realized or estimated alike)."""
+    """Every requested metric from one merged partial (realized or estimated alike).
+
+    A chunk without a single (labelled) row has no metric at all: NaN everywhere,
+    rather than rates that read 0 because their denominators are empty.
+    """
     out: dict = {}
     for name in metrics:
         value = METRICS[name].finish(partial, **options.get(name, {}))
         if isinstance(value, dict):
-            out.update(value)
+            out.update({k: (v if partial.n else np.nan) for k, v in value.items()})
         else:
-            out[name] = value
+            out[name] = value if partial.n else np.nan
     return out
 
 
@@ -167,6 +171,15 @@ class RegressionTracker:
         return out
 
 
+def _comparable_ids(ids: np.ndarray) -> np.ndarray:
+    """Integral float ids (an int column that met a NaN) compare as integers."""
+    if ids.dtype.kind == "f":
+        finite = ids[np.isfinite(ids)]
+        if np.all(finite == np.round(finite)):
+            return np.where(np.isfinite(ids), ids, -(2**62)).astype(np.int64)
+    return ids
+
+
 def join_targets(frame: Frame, targets: DataLike, id_column: str, y_true: str) -> Frame:
     """Attach late labels to the analysis rows by id; unmatched rows get a null label."""
     table = read_table(targets, [id_column, y_true], "targets")
@@ -175,11 +188,20 @@ def join_targets(frame: Frame, targets: DataLike, id_column: str, y_true: str) -
     if not index.is_unique:
         dup = index[index.duplicated()].unique()[:5].tolist()
         raise InvalidData(f"id column {id_column!r} in the targets data has duplicated ids, e.g. {dup}")
-    ids = frame.column(id_column).to_numpy(zero_copy_only=False)
+    ids = _comparable_ids(frame.column(id_column).to_numpy(zero_copy_only=False))
+    target_ids = _comparable_ids(target_ids)
+    index = pd.Index(target_ids)
     if ids.dtype.kind != target_ids.dtype.kind:
         index = pd.Index(target_ids.astype(str))
         ids = ids.astype(str)
     positions = index.get_indexer(ids)
+    if len(ids) and not (positions >= 0).any():
+        warnings.warn(
+            f"no analysis {id_column!r} matches an id of the targets data; every label is missing "
+            f"(analysis ids look like {ids[:3].tolist()}, target ids like {target_ids[:3].tolist()})",
+            SeismoWarning,
+            stacklevel=3,
+        )
     taken = table.column(y_true).take(pa.array(positions, mask=positions < 0))
     new_table = frame.table
     if y_true in new_table.column_names:

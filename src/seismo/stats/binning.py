@@ -13,6 +13,7 @@ The binning rule (documented in docs/binning.md):
   points. Bin ``2k + 1`` is point ``k``; bin ``2k`` is the open interval below
   it. Bin ``0`` is the lower tail (below the reference minimum), bin ``2K`` the
   upper tail (above the maximum), and the last bin, ``2K + 1``, counts NaN.
+  ±inf are values: they land in the tails, as scipy's KS would count them.
   With exact points the reference has no mass inside any open interval, which
   makes KS exact and Wasserstein exact up to the few intervals where the two
   CDFs cross.
@@ -72,7 +73,7 @@ def n_fine_bins(points: np.ndarray) -> int:
 
 
 def fine_bin_index(values: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Fine bin of each value; NaN goes to the last bin (``2K + 1``)."""
+    """Fine bin of each value; NaN goes to the last bin (``2K + 1``), ±inf to the tails."""
     values = np.asarray(values, dtype=np.float64)
     k = np.searchsorted(points, values, side="left")
     n_points = len(points)

@@ -30,7 +30,7 @@ class Histogram:
     def from_bins(cls, bins: np.ndarray, values: np.ndarray, n_bins: int) -> Histogram:
         """Histogram from bin indices already computed (shared across statistics)."""
         values = np.asarray(values, dtype=np.float64)
-        weights = np.where(np.isnan(values), 0.0, values)  # NaN must not poison sums
+        weights = np.where(np.isfinite(values), values, 0.0)  # NaN and ±inf must not poison sums
         counts = np.bincount(bins, minlength=n_bins).astype(np.float64)
         sums = np.bincount(bins, weights=weights, minlength=n_bins).astype(np.float64)
         return cls(counts, sums)
