@@ -78,10 +78,11 @@ def read_table(data: DataLike, columns: list[str] | None = None, where: str = "i
     if isinstance(data, (str, os.PathLike)):
         table = _read_files(_expand_path(data), columns, where)
     elif isinstance(data, pd.DataFrame):
+        labels = [str(c) for c in data.columns]
+        if len(set(labels)) != len(labels):
+            repeated = sorted({c for c in labels if labels.count(c) > 1})
+            raise InvalidData(f"the {where} data has more than one column named {repeated[:10]}")
         if not all(isinstance(c, str) for c in data.columns):
-            labels = [str(c) for c in data.columns]
-            if len(set(labels)) != len(labels):
-                raise InvalidData(f"the {where} data has column labels that collide as text: {labels[:20]}")
             data = data.set_axis(labels, axis=1)  # no copy of the values
         available = list(data.columns)
         cols = available if columns is None else columns

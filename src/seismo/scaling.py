@@ -20,7 +20,8 @@ errors are mapped back at each chunk's own size:
   approximation would alert on a single row. The upper bound is at least
   ``q/n`` with ``q`` the 99.865% quantile (the one-sided 3σ level) of a Poisson
   count with the expected mean, and the lower bound at most the 0.135% quantile.
-* ``extensive`` (the sum): a location statistic times ``n``.
+* ``extensive`` (the sum): a location statistic times ``n``; ``count`` (raw
+  confusion-matrix cells) is extensive with the same Poisson floor as a proportion.
 * ``distance`` (a two-sample statistic comparing a chunk of ``n`` rows with
   ``m`` reference rows): under no drift its noise scales like
   ``(1/n + 1/m)^e``: ``e = 1/2`` for KS, Wasserstein, Jensen-Shannon,
@@ -38,7 +39,7 @@ from typing import Literal
 import numpy as np
 from scipy.stats import poisson
 
-Kind = Literal["location", "proportion", "extensive", "distance", "fixed"]
+Kind = Literal["location", "proportion", "extensive", "count", "distance", "fixed"]
 TAIL = 0.00135  # one-sided tail of a normal variable beyond 3σ
 
 
@@ -52,8 +53,8 @@ class Scaling:
     def fit(self, values: np.ndarray, n: np.ndarray, m: np.ndarray) -> "FittedScaling":
         """Learn the centre (location kinds) from reference samples of ``n`` rows with ``m`` rows left over."""
         center = 0.0
-        if self.kind in ("location", "proportion", "extensive"):
-            per_row = values / n if self.kind == "extensive" else values
+        if self.kind in ("location", "proportion", "extensive", "count"):
+            per_row = values / n if self.kind in ("extensive", "count") else values
             finite = per_row[np.isfinite(per_row)]
             center = float(finite.mean()) if finite.size else float("nan")
         return FittedScaling(self, center)
@@ -73,7 +74,7 @@ class FittedScaling:
                 return values / (1.0 / n + 1.0 / m) ** self.scaling.exponent
             if kind == "fixed":
                 return values
-            per_row = values / n if kind == "extensive" else values
+            per_row = values / n if kind in ("extensive", "count") else values
             return (per_row - self.center) / np.sqrt(np.maximum(1.0 / n - 1.0 / (n + m), 1e-300))
 
     def from_unit(self, z: float, n: float, reference_rows: float) -> float:
@@ -86,9 +87,9 @@ class FittedScaling:
             if kind == "fixed":
                 return float(z)
             value = self.center + z * np.sqrt(1.0 / n + 1.0 / reference_rows)
-            if kind == "proportion":
+            if kind in ("proportion", "count"):
                 value = self._poisson_floor(value, z, n, reference_rows)
-            return float(value * n if kind == "extensive" else value)
+            return float(value * n if kind in ("extensive", "count") else value)
 
     def _poisson_floor(self, value: float, z: float, n: float, reference_rows: float) -> float:
         expected = max(self.center, 0.0) * n * (1.0 + n / reference_rows)  # reference uncertainty too
@@ -106,12 +107,13 @@ class FittedScaling:
             if kind == "distance":
                 return float(unit_std * (1.0 / n + 1.0 / reference_rows) ** self.scaling.exponent)
             se = unit_std / np.sqrt(n)
-            return float(se * n if kind == "extensive" else se)
+            return float(se * n if kind in ("extensive", "count") else se)
 
 
 LOCATION = Scaling("location")
 PROPORTION = Scaling("proportion")
 EXTENSIVE = Scaling("extensive")
+COUNT = Scaling("count")
 FIXED = Scaling("fixed")
 
 

@@ -24,7 +24,7 @@ from ..io import DataLike, read_schema, read_table
 from ..metrics.partials import ClassificationPartial, LossSums, bin_scores
 from ..metrics.registry import METRICS, MetricSpec, get_metric, metrics_for
 from ..result import Result
-from ..scaling import EXTENSIVE, LOCATION
+from ..scaling import COUNT, EXTENSIVE, LOCATION
 from ..stats.binning import fine_points
 from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 from ..metrics.registry import check_problem_type
@@ -69,7 +69,7 @@ def expand_metric_infos(
             scaling = EXTENSIVE if name == "business_value" and not normalize_business_value else LOCATION
             infos.append(MetricInfo(name, TWO_SIDED_THRESHOLD, metric.lower_bound, metric.upper_bound, scaling))
             continue
-        upper, scaling = (None, EXTENSIVE) if normalize == "none" else (1.0, LOCATION)
+        upper, scaling = (None, COUNT) if normalize == "none" else (1.0, LOCATION)
         for cell in confusion_cell_names(spec):
             infos.append(MetricInfo(cell, TWO_SIDED_THRESHOLD, 0.0, upper, scaling))
     return infos
