@@ -1,0 +1,361 @@
+"""`DomainClassifierDrift`: can a classifier tell a chunk from the reference?
+
+Per chunk, up to ``max_reference_rows`` reference rows (label 0) and up to
+``max_chunk_rows`` chunk rows (label 1) are sampled, a small LightGBM
+classifier is trained with stratified K-fold cross-validation, and the ROC AUC
+of its *out-of-fold* probabilities is reported as ``domain_classifier_auroc``
+(column null: it is a model-level, multivariate statistic). Near 0.5 the two
+samples are indistinguishable; towards 1 the chunk differs from the reference,
+in any single feature or only in how features combine (a flipped correlation,
+an interaction), which univariate drift cannot see.
+
+Not a mergeable partial
+-----------------------
+Unlike the histogram-based calculators, this statistic cannot be assembled
+from per-chunk summaries: the classifier needs raw rows. What it keeps is a
+*bounded sample*: ``fit`` stores at most ``max_reference_rows`` encoded
+reference rows, and each chunk uses at most ``max_chunk_rows`` of its rows, so
+the memory and work per chunk do not grow with the data.
+
+Reference chunks
+----------------
+Each reference chunk is compared with a sample of the *rest* of the reference
+(the chunk's own rows left out), so its value is out of sample and shows what
+values look like without drift. Analysis chunks are compared with the stored
+sample of the whole reference.
+
+Thresholds and sampling error
+-----------------------------
+The default threshold is ``ConstantThreshold(lower=0.45, upper=0.65)``: under
+no drift the cross-validated AUROC sits at 0.5 (slightly below, a known bias of
+out-of-fold AUC), with a standard error of roughly ``sqrt((1/n + 1/m) / 12)``,
+under 0.01 for chunks of a thousand rows; 0.65 flags a classifier that ranks a
+random chunk row above a random reference row 65% of the time, a material
+shift. Pass ``thresholds={"domain_classifier_auroc": ...}`` to override it; a
+`StandardDeviationThreshold` is learned from the reference chunks' values.
+
+Under no drift the AUROC varies like ``sqrt(1/n + 1/m)`` (``n`` chunk rows,
+``m`` reference rows used; Hanley-McNeil). Reference values are put on that
+unit scale, ``z = (v - 0.5) / sqrt(1/n + 1/m)``; ``sampling_error`` of a chunk
+is the standard deviation of ``z`` over the reference chunks times its own
+``sqrt(1/n + 1/m)``, and NaN with fewer than two finite reference values.
+
+What changed?
+-------------
+After ``calculate``, ``feature_importance_`` (also returned by
+``top_features()``) lists, for every *alerting* chunk, the five features the
+classifier relied on most: LightGBM gain importances summed over the folds and
+normalised to sum to 1. It answers "what changed?" for a multivariate alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..base import BaseCalculator
+from ..calculator import rows_to_frame
+from ..chunking import Chunk, Chunker
+from ..encoding import category_bins, reference_categories
+from ..errors import InvalidConfiguration
+from ..frame import Frame
+from ..io import DataLike
+from ..result import Result
+from ..schema import build_schema
+from ..thresholds import (
+    Bounds,
+    ConstantThreshold,
+    Threshold,
+    clip_to_range,
+    resolve_thresholds,
+)
+
+METRIC = "domain_classifier_auroc"
+DEFAULT_THRESHOLD = ConstantThreshold(lower=0.45, upper=0.65)
+DEFAULT_HYPERPARAMETERS = {
+    "n_estimators": 100,
+    "num_leaves": 15,
+    "learning_rate": 0.1,
+    "n_jobs": 1,  # several threads spin-wait on small machines; chunks are small anyway
+    "verbose": -1,
+}
+DEFAULT_MAX_CATEGORIES = 50
+TOP_FEATURES = 5
+IMPORTANCE_COLUMNS = ["chunk_index", "chunk_key", "period", "column", "importance"]
+_PERIOD_ORDER = {"reference": 0, "analysis": 1}
+
+
+@dataclass(frozen=True)
+class _AurocScaling:
+    """AUROC noise model: ``v = 0.5 + z * sqrt(1/n + 1/m)`` (duck-types `FittedScaling.from_unit`)."""
+
+    center: float = 0.5
+
+    @staticmethod
+    def width(n: float, m: float) -> float:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.sqrt(1.0 / np.float64(n) + 1.0 / np.float64(m)))
+
+    def to_unit(self, value: float, n: float, m: float) -> float:
+        return (value - self.center) / self.width(n, m)
+
+    def from_unit(self, z: float, n: float, reference_rows: float) -> float:
+        return float(self.center + z * self.width(n, reference_rows))
+
+
+@dataclass
+class _ChunkValue:
+    chunk: Chunk
+    period: str
+    value: float
+    n: int  # chunk rows used
+    m: int  # reference rows used
+    importance: dict[str, float]
+
+
+class DomainClassifierDrift(BaseCalculator):
+    """Multivariate drift: cross-validated AUROC of a classifier separating each chunk from the reference.
+
+    See the module docstring for the method, the default thresholds (constant
+    0.45 / 0.65), the sampling error and ``top_features()``.
+    """
+
+    def __init__(
+        self,
+        columns: list[str] | None = None,
+        timestamp: str | None = None,
+        chunk_size: int | None = None,
+        chunk_number: int | None = None,
+        chunk_period: str | None = None,
+        chunker: Chunker | None = None,
+        thresholds: dict | None = None,
+        column_types: dict[str, str] | None = None,
+        *,
+        incomplete: Literal["keep", "append", "drop"] = "keep",
+        y_pred_proba: str | dict | None = None,
+        y_pred: str | None = None,
+        y_true: str | None = None,
+        id: str | None = None,
+        max_reference_rows: int = 10_000,
+        max_chunk_rows: int = 10_000,
+        n_splits: int = 3,
+        hyperparameters: dict | None = None,
+        max_categories: int = DEFAULT_MAX_CATEGORIES,
+        random_state: int = 0,
+    ):
+        super().__init__(
+            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            chunker=chunker, incomplete=incomplete, thresholds=thresholds, random_state=random_state,
+        )
+        self.columns = columns
+        self.column_types = column_types
+        self.y_pred_proba = y_pred_proba
+        self.y_pred = y_pred
+        self.y_true = y_true
+        self.id = id
+        self.max_reference_rows = max_reference_rows
+        self.max_chunk_rows = max_chunk_rows
+        self.n_splits = n_splits
+        self.hyperparameters = hyperparameters
+        self.max_categories = max_categories
+
+    # -- configuration ---------------------------------------------------------
+    def _check_config(self) -> None:
+        for name in ("max_reference_rows", "max_chunk_rows", "max_categories"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise InvalidConfiguration(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.n_splits, (int, np.integer)) or self.n_splits < 2:
+            raise InvalidConfiguration(f"n_splits must be an integer of at least 2, got {self.n_splits!r}")
+        if self.hyperparameters is not None and not isinstance(self.hyperparameters, dict):
+            raise InvalidConfiguration("hyperparameters must be a dict of LightGBM parameters")
+
+    def _params(self) -> dict:
+        params = {**DEFAULT_HYPERPARAMETERS, "random_state": self.random_state}
+        params.update(self.hyperparameters or {})
+        return params
+
+    # -- encoding --------------------------------------------------------------
+    def _encode(self, frame: Frame) -> np.ndarray:
+        """Features as a float matrix; categorical columns as codes fixed by the reference."""
+        out = np.empty((frame.n_rows, len(self.schema_.columns)), dtype=np.float64)
+        for j, spec in enumerate(self.schema_.columns):
+            if spec.kind == "continuous":
+                out[:, j] = frame.floats(spec.name)
+            else:
+                categories, top_k = self.categories_[spec.name]
+                out[:, j] = category_bins(frame.strings(spec.name), categories, top_k)
+        return out
+
+    # -- the statistic ---------------------------------------------------------
+    def _auroc(self, reference: np.ndarray, current: np.ndarray) -> tuple[float, dict[str, float]]:
+        """Out-of-fold AUROC of a classifier separating ``current`` (1) from ``reference`` (0)."""
+        from lightgbm import LGBMClassifier
+        from sklearn.metrics import roc_auc_score
+        from sklearn.model_selection import StratifiedKFold
+
+        names = self.schema_.names
+        if min(len(reference), len(current)) < 2 * self.n_splits:
+            return float("nan"), {}
+        x = np.vstack([reference, current])
+        y = np.r_[np.zeros(len(reference), dtype=np.int8), np.ones(len(current), dtype=np.int8)]
+        oof = np.empty(len(y), dtype=np.float64)
+        gain = np.zeros(len(names))
+        folds = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=self.random_state)
+        categorical = self.categorical_indices_ or "auto"
+        for train, test in folds.split(x, y):
+            model = LGBMClassifier(**self._params())
+            model.fit(x[train], y[train], categorical_feature=categorical)
+            oof[test] = model.predict_proba(x[test])[:, 1]
+            gain += model.booster_.feature_importance(importance_type="gain")
+        total = gain.sum()
+        importance = {n: (float(g / total) if total > 0 else 0.0) for n, g in zip(names, gain)}
+        return float(roc_auc_score(y, oof)), importance
+
+    def _sample(self, rng: np.random.Generator, rows: np.ndarray, limit: int) -> np.ndarray:
+        if len(rows) <= limit:
+            return rows
+        return np.sort(rng.choice(rows, size=limit, replace=False))
+
+    def _chunk_value(self, chunk: Chunk, period: str, encoded: np.ndarray, reference: np.ndarray) -> _ChunkValue:
+        rng = np.random.default_rng([self.random_state, _PERIOD_ORDER[period], chunk.index])
+        rows = self._sample(rng, np.arange(chunk.start, chunk.stop), self.max_chunk_rows)
+        current = encoded[rows]
+        value, importance = self._auroc(reference, current)
+        return _ChunkValue(chunk, period, value, len(current), len(reference), importance)
+
+    # -- public API ------------------------------------------------------------
+    def fit(self, reference: DataLike) -> DomainClassifierDrift:
+        """Encode the reference, keep a bounded sample of it, and compute every reference chunk's value."""
+        self._check_config()
+        names = self._feature_names(reference, self.columns, "reference")
+        if not names:
+            raise InvalidConfiguration("there are no columns to monitor; pass columns=[...]")
+        frame = self._load(reference, names, "reference")
+        self._check_not_empty(frame)
+        chunks = self._reference_chunks(frame)
+        self.schema_ = build_schema(frame.table, names, self.column_types)
+        self.threshold_: Threshold = resolve_thresholds(self.thresholds, [METRIC]).get(METRIC, DEFAULT_THRESHOLD)
+        self.categories_ = {}
+        self.categorical_indices_ = []
+        for j, spec in enumerate(self.schema_.columns):
+            if spec.kind == "categorical":
+                categories = reference_categories(frame.strings(spec.name), spec.name)
+                self.categories_[spec.name] = (categories, min(self.max_categories, len(categories)))
+                self.categorical_indices_.append(j)
+        encoded = self._encode(frame)
+        n_rows = frame.n_rows
+
+        values = []
+        for chunk in chunks:  # each reference chunk against a sample of the rest of the reference
+            rng = np.random.default_rng([self.random_state, 2, chunk.index])
+            rest = np.r_[np.arange(0, chunk.start), np.arange(chunk.stop, n_rows)]
+            sample = encoded[self._sample(rng, rest, self.max_reference_rows)]
+            values.append(self._chunk_value(chunk, "reference", encoded, sample))
+        rng = np.random.default_rng([self.random_state, 3])
+        self.reference_sample_ = encoded[self._sample(rng, np.arange(n_rows), self.max_reference_rows)]
+
+        self.scaling_ = _AurocScaling()
+        z = np.array([self.scaling_.to_unit(v.value, v.n, v.m) for v in values], dtype=float)
+        finite = z[np.isfinite(z)]
+        self.unit_std_ = float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
+        self.bounds_: Bounds = self.threshold_.learn(z, np.empty(0), self.scaling_)  # type: ignore[arg-type]
+        self.reference_values_ = values
+        self._chunk_values_ = values
+        self.fitted_ = True
+        self.feature_importance_ = self._importances(values, self._rows(values))
+        return self
+
+    def calculate(self, analysis: DataLike) -> Result:
+        """AUROC of every analysis chunk against the reference sample; reference chunks included."""
+        self._require_fitted()
+        frame = self._load_analysis(analysis)
+        chunks = self._analysis_chunks(frame)
+        encoded = self._encode(frame)
+        values = [self._chunk_value(c, "analysis", encoded, self.reference_sample_) for c in chunks]
+        all_values = [*self.reference_values_, *values]
+        rows = self._rows(all_values)
+        df = rows_to_frame(rows)
+        df = df.sort_values(
+            by=["period", "chunk_index"], key=lambda s: s.map(_PERIOD_ORDER) if s.name == "period" else s,
+            kind="stable",
+        ).reset_index(drop=True)
+        self._chunk_values_ = all_values
+        self.feature_importance_ = self._importances(all_values, rows)
+        return Result(df, type(self).__name__)
+
+    def top_features(self, result: Result | None = None, n: int = TOP_FEATURES) -> pd.DataFrame:
+        """The features that separate each alerting chunk from the reference most: "what changed?".
+
+        Without ``result``: ``feature_importance_`` of the last ``calculate`` (or of
+        ``fit``: reference chunks only). With a ``Result`` of the last ``calculate``
+        (e.g. filtered): the chunks alerting in it. Columns: chunk_index, chunk_key,
+        period, column, importance (gain share, summing to 1 over all features).
+        """
+        self._require_fitted()
+        if result is None:
+            if n == TOP_FEATURES:
+                return self.feature_importance_.copy()
+            return self._importances(self._last_values(), self._rows(self._last_values()), n)
+        df = result.to_df()
+        df = df[(df["metric"] == METRIC) & df["alert"]]
+        keys = set(zip(df["period"], df["chunk_index"]))
+        values = [v for v in self._last_values() if (v.period, v.chunk.index) in keys]
+        return self._top(values, n)
+
+    # -- rows and importances --------------------------------------------------
+    def _last_values(self) -> list[_ChunkValue]:
+        return getattr(self, "_chunk_values_", self.reference_values_)
+
+    def _rows(self, values: list[_ChunkValue]) -> list[dict]:
+        rows = []
+        for v in values:
+            c = v.chunk
+            se = float("nan")
+            if np.isfinite(self.unit_std_) and v.n and v.m:
+                se = self.unit_std_ * self.scaling_.width(v.n, v.m)
+            lo_conf, hi_conf = float("nan"), float("nan")
+            if np.isfinite(se) and np.isfinite(v.value):
+                lo_conf, hi_conf = clip_to_range((v.value - 3 * se, v.value + 3 * se), 0.0, 1.0)
+            lower, upper = clip_to_range(self.bounds_.at(v.n, v.m), 0.0, 1.0)
+            rows.append({
+                "chunk_index": c.index,
+                "chunk_key": c.key,
+                "chunk_start_index": c.start,
+                "chunk_end_index": c.stop - 1,
+                "chunk_start_date": c.start_date,
+                "chunk_end_date": c.end_date,
+                "period": v.period,
+                "column": None,
+                "metric": METRIC,
+                "value": v.value,
+                "sampling_error": se,
+                "lower_confidence": lo_conf,
+                "upper_confidence": hi_conf,
+                "lower_threshold": np.nan if lower is None or not np.isfinite(lower) else lower,
+                "upper_threshold": np.nan if upper is None or not np.isfinite(upper) else upper,
+            })
+        return rows
+
+    def _importances(self, values: list[_ChunkValue], rows: list[dict], n: int = TOP_FEATURES) -> pd.DataFrame:
+        frame = rows_to_frame(rows) if rows else pd.DataFrame({"alert": []})
+        alerting = [v for v, a in zip(values, frame["alert"]) if a]
+        return self._top(alerting, n)
+
+    @staticmethod
+    def _top(values: list[_ChunkValue], n: int) -> pd.DataFrame:
+        records = []
+        for v in sorted(values, key=lambda v: (_PERIOD_ORDER[v.period], v.chunk.index)):
+            ranked = sorted(v.importance.items(), key=lambda kv: -kv[1])[:n]
+            records.extend(
+                {"chunk_index": v.chunk.index, "chunk_key": v.chunk.key, "period": v.period,
+                 "column": name, "importance": share}
+                for name, share in ranked
+            )
+        table = pd.DataFrame(records, columns=IMPORTANCE_COLUMNS)
+        table["importance"] = table["importance"].astype(float)
+        table["chunk_index"] = table["chunk_index"].astype(int)
+        return table
