@@ -17,8 +17,8 @@ from seismo.errors import InvalidConfiguration
 from seismo.ranking import prediction_sensitivity, rank
 from seismo.result import RESULT_COLUMNS, Result
 
-ROLES = dict(y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted", id="id",
-             chunk_size=5000, timestamp="timestamp")
+ROLES = {"y_pred_proba": "y_pred_proba", "y_pred": "y_pred", "y_true": "defaulted", "id": "id",
+             "chunk_size": 5000, "timestamp": "timestamp"}
 FEATURES = ["age", "income", "debt_ratio", "loan_amount", "credit_history_years", "n_open_loans",
             "employment_years", "employment_type", "region"]
 
@@ -47,16 +47,16 @@ def _drift(values: dict, upper=1.0, periods=("reference", "analysis")) -> Result
         n = len(vals) // 2
         for i, v in enumerate(vals):
             period = periods[0] if i < n else periods[1]
-            rows.append(dict(chunk_index=i if i < n else i - n, period=period, column=col,
-                             metric="jensen_shannon", value=v, upper_threshold=upper,
-                             alert=bool(v is not None and not np.isnan(v) and v > upper)))
+            rows.append({"chunk_index": i if i < n else i - n, "period": period, "column": col,
+                             "metric": "jensen_shannon", "value": v, "upper_threshold": upper,
+                             "alert": bool(v is not None and not np.isnan(v) and v > upper)})
     return Result(_frame(rows), "UnivariateDrift")
 
 
 def _perf(values, metric="roc_auc", calculator="RealizedPerformance") -> Result:
     n = len(values) // 2
-    rows = [dict(chunk_index=i if i < n else i - n, period="reference" if i < n else "analysis",
-                 column=None, metric=metric, value=v, alert=False) for i, v in enumerate(values)]
+    rows = [{"chunk_index": i if i < n else i - n, "period": "reference" if i < n else "analysis",
+                 "column": None, "metric": metric, "value": v, "alert": False} for i, v in enumerate(values)]
     return Result(_frame(rows), calculator)
 
 

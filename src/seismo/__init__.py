@@ -5,7 +5,9 @@ Drift, data quality and performance, chunk by chunk, on mergeable statistics.
 
 from . import datasets
 from .chunking import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker
+from .drift.domain_classifier import DomainClassifierDrift
 from .drift.methods import DRIFT_METHODS
+from .drift.pca import PCADrift
 from .drift.univariate import UnivariateDrift
 from .errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError, SeismoError, SeismoWarning
 from .performance.cbpe import CBPE
@@ -27,9 +29,11 @@ __all__ = [
     "CountChunker",
     "DRIFT_METHODS",
     "DataQuality",
+    "DomainClassifierDrift",
     "InvalidConfiguration",
     "InvalidData",
     "NotFittedError",
+    "PCADrift",
     "PeriodChunker",
     "RealizedPerformance",
     "Result",

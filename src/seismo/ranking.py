@@ -39,7 +39,7 @@ it co-moves with the drop *and* touches a column the model relies on.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ from scipy import stats
 from .errors import InvalidConfiguration
 from .result import Result
 
-__all__ = ["rank", "prediction_sensitivity"]
+__all__ = ["prediction_sensitivity", "rank"]
 
 DRIFT_CALCULATORS = ("UnivariateDrift",)
 PERFORMANCE_CALCULATORS = ("RealizedPerformance", "CBPE", "DLE", "PAPE")
@@ -232,9 +232,7 @@ def rank(
             x.index = pd.MultiIndex.from_frame(g[KEY])
             rho, r, n, note = _correlate(x, drop.reindex(x.index))
             cand = (m, rho, r, n, note)
-            if best is None or (np.isnan(best[1]) and not np.isnan(rho)):
-                best = cand
-            elif not np.isnan(rho) and abs(rho) > abs(best[1]):
+            if best is None or (np.isnan(best[1]) and not np.isnan(rho)) or not np.isnan(rho) and abs(rho) > abs(best[1]):
                 best = cand
         m, rho, r, n, note = best
         a = alerts.loc[col] if col in alerts.index else None
