@@ -14,6 +14,7 @@ from .performance.cbpe import CBPE
 from .performance.dle import DLE
 from .performance.realized import RealizedPerformance
 from .quality import DataQuality
+from .ranking import prediction_sensitivity, rank
 from .result import Result
 from .thresholds import ConstantThreshold, StandardDeviationThreshold, Threshold
 
@@ -44,4 +45,6 @@ __all__ = [
     "Threshold",
     "UnivariateDrift",
     "datasets",
+    "prediction_sensitivity",
+    "rank",
 ]
