@@ -10,11 +10,13 @@ from .drift.methods import DRIFT_METHODS
 from .drift.pca import PCADrift
 from .drift.univariate import UnivariateDrift
 from .errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError, SeismoError, SeismoWarning
+from .monitor import Monitor
 from .performance.cbpe import CBPE
 from .performance.dle import DLE
 from .performance.realized import RealizedPerformance
 from .quality import DataQuality
 from .ranking import prediction_sensitivity, rank
+from .report import Report
 from .result import Result
 from .thresholds import ConstantThreshold, StandardDeviationThreshold, Threshold
 
@@ -33,10 +35,12 @@ __all__ = [
     "DomainClassifierDrift",
     "InvalidConfiguration",
     "InvalidData",
+    "Monitor",
     "NotFittedError",
     "PCADrift",
     "PeriodChunker",
     "RealizedPerformance",
+    "Report",
     "Result",
     "SeismoError",
     "SeismoWarning",

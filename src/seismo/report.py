@@ -1,0 +1,110 @@
+"""`Report`: what a `Monitor` run found, as a table, a verdict, figures and one HTML file."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+
+from .result import Result
+
+PERFORMANCE = ("estimated_performance", "realized_performance")
+MULTIVARIATE = ("pca_drift", "domain_classifier_drift")
+TOP_DRIFT = 3
+
+
+def _chunk_label(row: pd.Series) -> str:
+    if pd.notna(row.get("chunk_start_date")):
+        return pd.Timestamp(row["chunk_start_date"]).strftime("%Y-%m-%d")
+    return str(row["chunk_key"])
+
+
+class Report:
+    """The results of one run, in the order a reader needs them: performance first."""
+
+    def __init__(self, results: dict[str, Result], ranking: pd.DataFrame, settings: dict[str, Any],
+                 top_features: pd.DataFrame | None = None):
+        self.results = results
+        self.ranking = ranking
+        self.settings = settings
+        self.top_features = top_features
+
+    def to_df(self) -> pd.DataFrame:
+        """Every result's tidy rows, with the calculator that produced them."""
+        frames = [r.to_df().assign(calculator=name) for name, r in self.results.items()]
+        df = pd.concat(frames, ignore_index=True, sort=False)
+        return df[["calculator", *[c for c in df.columns if c != "calculator"]]]
+
+    def alerts(self) -> pd.DataFrame:
+        """Alerting analysis rows, performance first, then drift, then data quality."""
+        df = self.to_df()
+        df = df[(df["period"] == "analysis") & df["alert"]]
+        order = {name: i for i, name in enumerate(self.results)}
+        return df.sort_values(["calculator", "chunk_index"], key=lambda s: s.map(order) if s.name == "calculator" else s,
+                              kind="stable").reset_index(drop=True)
+
+    def _drop_start(self, name: str) -> tuple[str, str] | None:
+        """First analysis chunk where a performance result alerts, and the metrics alerting there."""
+        if name not in self.results:
+            return None
+        df = self.results[name].filter(period="analysis").to_df()
+        hits = df[df["alert"]]
+        if hits.empty:
+            return None
+        first = hits.sort_values("chunk_index").iloc[0]
+        metrics = list(dict.fromkeys(hits.loc[hits["chunk_index"] == first["chunk_index"], "metric"]))
+        more = f" and {len(metrics) - 3} more" if len(metrics) > 3 else ""
+        return _chunk_label(first), ", ".join(metrics[:3]) + more
+
+    def summary(self) -> str:
+        """A short plain-text verdict: when performance dropped, and the drift most likely behind it."""
+        lines = []
+        top = [c for c in self.ranking["column"].head(TOP_DRIFT)] if len(self.ranking) else []
+        drifted = self.ranking[self.ranking.get("alert_count", pd.Series(dtype=float)) > 0] if len(self.ranking) else self.ranking
+        likely = [c for c in top if c in set(drifted["column"])] or top
+        for name, verb in (("estimated_performance", "estimated to drop"), ("realized_performance", "measured to drop")):
+            start = self._drop_start(name)
+            if start:
+                lines.append(f"performance {verb} beyond its threshold from {start[0]} on ({start[1]}); "
+                             f"most correlated drift: {', '.join(likely)}")
+        if not lines:
+            lines.append("no performance alert" + (f"; drifting columns: {', '.join(likely)}" if len(drifted) else ""))
+        for name in MULTIVARIATE:
+            if name in self.results and len(self.results[name].alerts()):
+                first = self.results[name].alerts().sort_values("chunk_index").iloc[0]
+                lines.append(f"{name.replace('_', ' ')} alerts from {_chunk_label(first)} on")
+        quality = self.results.get("data_quality")
+        if quality is not None:
+            problems = quality.alerts()
+            rates = problems[problems["metric"].str.endswith("_rate")]
+            if len(rates):
+                pairs = sorted({f"{c} ({m.removesuffix('_rate').replace('_', ' ')})" for c, m in zip(rates["column"], rates["metric"])})
+                lines.append(f"data quality: {', '.join(pairs)}")
+        return "\n".join(lines)
+
+    def plot(self, calculator: str | None = None) -> go.Figure | dict[str, go.Figure]:
+        """One figure per calculator (or the one named)."""
+        if calculator is not None:
+            return self.results[calculator].plot(title=calculator.replace("_", " "))
+        return {name: r.plot(title=name.replace("_", " ")) for name, r in self.results.items()}
+
+    def save_html(self, path: str | Path) -> Path:
+        """One self-contained HTML file (plotly.js embedded once) with aggregated statistics only."""
+        from .report_html import render
+
+        path = Path(path)
+        path.write_text(render(self), encoding="utf-8")
+        return path
+
+    # shared by the HTML renderer
+    @staticmethod
+    def plotly_js() -> str:
+        return plotly.offline.get_plotlyjs()
+
+    @staticmethod
+    def escape(text: object) -> str:
+        return html.escape(str(text))
