@@ -1,4 +1,5 @@
-"""`seismo demo` runs the built calculators on the credit data and prints chunks, alerts and values."""
+"""`seismo demo` runs the Monitor on the credit data, prints chunks, alerts, values and the
+verdict, and writes the HTML report whose path it prints."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from typer.testing import CliRunner
 from seismo.cli import app
 
 
-def test_demo_prints_chunks_alerts_and_values():
-    out = CliRunner().invoke(app, ["demo"])
+def test_demo_prints_chunks_alerts_and_values(tmp_path):
+    report = tmp_path / "report.html"
+    out = CliRunner().invoke(app, ["demo", "--output", str(report)])
     assert out.exit_code == 0, out.output
     text = out.output
     assert "Analysis chunks" in text and "[45000:49999]" in text
     assert "ALERT" in text and "debt_ratio" in text and "employment_years: missing" in text
     assert "Reference ROC AUC" in text and "estimated" in text
+    assert "most correlated drift: debt_ratio, income" in text
+    assert f"HTML report: {report.resolve()}" in text.replace("\n", "") and report.stat().st_size > 1_000_000
 
 
 def test_console_script_is_installed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pandas as pd
 import typer
@@ -52,8 +53,11 @@ def _chunk_table(title: str, frames: dict[str, pd.DataFrame], perf: pd.DataFrame
 
 
 @app.command()
-def demo(chunk_size: int = typer.Option(5_000, help="rows per chunk")) -> None:
-    """Run seismo on the synthetic credit data and print what it finds."""
+def demo(
+    chunk_size: int = typer.Option(5_000, help="rows per chunk"),
+    output: Path = typer.Option(Path("seismo_demo_report.html"), "--output", "-o", help="where to write the HTML report"),
+) -> None:
+    """Run seismo on the synthetic credit data, print what it finds and write the HTML report."""
     import seismo
 
     console = Console(width=max(Console().width, 160))
@@ -63,14 +67,14 @@ def demo(chunk_size: int = typer.Option(5_000, help="rows per chunk")) -> None:
         f"[bold]Synthetic credit data[/bold]: {len(reference):,} reference rows, {len(analysis):,} analysis rows; "
         "labels for the analysis arrive later, in their own frame."
     )
-    roles = dict(timestamp="timestamp", chunk_size=chunk_size)
-    features = [c for c in reference.columns if c not in ("id", "timestamp", "y_pred_proba", "y_pred", "defaulted")]
-    drift = seismo.UnivariateDrift(columns=features, **roles).fit(reference).calculate(analysis)
-    quality = seismo.DataQuality(columns=features, **roles).fit(reference).calculate(analysis)
-    performance = seismo.CBPE(
-        "binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted", id="id", **roles
-    ).fit(reference).estimate(analysis, targets=targets)
+    monitor = seismo.Monitor(
+        "binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted", timestamp="timestamp", id="id",
+        chunk_size=chunk_size,
+    )
+    report = monitor.fit(reference).run(analysis, targets=targets)
     elapsed = time.perf_counter() - started
+    drift, quality = report.results["univariate_drift"], report.results["data_quality"]
+    performance = report.results["estimated_performance"]
 
     perf_df = performance.to_df()
     console.print(_chunk_table(
@@ -94,6 +98,12 @@ def demo(chunk_size: int = typer.Option(5_000, help="rows per chunk")) -> None:
             summary.add_row(column, *[str(int(counts.get(m, 0))) for m in sorted(alerts["metric"].unique())])
         console.print(summary)
     n_cells = int((drift.to_df()["period"] == "analysis").sum())
+    console.print("[bold]Verdict[/bold]\n" + report.summary())
+    console.print("[bold]Drift ranked by how closely it tracks the performance drop[/bold]")
+    console.print(report.ranking[["rank", "column", "drift_method", "correlation", "sensitivity", "alert_count"]]
+                  .head(6).to_string(index=False))
+    path = report.save_html(output)
+    console.print(f"HTML report: {path.resolve()}")
     console.print(
         f"{len(alerts)} of {n_cells} analysis drift cells alert; "
         f"{len(quality.alerts())} data-quality alerts; {len(performance.alerts())} estimated-performance alerts. "
