@@ -114,3 +114,13 @@ def test_missing_column_and_bad_config(fitted):
         DomainClassifierDrift(chunk_size=CHUNK, n_splits=1).fit(_data(3_000, seed=1))
     with pytest.raises(InvalidConfiguration):
         DomainClassifierDrift(chunk_size=CHUNK, thresholds={"roc_auc": ConstantThreshold()}).fit(_data(3_000, seed=1))
+
+
+@pytest.mark.slow
+def test_false_alarm_rate_on_stationary_data_with_default_thresholds():
+    """At most 1 alerting chunk in 100 stationary chunks (default constant thresholds 0.45/0.65)."""
+    calc = DomainClassifierDrift(chunk_size=500, hyperparameters={"n_estimators": 20}, max_reference_rows=2_000)
+    df = calc.fit(_data(5_000, seed=11)).calculate(_data(50_000, seed=12)).filter(period="analysis").to_df()
+    assert len(df) == 100
+    assert df["alert"].sum() <= 1
+    assert abs(df["value"].mean() - 0.5) < 0.02
