@@ -103,8 +103,12 @@ class Monitor:
             warnings.simplefilter("always", SeismoWarning)
             for calculator in self.calculators_.values():
                 calculator.fit(reference)
-        for message in {str(w.message) for w in caught}:  # one warning each, not one per calculator
-            warnings.warn(message, SeismoWarning, stacklevel=2)
+        seen = set()
+        for w in caught:  # each distinct warning once, not once per calculator
+            key = (w.category, str(w.message))
+            if key not in seen:
+                seen.add(key)
+                warnings.warn(str(w.message), w.category, stacklevel=2)
         self.sensitivity_ = self._sensitivity(reference)
         self.fitted_ = True
         return self
