@@ -78,3 +78,18 @@ def test_html_report_is_one_self_contained_file(report, tmp_path):
     assert "src=\"http" not in text  # opens offline
     assert path.stat().st_size < 10_000_000
     assert "debt_ratio" in text and "Settings" in text
+
+
+def test_multiclass_and_regression_monitors():
+    reference, analysis, targets = seismo.datasets.load_synthetic_churn()
+    proba = {k: f"y_pred_proba_{k}" for k in ("stay", "downgrade", "leave")}
+    report = seismo.Monitor("multiclass", y_pred_proba=proba, y_pred="y_pred", y_true="churn", timestamp="timestamp",
+                            id="id", chunk_size=3_000).fit(reference).run(analysis, targets=targets)
+    assert _alerting_chunks(report, "estimated_performance", "roc_auc") == set(range(5, 10))
+    assert set(report.ranking["column"].head(3)) == {"monthly_charges", "support_calls", "plan"}
+
+    reference, analysis, targets = seismo.datasets.load_synthetic_house_prices()
+    report = seismo.Monitor("regression", y_pred="y_pred", y_true="price", timestamp="timestamp", id="id",
+                            chunk_size=3_000, metrics=["mae"]).fit(reference).run(analysis, targets=targets)
+    assert "performance measured to drop beyond its threshold from 2024-10-01 on (mae)" in report.summary()
+    assert _alerting_chunks(report, "realized_performance", "mae") == set(range(5, 10))

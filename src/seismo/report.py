@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
+from .metrics.registry import METRICS
 from .result import Result
 
 PERFORMANCE = ("estimated_performance", "realized_performance")
@@ -47,12 +48,18 @@ class Report:
         return df.sort_values(["calculator", "chunk_index"], key=lambda s: s.map(order) if s.name == "calculator" else s,
                               kind="stable").reset_index(drop=True)
 
-    def _drop_start(self, name: str) -> tuple[str, str] | None:
-        """First analysis chunk where a performance result alerts, and the metrics alerting there."""
+    def _first_alert(self, name: str, worse: bool) -> tuple[str, str] | None:
+        """First analysis chunk where a performance result alerts on the worse (or better) side,
+        and the metrics alerting there. Confusion cells have no direction and are left out."""
         if name not in self.results:
             return None
         df = self.results[name].filter(period="analysis").to_df()
-        hits = df[df["alert"]]
+        better_high = df["metric"].map(lambda m: METRICS[m].higher_is_better if m in METRICS else None)
+        low = df["value"] < df["lower_threshold"]
+        high = df["value"] > df["upper_threshold"]
+        bad = (better_high == True) & low | (better_high == False) & high  # noqa: E712 (None excluded)
+        good = (better_high == True) & high | (better_high == False) & low  # noqa: E712
+        hits = df[bad if worse else good]
         if hits.empty:
             return None
         first = hits.sort_values("chunk_index").iloc[0]
@@ -66,11 +73,14 @@ class Report:
         top = [c for c in self.ranking["column"].head(TOP_DRIFT)] if len(self.ranking) else []
         drifted = self.ranking[self.ranking.get("alert_count", pd.Series(dtype=float)) > 0] if len(self.ranking) else self.ranking
         likely = [c for c in top if c in set(drifted["column"])] or top
-        for name, verb in (("estimated_performance", "estimated to drop"), ("realized_performance", "measured to drop")):
-            start = self._drop_start(name)
+        for name, how in (("estimated_performance", "estimated"), ("realized_performance", "measured")):
+            start = self._first_alert(name, worse=True)
             if start:
-                lines.append(f"performance {verb} beyond its threshold from {start[0]} on ({start[1]}); "
+                lines.append(f"performance {how} to drop beyond its threshold from {start[0]} on ({start[1]}); "
                              f"most correlated drift: {', '.join(likely)}")
+            better = self._first_alert(name, worse=False)
+            if better:
+                lines.append(f"performance {how} to improve beyond its threshold from {better[0]} on ({better[1]})")
         if not lines:
             lines.append("no performance alert" + (f"; drifting columns: {', '.join(likely)}" if len(drifted) else ""))
         for name in MULTIVARIATE:
