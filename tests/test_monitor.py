@@ -93,3 +93,17 @@ def test_multiclass_and_regression_monitors():
                             chunk_size=3_000, metrics=["mae"]).fit(reference).run(analysis, targets=targets)
     assert "performance measured to drop beyond its threshold from 2024-10-01 on (mae)" in report.summary()
     assert _alerting_chunks(report, "realized_performance", "mae") == set(range(5, 10))
+
+
+def test_monitor_can_use_pape():
+    reference, analysis, targets = seismo.datasets.load_synthetic_credit(n_reference=20_000, n_analysis=20_000)
+    report = seismo.Monitor("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted",
+                            timestamp="timestamp", id="id", chunk_size=4_000, metrics=["roc_auc"],
+                            estimator="pape").fit(reference).run(analysis, targets=targets)
+    df = report.to_df()
+    estimated = df[(df["calculator"] == "estimated_performance") & (df["period"] == "analysis")]
+    assert "effective_sample_size" in estimated.columns and estimated["effective_sample_size"].notna().all()
+    assert estimated["alert"].iloc[-1]  # the shifted chunks alert
+    with pytest.raises(seismo.InvalidConfiguration, match="estimator is 'magic'"):
+        seismo.Monitor("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted",
+                       estimator="magic").fit(reference)

@@ -13,6 +13,7 @@ from .errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFitted
 from .monitor import Monitor
 from .performance.cbpe import CBPE
 from .performance.dle import DLE
+from .performance.pape import PAPE
 from .performance.realized import RealizedPerformance
 from .quality import DataQuality
 from .ranking import prediction_sensitivity, rank
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidData",
     "Monitor",
     "NotFittedError",
+    "PAPE",
     "PCADrift",
     "PeriodChunker",
     "RealizedPerformance",

@@ -15,12 +15,13 @@ from .errors import InvalidConfiguration, SeismoWarning
 from .io import DataLike, read_schema, read_table
 from .performance.cbpe import CBPE
 from .performance.dle import DLE
+from .performance.pape import PAPE
 from .performance.realized import RealizedPerformance
 from .quality import DataQuality
 from .ranking import prediction_sensitivity, rank
 from .report import Report
 
-ESTIMATORS = ("cbpe",)
+ESTIMATORS = ("cbpe", "pape")
 
 
 class Monitor:
@@ -84,7 +85,10 @@ class Monitor:
         else:
             if self.estimator not in ESTIMATORS:
                 raise InvalidConfiguration(f"estimator is {self.estimator!r}; available: {list(ESTIMATORS)}")
-            estimated = CBPE(self.problem_type, y_pred_proba=self.y_pred_proba, **shared)
+            if self.estimator == "pape":
+                estimated = PAPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features, **shared)
+            else:
+                estimated = CBPE(self.problem_type, y_pred_proba=self.y_pred_proba, **shared)
         realized = RealizedPerformance(self.problem_type, y_pred_proba=self.y_pred_proba, **shared)
         return {"estimated": estimated, "realized": realized}
 
