@@ -55,7 +55,7 @@ class CBPETracker:
 
     def encode(self, frame: Frame) -> dict:
         scores = probabilities(frame, self.spec)
-        return self._encode(frame, self.calibrator.predict(_calibration_input(scores, self.spec)), scores)
+        return self._encode(frame, self.calibrator.predict(calibration_input(scores, self.spec)), scores)
 
     def encode_reference(self, frame: Frame) -> dict:
         """Reference rows use out-of-fold calibration, so reference estimates are not flattered."""
@@ -70,7 +70,7 @@ class CBPETracker:
         return {**finish_classification(part, self.metrics, self.options), ROWS: part.n}
 
 
-def _calibration_input(scores: np.ndarray, spec: ClassSpec) -> np.ndarray:
+def calibration_input(scores: np.ndarray, spec: ClassSpec) -> np.ndarray:
     """Binary calibration reads the positive-class score alone; multiclass all columns."""
     return scores[:, 0] if spec.n_classes == 2 and spec.scored == (1,) else scores
 
@@ -136,7 +136,7 @@ class CBPE(Estimator):
     def _estimation_tracker(self, frame: Frame) -> CBPETracker:
         realized = self.realized_
         spec = realized.class_spec_
-        scores = _calibration_input(probabilities(frame, spec), spec)
+        scores = calibration_input(probabilities(frame, spec), spec)
         labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
         labelled = labels >= 0
         calibrator = Calibrator(self.calibration, random_state=self.random_state).fit(scores[labelled], labels[labelled])

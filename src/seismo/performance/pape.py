@@ -69,7 +69,7 @@ from ..frame import Frame
 from ..metrics.partials import ClassificationPartial, bin_scores
 from ..schema import build_schema
 from .calibration import Calibrator
-from .cbpe import CBPE, _calibration_input
+from .cbpe import CBPE, calibration_input
 from .estimation import REALIZED
 from .model import ClassSpec, class_index, probabilities
 from .realized import finish_classification
@@ -201,7 +201,7 @@ class PAPETracker:
 
     def encode(self, frame: Frame) -> dict:
         enc, raw = self._common(frame)
-        enc.update(kind="analysis", scores=_calibration_input(raw, self.spec), x=self.encoder.encode(frame))
+        enc.update(kind="analysis", scores=calibration_input(raw, self.spec), x=self.encoder.encode(frame))
         return enc
 
     def encode_reference(self, frame: Frame) -> dict:
@@ -365,7 +365,7 @@ class PAPE(CBPE):
     def _estimation_tracker(self, frame: Frame) -> PAPETracker:
         realized = self.realized_
         spec = realized.class_spec_
-        scores = _calibration_input(probabilities(frame, spec), spec)
+        scores = calibration_input(probabilities(frame, spec), spec)
         labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
         labelled = np.flatnonzero(labels >= 0)
         # reference chunks: CBPE-style out-of-fold isotonic calibration, no reweighting
