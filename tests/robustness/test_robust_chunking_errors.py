@@ -1,25 +1,6 @@
 """Robustness sweep (chunking and errors).
 
-Property pinned: `UnivariateDrift`, `DataQuality`, `RealizedPerformance`, `CBPE` and `DLE`
-either run on real-world shaped data (scikit-learn's bundled datasets, upsampled with noise)
-and on frames with awkward types (pandas `category`, nullable `Int64`/`boolean`/`string`,
-`bool`, object columns mixing str and None, integer categories that turn float through NaN,
-constant / all-NaN / infinite columns, odd column names, zone-aware, string, unsorted and
-duplicated timestamps, gaps between periods, tiny references, polars / pyarrow / parquet /
-CSV inputs) -- or they fail with a `seismo.SeismoError` that names the column. Where they run:
-
-* the values equal the textbook reference implementation on the same rows: KS within 0.002
-  of `scipy.stats.ks_2samp`, chi2 and its p-value equal to `scipy.stats.chi2_contingency`,
-  Jensen-Shannon equal to `scipy.spatial.distance.jensenshannon` (base 2), data-quality
-  statistics equal to pandas (the histogram median within 0.5% of a standard deviation),
-  realized classification and regression metrics equal to scikit-learn (ROC AUC / average precision within 1e-3, counts-based metrics exactly);
-* the same content in another container or dtype gives the same numbers;
-* `to_df()` has the API columns and no NaN where the value is well defined;
-* a random split of one dataset (stationary by construction) raises at most 2% alerts.
-
-Tests whose
-docstring starts "Regression found by this sweep" pin bugs it found that have been fixed since.
-Each says what a user saw and what is right.
+Part of the robustness sweep; the property it pins is stated in robust_data.py.
 """
 
 from __future__ import annotations
