@@ -1,6 +1,7 @@
 """How good are seismo's label-free performance estimates? CBPE and DLE against realized metrics.
 
-Run: ``python benchmarks/estimation.py [--quick] [--seeds N] [--only NAME ...] [--halves]``
+Run: ``python benchmarks/estimation.py [--quick] [--seeds N] [--only NAME ...] [--halves]
+[--estimators cbpe,pape]``
 
 Every case (the three `seismo.datasets` and the synthetic scenarios of
 ``benchmarks/scenarios.py``) is fitted on its labelled reference and estimated on
@@ -24,8 +25,16 @@ analysis chunks of all seeds pooled:
 * ``Δreal/SE``: (mean realized on the analysis - mean realized on the reference)
   / SE, how far the realized metric moved (the size of the thing to detect).
 
-``run_scenario(name, seed)`` returns the per-metric numbers of one case and seed
-as a DataFrame; the tests in ``tests/performance/test_estimation_quality.py`` reuse it.
+Classification cases run with every estimator named by ``--estimators`` (default
+``cbpe,pape``: CBPE and `seismo.PAPE`, which re-calibrates per chunk on a reference
+reweighted towards the chunk); regression cases always run DLE. Rows are per case ×
+metric × estimator; ``ESS`` is PAPE's mean effective sample size on the analysis
+chunks (``-`` for CBPE/DLE).
+
+``run_scenario(name, seed, estimator=None, **options)`` returns the per-metric numbers of
+one case and seed as a DataFrame (``estimator``: ``"cbpe"`` (default for classification),
+``"pape"``, ``"dle"`` (regression)); the tests in
+``tests/performance/test_estimation_quality.py`` reuse it.
 
 LightGBM (DLE's loss models use 2 OpenMP threads by default) slows down 5-100x when
 another process competes for the 2 cores while its threads spin-wait; this script
@@ -60,7 +69,8 @@ from seismo import datasets  # noqa: E402
 CLASSIFICATION_METRICS = ["roc_auc", "f1", "accuracy", "precision", "recall", "average_precision"]
 REGRESSION_METRICS = ["mae", "rmse", "mse", "mape"]
 COLUMNS = ["case", "seed", "metric", "chunks", "mae", "se", "mae_se", "bias_se", "coverage",
-           "ref_chunks", "ref_coverage", "shift_se", "estimator", "calibration", "seconds"]
+           "ref_chunks", "ref_coverage", "shift_se", "estimator", "calibration", "seconds", "ess"]
+ESTIMATORS = {"binary": ("cbpe", "pape"), "multiclass": ("cbpe", "pape"), "regression": ("dle",)}
 
 
 @dataclass(frozen=True)
@@ -93,10 +103,15 @@ def _dataset_features(loader: Callable, skip: set[str]) -> list[str]:
 def _cases() -> dict[str, Case]:
     cases = [
         Case("credit", "binary", 5_000, _with_labels(datasets.load_synthetic_credit, "defaulted"), "defaulted",
+             features=_dataset_features(datasets.load_synthetic_credit,
+                                        {"id", "timestamp", "defaulted", "y_pred_proba", "y_pred"}),
              description="seismo.datasets.load_synthetic_credit (covariate shift in 2nd half)"),
         Case("churn", "multiclass", 3_000, _with_labels(datasets.load_synthetic_churn, "churn"), "churn",
              y_pred_proba={"stay": "y_pred_proba_stay", "downgrade": "y_pred_proba_downgrade",
                            "leave": "y_pred_proba_leave"},
+             features=_dataset_features(datasets.load_synthetic_churn,
+                                        {"id", "timestamp", "churn", "y_pred_proba_stay", "y_pred_proba_downgrade",
+                                         "y_pred_proba_leave", "y_pred"}),
              description="seismo.datasets.load_synthetic_churn"),
         Case("house_prices", "regression", 3_000, _with_labels(datasets.load_synthetic_house_prices, "price"),
              "price", y_pred_proba=None,
@@ -113,23 +128,45 @@ CASES = _cases()
 DATASET_CASES = ("credit", "churn", "house_prices")
 
 
-def estimator_for(case: Case, metrics: list[str] | None = None, **options) -> seismo.CBPE | seismo.DLE:
-    """The estimator a case is benchmarked with (defaults of seismo otherwise)."""
-    if case.problem_type == "regression":
+def estimator_for(
+    case: Case, metrics: list[str] | None = None, estimator: str | None = None, **options
+) -> seismo.CBPE | seismo.DLE:
+    """The estimator a case is benchmarked with (defaults of seismo otherwise).
+
+    ``estimator``: ``"cbpe"`` or ``"pape"`` for classification (default ``"cbpe"``), ``"dle"``
+    for regression (the default there). PAPE's domain classifier reads the case's features
+    (the datasets: every column without a role) and runs LightGBM with ``n_jobs=1``.
+    """
+    kind = (estimator or ESTIMATORS[case.problem_type][0]).lower()
+    if kind not in ESTIMATORS[case.problem_type]:
+        raise ValueError(f"{case.name} is {case.problem_type}: estimator must be one of "
+                         f"{ESTIMATORS[case.problem_type]}, got {estimator!r}")
+    if kind == "dle":
         return seismo.DLE(y_pred=case.y_pred, y_true=case.y_true, features=case.features,
                           chunk_size=case.chunk_size, metrics=metrics or REGRESSION_METRICS, **options)
-    return seismo.CBPE(case.problem_type, y_pred_proba=case.y_pred_proba, y_pred=case.y_pred, y_true=case.y_true,
-                       chunk_size=case.chunk_size, metrics=metrics or CLASSIFICATION_METRICS, **options)
+    common = {"y_pred_proba": case.y_pred_proba, "y_pred": case.y_pred, "y_true": case.y_true,
+              "chunk_size": case.chunk_size, "metrics": metrics or CLASSIFICATION_METRICS}
+    if kind == "pape":
+        options.setdefault("features", list(case.features) or None)
+        options["hyperparameters"] = {**(options.get("hyperparameters") or {}), "n_jobs": 1}
+        return seismo.PAPE(case.problem_type, **common, **options)
+    return seismo.CBPE(case.problem_type, **common, **options)
 
 
 def estimate_case(
-    name: str, seed: int = 0, metrics: list[str] | None = None, **options
+    name: str, seed: int = 0, metrics: list[str] | None = None, estimator: str | None = None, **options
 ) -> tuple[pd.DataFrame, object]:
     """Fit on the case's reference, estimate its labelled analysis: the tidy frame and the estimator."""
     case = CASES[name]
     reference, analysis = case.load(seed)
-    estimator = estimator_for(case, metrics, **options).fit(reference)
-    return estimator.estimate(analysis).to_df(), estimator
+    start = time.perf_counter()
+    fitted = estimator_for(case, metrics, estimator, **options).fit(reference)
+    df = fitted.estimate(analysis).to_df()
+    _LAST_SECONDS[0] = time.perf_counter() - start  # fit + estimate, data generation excluded
+    return df, fitted
+
+
+_LAST_SECONDS = [0.0]
 
 
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
@@ -144,8 +181,9 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         ref_ok = ref[np.isfinite(ref["realized"])]
         ref_inside = ((ref_ok["realized"] >= ref_ok["lower_confidence"])
                       & (ref_ok["realized"] <= ref_ok["upper_confidence"]))
+        ess = ana["effective_sample_size"].mean() if "effective_sample_size" in ana else np.nan
         rows.append({
-            "metric": metric, "chunks": len(ana), "mae": float(err.abs().mean()), "se": se,
+            "metric": metric, "chunks": len(ana), "ess": float(ess), "mae": float(err.abs().mean()), "se": se,
             "mae_se": float(err.abs().mean()) / se, "bias_se": float(err.mean()) / se,
             "coverage": float(inside.mean()), "ref_chunks": len(ref_ok), "ref_coverage": float(ref_inside.mean()),
             "shift_se": float(ana["realized"].mean() - ref_ok["realized"].mean()) / se,
@@ -153,17 +191,19 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_scenario(name: str, seed: int = 0, metrics: list[str] | None = None, **options) -> pd.DataFrame:
-    """Per-metric numbers (columns `COLUMNS`) of one case and seed; ``options`` go to the estimator."""
-    start = time.perf_counter()
-    df, estimator = estimate_case(name, seed, metrics, **options)
+def run_scenario(
+    name: str, seed: int = 0, metrics: list[str] | None = None, estimator: str | None = None, **options
+) -> pd.DataFrame:
+    """Per-metric numbers (columns `COLUMNS`) of one case and seed; ``estimator`` picks CBPE (default
+    for classification), PAPE or DLE (regression), ``options`` go to the estimator."""
+    df, estimator = estimate_case(name, seed, metrics, estimator, **options)
     out = summarize(df)
     out.insert(0, "seed", seed)
     out.insert(0, "case", name)
     out["estimator"] = type(estimator).__name__
     calibrator = getattr(estimator, "calibrator_", None)
     out["calibration"] = calibrator.method_ if calibrator is not None else ""
-    out["seconds"] = time.perf_counter() - start
+    out["seconds"] = _LAST_SECONDS[0]  # fit + estimate
     return out[COLUMNS]
 
 
@@ -184,9 +224,10 @@ def by_half(name: str, seed: int = 0, **options) -> pd.DataFrame:
 
 
 def pool(results: pd.DataFrame) -> pd.DataFrame:
-    """Pool seeds: chunk-weighted means (every seed of a case has the same chunk count)."""
+    """Pool seeds per case × estimator × metric: chunk-weighted means (every seed of a case has the
+    same chunk count)."""
     rows = []
-    for (case, metric), g in results.groupby(["case", "metric"], sort=False):
+    for (case, _, metric), g in results.groupby(["case", "estimator", "metric"], sort=False):
         w, rw = g["chunks"].to_numpy(float), g["ref_chunks"].to_numpy(float)
         mae, se = np.average(g["mae"], weights=w), np.average(g["se"], weights=w)
         rows.append({
@@ -196,6 +237,8 @@ def pool(results: pd.DataFrame) -> pd.DataFrame:
             "ref_coverage": np.average(g["ref_coverage"], weights=rw),
             "shift_se": np.average(g["shift_se"] * g["se"], weights=w) / se,
             "calibration": ",".join(sorted(set(g["calibration"]))) or "-", "seconds": g["seconds"].sum(),
+            "estimator": g["estimator"].iloc[0],
+            "ess": np.average(g["ess"], weights=w) if g["ess"].notna().all() else np.nan,
         })
     return pd.DataFrame(rows)
 
@@ -213,6 +256,23 @@ def markdown(pooled: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def markdown_versus(pooled: pd.DataFrame, chunk_seconds: dict[tuple[str, str], float]) -> str:
+    """Estimators side by side: one row per case × metric × estimator (``chunk_seconds``: fit + estimate
+    time per analysis chunk of each (case, estimator), seeds pooled)."""
+    head = ("| case | metric | estimator | chunks | MAE | SE | MAE/SE | bias/SE | cover | ESS | s/chunk |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [head]
+    order = pooled.assign(_c=pooled["case"].map({c: i for i, c in enumerate(dict.fromkeys(pooled["case"]))}),
+                          _m=pooled["metric"].map({m: i for i, m in enumerate(dict.fromkeys(pooled["metric"]))}))
+    for r in order.sort_values(["_c", "_m"], kind="stable").itertuples():
+        ess = "-" if not np.isfinite(r.ess) else f"{r.ess:,.0f}"
+        lines.append(
+            f"| {r.case} | {r.metric} | {r.estimator} | {r.chunks} | {r.mae:.4g} | {r.se:.4g} | {r.mae_se:.2f} | "
+            f"{r.bias_se:+.2f} | {r.coverage:.0%} | {ess} | {chunk_seconds[(r.case, r.estimator)]:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed only")
@@ -220,24 +280,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="case names to run (default: all)")
     parser.add_argument("--halves", action="store_true",
                         help="also print first- vs second-half bias of the dataset cases (seed 0)")
+    parser.add_argument("--estimators", default="cbpe,pape",
+                        help="comma-separated classification estimators: cbpe, pape (default both); "
+                             "regression cases always run DLE")
     args = parser.parse_args(argv)
     n_seeds = 1 if args.quick else args.seeds
+    chosen = [e.strip().lower() for e in args.estimators.split(",") if e.strip()]
+    if not chosen or set(chosen) - {"cbpe", "pape"}:
+        parser.error(f"--estimators takes cbpe and/or pape, got {args.estimators!r}")
     names = args.only or list(CASES)
     unknown = [n for n in names if n not in CASES]
     if unknown:
         parser.error(f"unknown case(s) {unknown}; choose from {list(CASES)}")
-    print(f"# CBPE / DLE estimation quality ({_dt.date.today().isoformat()})\n")
+    print(f"# CBPE / PAPE / DLE estimation quality ({_dt.date.today().isoformat()})\n")
     print(f"command: python benchmarks/estimation.py {' '.join(sys.argv[1:] if argv is None else argv)}".rstrip())
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"numpy {np.__version__}, pandas {pd.__version__}, seismo {seismo.__version__}")
     print(f"seeds: {n_seeds} per case (0..{n_seeds - 1}), pooled\n")
     results, started = [], time.perf_counter()
+    chunk_seconds: dict[tuple[str, str], float] = {}
     for name in names:
-        for seed in range(n_seeds):
-            results.append(run_scenario(name, seed))
-        print(f"  {name}: {sum(r['seconds'].iloc[0] for r in results[-n_seeds:]):.1f} s", file=sys.stderr)
+        kinds = ESTIMATORS["regression"] if CASES[name].problem_type == "regression" else chosen
+        for kind in kinds:
+            runs = [run_scenario(name, seed, estimator=kind) for seed in range(n_seeds)]
+            results.extend(runs)
+            seconds = sum(r["seconds"].iloc[0] for r in runs)
+            chunk_seconds[(name, type_name(kind))] = seconds / sum(int(r["chunks"].max()) for r in runs)
+            print(f"  {name} [{kind}]: {seconds:.1f} s", file=sys.stderr)
     pooled = pool(pd.concat(results, ignore_index=True))
-    print(markdown(pooled))
+    if (pooled["estimator"] != "PAPE").any():  # CBPE and DLE: the table with reference coverage and Δreal/SE
+        print(markdown(pooled[pooled["estimator"] != "PAPE"]))
+    if "PAPE" in set(pooled["estimator"]):
+        versus = pooled[pooled["estimator"].isin(["CBPE", "PAPE"])
+                        & pooled["case"].isin(pooled.loc[pooled["estimator"] == "PAPE", "case"])]
+        print("\nPAPE against CBPE (ESS: PAPE's mean effective sample size on the analysis; s/chunk: "
+              "fit + estimate seconds per analysis chunk, data generation excluded)\n")
+        print(markdown_versus(versus, chunk_seconds))
     if args.halves:
         print("\nFirst vs second half of the analysis (seed 0): mean estimate, mean realized, bias/SE\n")
         print("| case | metric | estimate 1st | realized 1st | bias/SE 1st "
@@ -255,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- {name}: {case.problem_type}, chunks of {case.chunk_size:,}; {case.description}")
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def type_name(kind: str) -> str:
+    return {"cbpe": "CBPE", "pape": "PAPE", "dle": "DLE"}[kind]
 
 
 if __name__ == "__main__":

@@ -10,7 +10,12 @@ exactly the features the true logit is built from (the model is well specified,
 so its probabilities are calibrated wherever the covariates go, up to the
 estimation error of its coefficients on 40,000 training rows). That is the
 setting CBPE is designed for; only ``prior_shift`` and ``concept_drift`` break
-its assumption that P(y | x) stays the same, on purpose.
+its assumption that P(y | x) stays the same, on purpose. Two covariate-shift
+scenarios break CBPE's other assumption, that P(y | score) stays the same:
+``sparse_region_shift`` and ``local_calibration`` use a true logit the logistic
+model cannot represent, so the model is calibrated on the reference *mixture*
+but not in the region the analysis moves to (P(y | x) itself stays fixed; this
+is the setting PAPE is designed for).
 
 The regression scenarios use a LightGBM model and heteroscedastic noise, the
 setting DLE is designed for: the size of the error depends on the inputs, so a
@@ -27,6 +32,12 @@ name                              problem      chunk   what changes in the analy
 ``binary_concept_drift``          binary       5,000   P(y | x) changes from the first analysis
                                                        row: x1's coefficient 1.5 -> 0.6, x3's
                                                        0.7 -> -0.3 (model not retrained)
+``binary_sparse_region_shift``    binary       5,000   x1 mean jumps to +1.5, ramps to +2.5 (the
+                                                       reference is mostly below 1): the true logit
+                                                       bends above x1 = 1, the model does not
+``binary_local_calibration``      binary       5,000   x4 (region: x4 > 0; the logit's slope is 1.8
+                                                       there, 0.4 elsewhere; the model ignores x4)
+                                                       ramps 0 -> +1.5
 ``binary_small_chunks``           binary         500   nothing (stationary)
 ``binary_stationary``             binary       5,000   nothing (stationary)
 ``multiclass_covariate_shift``    multiclass   5,000   means of x2 (+1.0) and x3 (-0.6) ramp up
@@ -185,6 +196,77 @@ def binary_stationary(seed: int = 0, n_reference: int = 50_000, n_analysis: int 
 def binary_small_chunks(seed: int = 0, n_reference: int = 20_000, n_analysis: int = 10_000):
     """Stationary, sized for chunks of 500 rows (40 reference, 20 analysis chunks)."""
     return _binary_frames(seed, n_reference, n_analysis)
+
+
+# -- binary: covariate shift that CBPE gets wrong (the model is not calibrated locally) ------------
+
+#: binary_sparse_region_shift: above x1 = 1 the true logit's x1 slope drops by this much (a hinge
+#: the logistic model does not have); the reference has few rows there, so the model (fitted on
+#: data drawn like the reference) is calibrated on the reference mixture, not above the hinge
+SPARSE_HINGE_AT = 1.0
+SPARSE_HINGE_SLOPE = -2.0
+#: the analysis' x1 mean ramps from +1.5 to +2.5 (reference: N(0, 1), 84% of rows below 1;
+#: analysis: 69-93% of rows above 1.5)
+SPARSE_SHIFT = (1.5, 2.5)
+
+
+def _sparse_logit(frame: pd.DataFrame) -> np.ndarray:
+    x1 = frame["x1"].to_numpy(dtype=float)
+    return binary_logit(frame) + SPARSE_HINGE_SLOPE * np.maximum(x1 - SPARSE_HINGE_AT, 0.0)
+
+
+def _local_frames(
+    seed: int, n_reference: int, n_analysis: int, logit: Callable[[pd.DataFrame], np.ndarray],
+    design: Callable[[pd.DataFrame], np.ndarray], analysis_shift: Callable[[int], dict],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Like `_binary_frames`, with a true ``logit`` the logistic model on ``design`` cannot represent."""
+    rng = np.random.default_rng(seed)
+    train = _covariates(rng, N_TRAIN)
+    y_train = (rng.random(N_TRAIN) < _sigmoid(logit(train))).astype(np.int64)
+    model = _fit_logistic(design(train), y_train)
+    reference = _covariates(rng, n_reference)
+    analysis = _covariates(rng, n_analysis, analysis_shift(n_analysis))
+    for frame in (reference, analysis):
+        frame["y"] = (rng.random(len(frame)) < _sigmoid(logit(frame))).astype(np.int64)
+        for key, value in _binary_outputs(model, frame, design).items():
+            frame[key] = value
+    return _with_meta(reference, analysis)
+
+
+def binary_sparse_region_shift(seed: int = 0, n_reference: int = 50_000, n_analysis: int = 50_000):
+    """The analysis moves into a region the reference barely covers (x1 > 1.5), where the true logit
+    bends (`SPARSE_HINGE_SLOPE`) and the model, calibrated on the reference mixture, is overconfident."""
+    lo, hi = SPARSE_SHIFT
+    return _local_frames(seed, n_reference, n_analysis, _sparse_logit, _design,
+                         analysis_shift=lambda n: {"x1": lo + _ramp(n, hi - lo)})
+
+
+#: binary_local_calibration: region A is x4 > 0; the true logit is
+#: intercept + slope(region) * (1.5 x1 - x2 + 0.7 x3) + segment effect, slope 1.8 in A and 0.4 in B
+LOCAL_SLOPES = (0.4, 1.8)
+LOCAL_COEF = np.array([1.5, -1.0, 0.7])
+LOCAL_INTERCEPT = -1.0
+#: the analysis' x4 mean ramps 0 -> +1.5: the share of region A grows from 50% to 93%
+LOCAL_SHIFT = 1.5
+
+
+def _local_logit(frame: pd.DataFrame) -> np.ndarray:
+    x = frame[["x1", "x2", "x3"]].to_numpy(dtype=float)
+    slope = np.where(frame["x4"].to_numpy(dtype=float) > 0.0, LOCAL_SLOPES[1], LOCAL_SLOPES[0])
+    return LOCAL_INTERCEPT + slope * (x @ LOCAL_COEF) + SEGMENT_EFFECT[_segment_index(frame)]
+
+
+def _local_design(frame: pd.DataFrame) -> np.ndarray:
+    """The model's inputs: x1, x2, x3 and the segment, not the region (x4)."""
+    seg = _segment_index(frame)
+    return np.column_stack([frame[["x1", "x2", "x3"]].to_numpy(dtype=float), seg == 1, seg == 2]).astype(float)
+
+
+def binary_local_calibration(seed: int = 0, n_reference: int = 50_000, n_analysis: int = 50_000):
+    """A model calibrated on the 50/50 mixture of two regions whose logit slopes differ (the score ignores
+    the region); the analysis shifts towards the steep region, where the model is underconfident."""
+    return _local_frames(seed, n_reference, n_analysis, _local_logit, _local_design,
+                         analysis_shift=lambda n: {"x4": _ramp(n, LOCAL_SHIFT)})
 
 
 #: class-conditional means of x1..x4 for y = 1 (y = 0 has mean 0); unit covariance
@@ -347,6 +429,12 @@ SCENARIOS: dict[str, Scenario] = {
                  "P(y=1) ramps 0.30 -> 0.60; P(x|y) fixed", features=_CLF_FEATURES, assumptions_hold=False),
         Scenario("binary_concept_drift", "binary", 5_000, binary_concept_drift,
                  "P(y|x) changes for all analysis rows", features=_CLF_FEATURES, assumptions_hold=False),
+        Scenario("binary_sparse_region_shift", "binary", 5_000, binary_sparse_region_shift,
+                 "x1 mean jumps to +1.5..+2.5 (reference mostly < 1) where the true logit bends; "
+                 "model calibrated on the reference mixture only", features=_CLF_FEATURES),
+        Scenario("binary_local_calibration", "binary", 5_000, binary_local_calibration,
+                 "logit slope differs by region (x4 > 0), score ignores it; x4 mean ramps 0 -> +1.5",
+                 features=_CLF_FEATURES),
         Scenario("binary_small_chunks", "binary", 500, binary_small_chunks,
                  "stationary, chunks of 500", features=_CLF_FEATURES),
         Scenario("binary_stationary", "binary", 5_000, binary_stationary,
