@@ -11,11 +11,11 @@ from typing import Literal
 
 from .calculator import DEFAULT_RESAMPLES, FittedTracker, evaluate_tracker, require_fitted, rows_to_frame
 from .chunking import Chunk, Chunker, chunk_analysis, chunk_reference, make_chunker
-from .errors import InvalidData, SeismoWarning
+from .errors import InvalidConfiguration, InvalidData, SeismoWarning
 from .frame import Frame, load_frame
 from .io import DataLike, read_schema
 from .result import Result
-from .schema import Roles, is_temporal
+from .schema import Roles, build_schema, is_temporal
 
 
 class BaseCalculator:
@@ -121,3 +121,47 @@ class BaseCalculator:
 
     def _require_fitted(self) -> None:
         require_fitted(self)
+
+
+class FeatureCalculator(BaseCalculator):
+    """A calculator over the model's input columns (drift, data quality).
+
+    The model's role columns are taken only so that ``columns=None`` can mean
+    "every column without a role".
+    """
+
+    def __init__(
+        self,
+        *,
+        columns: list[str] | None = None,
+        column_types: dict[str, str] | None = None,
+        y_pred_proba: str | dict | None = None,
+        y_pred: str | None = None,
+        y_true: str | None = None,
+        id: str | None = None,
+        **common,
+    ):
+        super().__init__(**common)
+        self.columns = columns
+        self.column_types = column_types
+        self.y_pred_proba = y_pred_proba
+        self.y_pred = y_pred
+        self.y_true = y_true
+        self.id = id
+
+    def _load_reference_features(self, reference: DataLike) -> tuple[Frame, list[Chunk]]:
+        """Read the monitored columns, chunk them, and learn their kinds (``schema_``)."""
+        names = self._feature_names(reference, self.columns, "reference")
+        if not names:
+            raise InvalidConfiguration("there are no columns to monitor; pass columns=[...]")
+        frame = self._load(reference, names, "reference")
+        self._check_not_empty(frame)
+        chunks = self._reference_chunks(frame)
+        self.schema_ = build_schema(frame.table, names, self.column_types)
+        return frame, chunks
+
+    def calculate(self, analysis: DataLike) -> Result:
+        """Every analysis chunk; the reference chunks are included in the result."""
+        self._require_fitted()
+        frame = self._load_analysis(analysis)
+        return self._result(self.fitted_trackers_, frame, self._analysis_chunks(frame))

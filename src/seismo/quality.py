@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from .base import BaseCalculator
+from .base import FeatureCalculator
 from .calculator import MetricInfo, fit_tracker
 from .chunking import Chunker, PeriodChunker
 from .scaling import EXTENSIVE, FIXED, PROPORTION
@@ -23,8 +23,6 @@ from .encoding import category_bins, reference_categories
 from .errors import InvalidConfiguration
 from .frame import Frame
 from .io import DataLike
-from .result import Result
-from .schema import build_schema
 from .stats.binning import fine_bin_index, fine_points, n_fine_bins
 from .stats.categorical import CategoryCounts
 from .stats.continuous import quantile
@@ -194,7 +192,7 @@ class RowCountTracker:
         return {"row_count": float(part)}
 
 
-class DataQuality(BaseCalculator):
+class DataQuality(FeatureCalculator):
     """Data-quality statistics per column and chunk, with thresholds from the reference."""
 
     def __init__(
@@ -218,17 +216,13 @@ class DataQuality(BaseCalculator):
         random_state: int = 0,
     ):
         super().__init__(
-            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
+            y_true=y_true, id=id, timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number,
+            chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
         )
-        self.columns = columns
         self.metrics = metrics
-        self.column_types = column_types
-        self.y_pred_proba = y_pred_proba
-        self.y_pred = y_pred
-        self.y_true = y_true
-        self.id = id
 
     def fit(self, reference: DataLike) -> "DataQuality":
         """Learn ranges, categories, thresholds and sampling errors from the reference."""
@@ -236,11 +230,7 @@ class DataQuality(BaseCalculator):
             unknown = [m for m in self.metrics if m not in QUALITY_METRICS]
             if unknown:
                 raise InvalidConfiguration(f"unknown data-quality metrics {unknown}; choose from {QUALITY_METRICS}")
-        names = self._feature_names(reference, self.columns, "reference")
-        frame = self._load(reference, names, "reference")
-        self._check_not_empty(frame)
-        chunks = self._reference_chunks(frame)
-        self.schema_ = build_schema(frame.table, names, self.column_types)
+        frame, chunks = self._load_reference_features(reference)
         overrides = resolve_thresholds(self.thresholds, QUALITY_METRICS)
         trackers: list = [RowCountTracker(alerts=isinstance(self.chunker_, PeriodChunker))]
         for spec in self.schema_.columns:
@@ -258,10 +248,3 @@ class DataQuality(BaseCalculator):
                 self.fitted_trackers_.append(fitted)
         self.fitted_ = True
         return self
-
-    def calculate(self, analysis: DataLike) -> Result:
-        """Quality statistics of every analysis chunk, reference chunks included."""
-        self._require_fitted()
-        frame = self._load_analysis(analysis)
-        chunks = self._analysis_chunks(frame)
-        return self._result(self.fitted_trackers_, frame, chunks)

@@ -56,7 +56,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..base import BaseCalculator
+from ..base import FeatureCalculator
 from ..calculator import rows_to_frame
 from ..chunking import Chunk, Chunker
 from ..encoding import category_bins, reference_categories
@@ -64,7 +64,6 @@ from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..io import DataLike
 from ..result import Result
-from ..schema import build_schema
 from ..thresholds import (
     Bounds,
     ConstantThreshold,
@@ -116,7 +115,7 @@ class _ChunkValue:
     importance: dict[str, float]
 
 
-class DomainClassifierDrift(BaseCalculator):
+class DomainClassifierDrift(FeatureCalculator):
     """Multivariate drift: cross-validated AUROC of a classifier separating each chunk from the reference.
 
     See the module docstring for the method, the default thresholds (constant
@@ -147,15 +146,11 @@ class DomainClassifierDrift(BaseCalculator):
         random_state: int = 0,
     ):
         super().__init__(
-            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
+            y_true=y_true, id=id, timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number,
+            chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, random_state=random_state,
         )
-        self.columns = columns
-        self.column_types = column_types
-        self.y_pred_proba = y_pred_proba
-        self.y_pred = y_pred
-        self.y_true = y_true
-        self.id = id
         self.max_reference_rows = max_reference_rows
         self.max_chunk_rows = max_chunk_rows
         self.n_splits = n_splits
@@ -231,13 +226,7 @@ class DomainClassifierDrift(BaseCalculator):
     def fit(self, reference: DataLike) -> DomainClassifierDrift:
         """Encode the reference, keep a bounded sample of it, and compute every reference chunk's value."""
         self._check_config()
-        names = self._feature_names(reference, self.columns, "reference")
-        if not names:
-            raise InvalidConfiguration("there are no columns to monitor; pass columns=[...]")
-        frame = self._load(reference, names, "reference")
-        self._check_not_empty(frame)
-        chunks = self._reference_chunks(frame)
-        self.schema_ = build_schema(frame.table, names, self.column_types)
+        frame, chunks = self._load_reference_features(reference)
         self.threshold_: Threshold = resolve_thresholds(self.thresholds, [METRIC]).get(METRIC, DEFAULT_THRESHOLD)
         self.categories_ = {}
         self.categorical_indices_ = []

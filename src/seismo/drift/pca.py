@@ -42,16 +42,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..base import BaseCalculator
+from ..base import FeatureCalculator
 from ..calculator import ROWS, MetricInfo, fit_tracker
 from ..chunking import Chunker
 from ..encoding import reference_categories
 from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..io import DataLike
-from ..result import Result
 from ..scaling import LOCATION
-from ..schema import build_schema
 from ..stats.moments import Moments
 from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 
@@ -231,7 +229,7 @@ class PCATracker:
         return {METRIC: part.mean if part.n else np.nan, ROWS: part.n}
 
 
-class PCADrift(BaseCalculator):
+class PCADrift(FeatureCalculator):
     """Multivariate drift: mean PCA reconstruction error per chunk (see the module docstring).
 
     ``variance`` is the share of the standardised reference variance the PCA
@@ -261,16 +259,12 @@ class PCADrift(BaseCalculator):
         random_state: int = 0,
     ):
         super().__init__(
-            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
+            y_true=y_true, id=id, timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number,
+            chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
         )
-        self.columns = columns
-        self.column_types = column_types
-        self.y_pred_proba = y_pred_proba
-        self.y_pred = y_pred
-        self.y_true = y_true
-        self.id = id
         self.variance = variance
         self.max_fit_rows = max_fit_rows
 
@@ -283,13 +277,7 @@ class PCADrift(BaseCalculator):
     def fit(self, reference: DataLike) -> "PCADrift":
         """Learn the preprocessing, the PCA, out-of-fold reference errors and thresholds."""
         self._check_config()
-        names = self._feature_names(reference, self.columns, "reference")
-        if not names:
-            raise InvalidConfiguration("there are no columns to monitor; pass columns=[...]")
-        frame = self._load(reference, names, "reference")
-        self._check_not_empty(frame)
-        chunks = self._reference_chunks(frame)
-        self.schema_ = build_schema(frame.table, names, self.column_types)
+        frame, chunks = self._load_reference_features(reference)
         overrides = resolve_thresholds(self.thresholds, [METRIC])
         continuous = [c.name for c in self.schema_.columns if c.kind == "continuous"]
         categorical = [c.name for c in self.schema_.columns if c.kind == "categorical"]
@@ -304,10 +292,3 @@ class PCADrift(BaseCalculator):
         self.fitted_trackers_ = [fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state)]
         self.fitted_ = True
         return self
-
-    def calculate(self, analysis: DataLike) -> Result:
-        """Mean reconstruction error of every analysis chunk; the reference chunks are included."""
-        self._require_fitted()
-        frame = self._load_analysis(analysis)
-        chunks = self._analysis_chunks(frame)
-        return self._result(self.fitted_trackers_, frame, chunks)

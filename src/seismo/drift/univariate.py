@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 
-from ..base import BaseCalculator
+from ..base import FeatureCalculator
 from ..calculator import REFERENCE_ROWS, ROWS, MetricInfo, fit_tracker
 from ..scaling import distance
 from ..chunking import Chunker
@@ -15,8 +15,6 @@ from ..encoding import category_bins, reference_categories
 from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..io import DataLike
-from ..result import Result
-from ..schema import build_schema
 from ..stats.binning import coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins, n_fine_bins
 from ..stats.categorical import CategoryCounts
 from ..stats.histogram import Histogram
@@ -100,7 +98,7 @@ class CategoricalDriftTracker:
         return _finish(self.methods, Comparison(reference, part))
 
 
-class UnivariateDrift(BaseCalculator):
+class UnivariateDrift(FeatureCalculator):
     """Drift of each column's distribution, chunk by chunk, against the reference.
 
     ``methods`` defaults to every registered method; each is applied to the
@@ -133,17 +131,13 @@ class UnivariateDrift(BaseCalculator):
         random_state: int = 0,
     ):
         super().__init__(
-            timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
+            columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
+            y_true=y_true, id=id, timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number,
+            chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
         )
-        self.columns = columns
         self.methods = methods
-        self.column_types = column_types
-        self.y_pred_proba = y_pred_proba
-        self.y_pred = y_pred
-        self.y_true = y_true
-        self.id = id
         self.n_bins = n_bins
         self.max_categories = max_categories
 
@@ -157,13 +151,7 @@ class UnivariateDrift(BaseCalculator):
     def fit(self, reference: DataLike) -> "UnivariateDrift":
         """Learn bins, categories, thresholds and sampling errors from the reference."""
         self._check_methods()
-        names = self._feature_names(reference, self.columns, "reference")
-        if not names:
-            raise InvalidConfiguration("there are no columns to monitor; pass columns=[...]")
-        frame = self._load(reference, names, "reference")
-        self._check_not_empty(frame)
-        chunks = self._reference_chunks(frame)
-        self.schema_ = build_schema(frame.table, names, self.column_types)
+        frame, chunks = self._load_reference_features(reference)
         overrides = resolve_thresholds(self.thresholds, list(DRIFT_METHODS))
         trackers = []
         for spec in self.schema_.columns:
@@ -179,10 +167,3 @@ class UnivariateDrift(BaseCalculator):
         ]
         self.fitted_ = True
         return self
-
-    def calculate(self, analysis: DataLike) -> Result:
-        """Drift of every analysis chunk; the reference chunks are included in the result."""
-        self._require_fitted()
-        frame = self._load_analysis(analysis)
-        chunks = self._analysis_chunks(frame)
-        return self._result(self.fitted_trackers_, frame, chunks)
