@@ -154,3 +154,22 @@ def choice(
     """``n`` draws of ``values`` with probabilities ``p`` as an object array of str."""
     p = np.asarray(p, dtype=np.float64)
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]
+
+
+def draw_periods(rng: np.random.Generator, draw_features, n_reference: int, n_analysis: int):
+    """Reference and analysis features: the analysis' first half like the reference, the second drifted.
+
+    ``draw_features(rng, n, drifted=...)`` is each dataset's own generator.
+    """
+    n_first = n_analysis // 2
+    reference = draw_features(rng, n_reference, drifted=False)
+    analysis = pd.concat(
+        [draw_features(rng, n_first, drifted=False), draw_features(rng, n_analysis - n_first, drifted=True)],
+        ignore_index=True,
+    )
+    return reference, analysis
+
+
+def period_timestamps(rng: np.random.Generator, n_reference: int, n_analysis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Increasing timestamps for the reference period and the analysis period after it."""
+    return timestamps(rng, n_reference, REFERENCE_START, ANALYSIS_START), analysis_timestamps(rng, n_analysis)

@@ -179,21 +179,10 @@ def _simulate(seed: int = 0, n_reference: int = 30_000, n_analysis: int = 30_000
         _common.model_frame(train, FEATURES, CATEGORIES), y_train, seed, n_estimators=200
     )
 
-    n_first = n_analysis // 2
-    reference = _draw_features(rng, n_reference, drifted=False)
-    analysis = pd.concat(
-        [
-            _draw_features(rng, n_first, drifted=False),
-            _draw_features(rng, n_analysis - n_first, drifted=True),
-        ],
-        ignore_index=True,
-    )
+    reference, analysis = _common.draw_periods(rng, _draw_features, n_reference, n_analysis)
     y_reference = _draw_prices(rng, reference)
     y_analysis = _draw_prices(rng, analysis)
-    ts_reference = _common.timestamps(
-        rng, n_reference, _common.REFERENCE_START, _common.ANALYSIS_START
-    )
-    ts_analysis = _common.analysis_timestamps(rng, n_analysis)
+    ts_reference, ts_analysis = _common.period_timestamps(rng, n_reference, n_analysis)
 
     def outputs(features: pd.DataFrame) -> dict[str, np.ndarray]:
         pred = model.predict(_common.model_frame(features, FEATURES, CATEGORIES))
