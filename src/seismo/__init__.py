@@ -4,6 +4,7 @@ Drift, data quality and performance, chunk by chunk, on mergeable statistics.
 """
 
 from . import datasets
+from .accumulate import StreamState
 from .chunking import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker
 from .drift.domain_classifier import DomainClassifierDrift
 from .drift.methods import DRIFT_METHODS
@@ -48,6 +49,7 @@ __all__ = [
     "SeismoWarning",
     "SizeChunker",
     "StandardDeviationThreshold",
+    "StreamState",
     "Threshold",
     "UnivariateDrift",
     "datasets",

@@ -7,13 +7,17 @@ learned is set in ``fit`` on attributes ending in ``_``.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import Iterator, Literal
 
-from .calculator import DEFAULT_RESAMPLES, FittedTracker, evaluate_tracker, require_fitted, rows_to_frame
-from .chunking import Chunk, Chunker, chunk_analysis, chunk_reference, make_chunker
+import numpy as np
+import pyarrow as pa
+
+from .accumulate import ChunkAccumulator, StreamState
+from .calculator import DEFAULT_RESAMPLES, FittedTracker, finish_chunks, require_fitted, rows_to_frame, tidy_rows
+from .chunking import Chunk, Chunker, CountChunker, chunk_analysis, chunk_reference, make_chunker
 from .errors import InvalidConfiguration, InvalidData, SeismoWarning
-from .frame import Frame, load_frame
-from .io import DataLike, read_schema
+from .frame import Frame, count_rows, iter_frames, load_frame, should_stream
+from .io import DataLike, float_values, read_schema
 from .result import Result
 from .schema import Roles, build_schema, is_temporal
 
@@ -82,10 +86,11 @@ class BaseCalculator:
     def _load(self, data: DataLike, columns: list[str], where: str) -> Frame:
         return load_frame(data, columns, self.timestamp, where)
 
-    def _load_analysis(self, data: DataLike, extra: list[str] = ()) -> Frame:
+    def _load_analysis(self, data: DataLike, extra: list[str] = (), allow_empty: bool = False) -> Frame:
         """Read the analysis columns and check their types before any statistic runs."""
         frame = self._load(data, [*self.schema_.names, *extra], "analysis")
-        self._check_not_empty(frame)
+        if not allow_empty:
+            self._check_not_empty(frame)
         for spec in self.schema_.columns:
             if spec.kind == "continuous":
                 frame.floats(spec.name)  # raises InvalidData naming the column
@@ -98,18 +103,72 @@ class BaseCalculator:
     def _analysis_chunks(self, frame: Frame) -> list[Chunk]:
         return chunk_analysis(self.chunker_, frame.n_rows, frame.timestamps)
 
-    def _result(self, fitted: list[FittedTracker], frame: Frame, chunks: list[Chunk]) -> Result:
+    def _result(self, fitted: list[FittedTracker], frame: Frame) -> Result:
+        """The result of in-memory chunks of one frame (one batch through the accumulator)."""
+        acc = ChunkAccumulator([f.tracker for f in fitted], self.chunker_, total_rows=frame.n_rows)
+        acc.feed(frame)
+        built, _ = acc.finish()
+        return self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
+
+    def _result_from(self, fitted: list[FittedTracker], chunks: list[Chunk], values: list[list[dict]]) -> Result:
         rows = []
         for f in fitted:
             rows.extend(f.reference_table)
-        for f in fitted:
-            rows.extend(evaluate_tracker(f, frame, chunks))
+        for f, tracker_values in zip(fitted, values):
+            rows.extend(tidy_rows(f, chunks, tracker_values, "analysis"))
         df = rows_to_frame(rows, list(self._extra_columns))
         order = {"reference": 0, "analysis": 1}
         df = df.sort_values(
             by=["period", "chunk_index"], key=lambda s: s.map(order) if s.name == "period" else s, kind="stable"
         ).reset_index(drop=True)
         return Result(df, type(self).__name__)
+
+    def _calculate_trackers(self, fitted: list[FittedTracker], data: DataLike, columns: list[str], *,
+                            streaming: bool | None, state: StreamState | None) -> Result:
+        """Run trackers over the analysis data: in memory, streamed in batches, or incrementally.
+
+        With ``state`` (a previous result's ``state``) only rows after those already
+        processed are read, the previous run's open chunk is completed, and the last
+        chunk stays open; the returned result's ``state`` continues from there.
+        """
+        frames, total = self._analysis_frames(data, columns, streaming, state)
+        acc = ChunkAccumulator([f.tracker for f in fitted], self.chunker_, total_rows=total, state=state)
+        skipped = 0
+        position = 0
+        for frame in frames:
+            if state is not None:
+                frame, dropped = _unseen(frame, state, position)
+                position += frame.n_rows + dropped
+                skipped += dropped
+            if frame.n_rows:
+                acc.feed(frame)
+        if state is None and acc.rows_seen == 0:
+            raise InvalidData("the analysis set is empty; there is nothing to monitor")
+        built, new_state = acc.finish(keep_open=state is not None)
+        result = self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
+        result.state = new_state
+        result.rows_skipped = skipped
+        return result
+
+    def _analysis_frames(self, data: DataLike, columns: list[str], streaming: bool | None,
+                         state: StreamState | None) -> tuple[Iterator[Frame], int | None]:
+        if state is not None and isinstance(self.chunker_, CountChunker):
+            raise InvalidConfiguration("incremental runs need chunk_size or chunk_period: with chunk_number the "
+                                       "chunk edges move as data grows")
+        if should_stream(data, columns, streaming):
+            self._check_analysis_types(read_schema(data, "analysis"))
+            total = count_rows(data) if isinstance(self.chunker_, CountChunker) else None
+            return iter_frames(data, columns, self.timestamp, "analysis"), total
+        frame = self._load_analysis(data, [c for c in columns if c not in self.schema_.names],
+                                    allow_empty=state is not None)
+        return iter([frame]), frame.n_rows
+
+    def _check_analysis_types(self, schema: pa.Schema) -> None:
+        """Streaming: a continuous column's type is checked on the schema, before any batch is read."""
+        specs = self.schema_.columns if hasattr(self, "schema_") else []
+        for spec in specs:
+            if spec.kind == "continuous" and spec.name in schema.names:
+                float_values(pa.array([], type=schema.field(spec.name).type), spec.name)
 
     def _check_not_empty(self, frame: Frame) -> None:
         if frame.n_rows == 0:
@@ -160,8 +219,34 @@ class FeatureCalculator(BaseCalculator):
         self.schema_ = build_schema(frame.table, names, self.column_types)
         return frame, chunks
 
-    def calculate(self, analysis: DataLike) -> Result:
-        """Every analysis chunk; the reference chunks are included in the result."""
+    def calculate(self, analysis: DataLike, *, streaming: bool | None = None,
+                  state: StreamState | None = None) -> Result:
+        """Every analysis chunk; the reference chunks are included in the result.
+
+        ``streaming``: read a parquet/CSV path in batches (memory bounded by the batch,
+        not the data); ``None`` streams paths too large to hold comfortably. ``state``:
+        continue an incremental run from a previous result's ``state``
+        (`seismo.StreamState()` starts one).
+        """
         self._require_fitted()
-        frame = self._load_analysis(analysis)
-        return self._result(self.fitted_trackers_, frame, self._analysis_chunks(frame))
+        return self._calculate_trackers(self.fitted_trackers_, analysis, list(self.schema_.names),
+                                        streaming=streaming, state=state)
+
+
+def _unseen(frame: Frame, state: StreamState, position: int) -> tuple[Frame, int]:
+    """The rows of ``frame`` an incremental run has not processed yet, and how many it skipped.
+
+    With a timestamp, rows at or before the last processed time were seen; without one,
+    the source is taken to be the whole growing data and its first ``rows_seen`` rows were seen.
+    """
+    if frame.timestamps is not None and state.watermark is not None:
+        keep = frame.timestamps > state.watermark
+    else:
+        keep = np.arange(position, position + frame.n_rows) >= state.rows_seen
+    n_keep = int(keep.sum())
+    if n_keep == frame.n_rows:
+        return frame, 0
+    rows = pa.array(np.flatnonzero(keep))
+    table = frame.table.take(rows)
+    stamps = frame.timestamps[keep] if frame.timestamps is not None else None
+    return Frame(table, stamps, frame.where), frame.n_rows - n_keep

@@ -149,11 +149,12 @@ def fit_tracker(
     return result
 
 
-def evaluate_tracker(fitted: FittedTracker, frame: Frame, chunks: list[Chunk]) -> list[dict]:
-    """Tidy rows of one tracker on the analysis chunks."""
-    encoded = fitted.tracker.encode(frame)
-    values = chunk_values(fitted.tracker, encoded, chunks, fitted.total, leave_out=False)
-    return tidy_rows(fitted, chunks, values, "analysis")
+def finish_chunks(fitted: list[FittedTracker], chunks: list[Any]) -> list[list[dict]]:
+    """Per tracker, the values of each chunk's merged partials (``chunks``: `accumulate.OpenChunk`)."""
+    return [
+        [f.tracker.finish(c.partials[i], f.total if f.tracker.comparative else None) for c in chunks]
+        for i, f in enumerate(fitted)
+    ]
 
 
 def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], period: str) -> list[dict]:

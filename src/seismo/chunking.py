@@ -120,7 +120,8 @@ class CountChunker(Chunker):
         return _with_dates(_positional(bounds), timestamps)
 
 
-def _period_label(period: pd.Period, alias: str) -> str:
+def period_label(period: pd.Period, alias: str) -> str:
+    """Readable key of a calendar period (ISO weeks as ``2024-W07``)."""
     if alias == "W":
         start = period.start_time
         year, week, _ = start.isocalendar()
@@ -149,7 +150,7 @@ class PeriodChunker(Chunker):
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         stops = np.r_[starts[1:], n_rows]
         return [
-            Chunk(i, _period_label(periods[a], self.period), int(a), int(b), timestamps[a], timestamps[b - 1])
+            Chunk(i, period_label(periods[a], self.period), int(a), int(b), timestamps[a], timestamps[b - 1])
             for i, (a, b) in enumerate(zip(starts, stops))
         ]
 

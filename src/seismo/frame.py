@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 
-from .io import DataLike, datetime_values, float_values, read_table, string_values
+from .io import DataLike, dataset_for, datetime_values, float_values, read_table, string_values
+
+BATCH_ROWS = 1_000_000  # rows per streamed batch: memory is bounded by this times the columns read
+STREAM_ABOVE_BYTES = 2 * 1024**3  # a path whose needed columns would take more than this in memory is streamed
 
 
 @dataclass
@@ -55,7 +60,10 @@ def load_frame(
     """
     if columns is not None and timestamp is not None and timestamp not in columns:
         columns = [*columns, timestamp]
-    table = read_table(data, columns, where)
+    return _sorted_frame(read_table(data, columns, where), timestamp, where)
+
+
+def _sorted_frame(table: pa.Table, timestamp: str | None, where: str) -> Frame:
     stamps = None
     if timestamp is not None:
         stamps = datetime_values(table.column(timestamp), timestamp)
@@ -64,3 +72,45 @@ def load_frame(
             table = table.take(pa.array(order))
             stamps = stamps[order]
     return Frame(table, stamps, where)
+
+
+def is_path(data: DataLike) -> bool:
+    return isinstance(data, (str, os.PathLike))
+
+
+def should_stream(data: DataLike, columns: list[str], streaming: bool | None) -> bool:
+    """Stream a path when asked to, or (``streaming=None``) when its columns would not fit comfortably."""
+    if streaming is not None:
+        return bool(streaming) and is_path(data)
+    if not is_path(data):
+        return False
+    dataset = dataset_for(data)
+    return dataset.count_rows() * 8 * max(1, len(columns)) > STREAM_ABOVE_BYTES
+
+
+def count_rows(data: DataLike) -> int:
+    """Rows of a path from file metadata (parquet) without reading values."""
+    return dataset_for(data).count_rows()
+
+
+def iter_frames(data: DataLike, columns: list[str], timestamp: str | None, where: str,
+                batch_rows: int | None = None) -> Iterator[Frame]:
+    """The rows of a parquet/CSV path as frames of at most ``batch_rows`` rows, in file order.
+
+    Only ``columns`` are read. Each frame is sorted by time within itself; order across
+    frames is the files' order (the accumulator checks that time does not go back).
+    """
+    batch_rows = batch_rows or BATCH_ROWS
+    if timestamp is not None and timestamp not in columns:
+        columns = [*columns, timestamp]
+    dataset = dataset_for(data, columns, where)
+    pending: list[pa.RecordBatch] = []
+    n_pending = 0
+    for batch in dataset.to_batches(columns=columns, batch_size=batch_rows):
+        pending.append(batch)
+        n_pending += batch.num_rows
+        if n_pending >= batch_rows:
+            yield _sorted_frame(pa.Table.from_batches(pending), timestamp, where)
+            pending, n_pending = [], 0
+    if n_pending:
+        yield _sorted_frame(pa.Table.from_batches(pending), timestamp, where)

@@ -44,20 +44,31 @@ def _expand_path(path: str | os.PathLike) -> list[str]:
     return files
 
 
-def _read_files(files: list[str], columns: list[str] | None, where: str) -> pa.Table:
+def _dataset(files: list[str], where: str) -> pads.Dataset:
     suffixes = {Path(f).suffix.lower() for f in files}
     fmt = "csv" if suffixes == {".csv"} else "parquet"
     if fmt == "parquet" and ".csv" in suffixes:
         raise InvalidData(f"the {where} path mixes CSV and parquet files: {files[:5]}")
     if fmt == "csv":  # an empty cell of a text column is missing, as pandas reads it
         fmt = pads.CsvFileFormat(convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
-    dataset = pads.dataset(files, format=fmt)
+    return pads.dataset(files, format=fmt)
+
+
+def dataset_for(path: str | os.PathLike, columns: list[str] | None = None, where: str = "input") -> pads.Dataset:
+    """A lazy Arrow dataset over a parquet/CSV file, directory or glob; checks ``columns`` exist."""
+    return _checked(_dataset(_expand_path(path), where), columns, where)
+
+
+def _checked(dataset: pads.Dataset, columns: list[str] | None, where: str) -> pads.Dataset:
     names = dataset.schema.names
-    if columns is not None:
-        for c in columns:
-            if c not in names:
-                raise ColumnNotFound(c, where, names)
-    return dataset.to_table(columns=columns)
+    for c in columns or []:
+        if c not in names:
+            raise ColumnNotFound(c, where, names)
+    return dataset
+
+
+def _read_files(files: list[str], columns: list[str] | None, where: str) -> pa.Table:
+    return _checked(_dataset(files, where), columns, where).to_table(columns=columns)
 
 
 def _pandas_to_arrow(df: pd.DataFrame, columns: list[str]) -> pa.Table:

@@ -48,6 +48,8 @@ class Result:
     def __init__(self, data: pd.DataFrame, calculator: str):
         self._data = data
         self.calculator = calculator
+        self.state = None  # incremental runs: where the next run continues (a `seismo.StreamState`)
+        self.rows_skipped = 0  # incremental runs: rows of the input already processed before
 
     def to_df(self) -> pd.DataFrame:
         """The tidy frame: one row per chunk × column × metric (see API.md)."""

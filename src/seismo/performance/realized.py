@@ -336,8 +336,7 @@ class RealizedPerformance(BaseCalculator):
         """Realized metrics of every analysis chunk; labels may come in ``targets``, joined on ``id``."""
         self._require_fitted()
         frame = self._load_labelled(analysis, targets, id, require_labels=True)
-        chunks = self._analysis_chunks(frame)
-        return self._result(self.fitted_trackers_, frame, chunks)
+        return self._result(self.fitted_trackers_, frame)
 
     def _load_labelled(
         self, analysis: DataLike, targets: DataLike | None, id: str | None, require_labels: bool,

@@ -1,0 +1,209 @@
+"""Per-chunk partials fed batch by batch: the one engine behind in-memory, streaming and
+incremental runs.
+
+A calculator's trackers turn rows into mergeable partials (see `seismo.calculator`).
+`ChunkAccumulator` decides which chunk each row of a batch belongs to, builds the
+partial of every (chunk, tracker) piece and merges pieces of the same chunk that
+arrive in different batches. In memory the whole frame is one batch; a file larger
+than memory arrives as many batches; an incremental run starts from the `StreamState`
+the previous run left behind (the rows already seen and the still-open last chunk's
+partials). All three give the same partials, so the same values.
+
+Rows must arrive in time order across batches: a chunk is a contiguous range of rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .chunking import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker, period_label
+from .errors import InvalidConfiguration, InvalidData, SeismoWarning
+from .frame import Frame
+
+
+@dataclass
+class OpenChunk:
+    """A chunk being built: where it starts, what it has seen, and each tracker's partial."""
+
+    index: int
+    code: int  # size/count chunking: the chunk's number; period chunking: the period's ordinal
+    start: int  # global position of its first row
+    stop: int  # one past its last row so far
+    start_date: np.datetime64 | None
+    end_date: np.datetime64 | None
+    partials: list[Any]
+    key: str | None = None  # period label; positional keys are made when the chunk is closed
+
+    def to_chunk(self) -> Chunk:
+        key = self.key if self.key is not None else f"[{self.start}:{self.stop - 1}]"
+        return Chunk(self.index, key, self.start, self.stop, self.start_date, self.end_date)
+
+
+@dataclass
+class StreamState:
+    """What an incremental run needs from the previous one.
+
+    ``rows_seen`` counts the analysis rows processed so far; ``watermark`` is the last
+    timestamp processed (rows at or before it are taken as already seen); ``open`` is
+    the last chunk when later rows may still complete it.
+    """
+
+    rows_seen: int = 0
+    next_index: int = 0
+    watermark: np.datetime64 | None = None
+    open: OpenChunk | None = None
+
+
+def _merge(a: Any, b: Any) -> Any:
+    return b if a is None else a + b
+
+
+class ChunkAccumulator:
+    """Chunk membership and merged partials of ``trackers`` over batches of rows.
+
+    ``total_rows`` is needed by count chunking only (chunk edges depend on it). A
+    custom `Chunker` is supported for a single batch (in memory), where it can see
+    all the rows at once.
+    """
+
+    def __init__(self, trackers: list[Any], chunker: Chunker, *, total_rows: int | None = None,
+                 state: StreamState | None = None):
+        self.trackers = trackers
+        self.chunker = chunker
+        self.total_rows = total_rows
+        self.closed: list[OpenChunk] = []
+        self.batches = 0
+        state = state or StreamState()
+        self.rows_seen = state.rows_seen
+        self.next_index = state.next_index
+        self.watermark = state.watermark
+        self.open = state.open
+        if isinstance(chunker, CountChunker) and total_rows is None:
+            raise InvalidConfiguration("chunk_number needs the total row count; give chunk_size or chunk_period "
+                                       "for incremental runs")
+
+    # -- which rows go where -----------------------------------------------------
+    def _segments(self, frame: Frame) -> list[tuple[int, int, int, str | None]]:
+        """(code, lo, hi, key) for each run of rows of the batch that share a chunk."""
+        n, offset = frame.n_rows, self.rows_seen
+        chunker = self.chunker
+        if isinstance(chunker, PeriodChunker):
+            if frame.timestamps is None:
+                raise InvalidConfiguration("chunk_period needs a timestamp column; pass timestamp=...")
+            periods = pd.PeriodIndex(pd.DatetimeIndex(frame.timestamps), freq=chunker.period)
+            codes = periods.asi8
+            starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+            stops = np.r_[starts[1:], n]
+            return [(int(codes[a]), int(a), int(b), period_label(periods[a], chunker.period))
+                    for a, b in zip(starts, stops)]
+        if isinstance(chunker, SizeChunker):
+            codes = (offset + np.arange(n)) // chunker.chunk_size
+        elif isinstance(chunker, CountChunker):
+            edges = _count_edges(chunker.chunk_number, self.total_rows)
+            codes = np.searchsorted(edges, offset + np.arange(n), side="right") - 1
+        else:
+            if self.batches or self.rows_seen:
+                raise InvalidConfiguration(
+                    f"a custom chunker ({type(chunker).__name__}) needs all rows at once; it cannot be used "
+                    "for streaming or incremental runs")
+            return [(c.index, c.start, c.stop, c.key) for c in chunker.split(n, frame.timestamps)]
+        if n == 0:
+            return []
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        stops = np.r_[starts[1:], n]
+        return [(int(codes[a]), int(a), int(b), None) for a, b in zip(starts, stops)]
+
+    def _check_order(self, frame: Frame) -> None:
+        stamps = frame.timestamps
+        if stamps is None or stamps.size == 0 or self.watermark is None:
+            return
+        if stamps[0] < self.watermark:
+            raise InvalidData(
+                f"the {frame.where} rows are not in time order across batches: a row at {stamps[0]} follows one at "
+                f"{self.watermark}. Streaming reads files in name order; sort the files by time, or load the data "
+                "in memory (streaming=False), which sorts it")
+
+    # -- feeding -------------------------------------------------------------------
+    def feed(self, frame: Frame, encoded: list[Any] | None = None) -> None:
+        """Add a batch of rows that follows every row fed before."""
+        self._check_order(frame)
+        if encoded is None:
+            encoded = [t.encode(frame) for t in self.trackers]
+        stamps = frame.timestamps
+        for code, lo, hi, key in self._segments(frame):
+            rows = slice(lo, hi)
+            parts = [t.partial(enc, rows) for t, enc in zip(self.trackers, encoded)]
+            first = stamps[lo] if stamps is not None else None
+            last = stamps[hi - 1] if stamps is not None else None
+            start = self.rows_seen + lo
+            if self.open is not None and self.open.code == code:
+                chunk = self.open
+                chunk.partials = [_merge(a, b) for a, b in zip(chunk.partials, parts)]
+                chunk.stop = self.rows_seen + hi
+                chunk.end_date = last
+            else:
+                if self.open is not None:
+                    self.closed.append(self.open)
+                self.open = OpenChunk(self.next_index, code, start, self.rows_seen + hi, first, last, parts, key)
+                self.next_index += 1
+        self.rows_seen += frame.n_rows
+        if stamps is not None and stamps.size:
+            self.watermark = stamps[-1]
+        self.batches += 1
+
+    # -- results -------------------------------------------------------------------
+    def finish(self, keep_open: bool = False) -> tuple[list[OpenChunk], StreamState]:
+        """Every chunk built in this run, and the state the next incremental run starts from.
+
+        ``keep_open``: the last chunk is reported as it stands and stays open for later
+        rows (incremental runs). Otherwise the chunker's rule for an incomplete last
+        chunk (keep, append or drop) applies.
+        """
+        chunks = list(self.closed)
+        last = self.open
+        still_open = None
+        if last is not None:
+            chunks.append(last)
+            if keep_open and self._may_grow(last):
+                still_open = last
+        if not keep_open:
+            chunks = self._apply_incomplete(chunks)
+        state = StreamState(self.rows_seen, self.next_index, self.watermark, still_open)
+        return chunks, state
+
+    def _may_grow(self, chunk: OpenChunk) -> bool:
+        if isinstance(self.chunker, SizeChunker):
+            return chunk.stop - chunk.start < self.chunker.chunk_size
+        return isinstance(self.chunker, PeriodChunker)
+
+    def _apply_incomplete(self, chunks: list[OpenChunk]) -> list[OpenChunk]:
+        chunker = self.chunker
+        if not isinstance(chunker, SizeChunker) or not chunks:
+            return chunks
+        last = chunks[-1]
+        size = chunker.chunk_size
+        if last.stop - last.start >= size:
+            return chunks
+        if chunker.incomplete == "drop":
+            warnings.warn(f"{last.stop - last.start} rows after the last complete chunk of {size} were dropped "
+                          "(incomplete='drop')", SeismoWarning, stacklevel=4)
+            return chunks[:-1]
+        if chunker.incomplete == "append" and len(chunks) > 1:
+            prev = chunks[-2]
+            merged = OpenChunk(prev.index, prev.code, prev.start, last.stop, prev.start_date, last.end_date,
+                               [_merge(a, b) for a, b in zip(prev.partials, last.partials)], prev.key)
+            return [*chunks[:-2], merged]
+        return chunks
+
+
+def _count_edges(chunk_number: int, total_rows: int | None) -> np.ndarray:
+    n = min(chunk_number, total_rows or 0)
+    if not n:
+        return np.array([0])
+    edges = np.linspace(0, total_rows, n + 1).round().astype(int)
+    return np.unique(edges)
