@@ -104,7 +104,7 @@ class ChunkAccumulator:
         if isinstance(chunker, SizeChunker):
             codes = (offset + np.arange(n)) // chunker.chunk_size
         elif isinstance(chunker, CountChunker):
-            edges = _count_edges(chunker.chunk_number, self.total_rows)
+            edges = count_edges(chunker.chunk_number, self.total_rows)
             codes = np.searchsorted(edges, offset + np.arange(n), side="right") - 1
         else:
             if self.batches or self.rows_seen:
@@ -172,7 +172,7 @@ class ChunkAccumulator:
             if keep_open and self._may_grow(last):
                 still_open = last
         if not keep_open:
-            chunks = self._apply_incomplete(chunks)
+            chunks = apply_incomplete(self.chunker, chunks)
         state = StreamState(self.rows_seen, self.next_index, self.watermark, still_open)
         return chunks, state
 
@@ -181,27 +181,28 @@ class ChunkAccumulator:
             return chunk.stop - chunk.start < self.chunker.chunk_size
         return isinstance(self.chunker, PeriodChunker)
 
-    def _apply_incomplete(self, chunks: list[OpenChunk]) -> list[OpenChunk]:
-        chunker = self.chunker
-        if not isinstance(chunker, SizeChunker) or not chunks:
-            return chunks
-        last = chunks[-1]
-        size = chunker.chunk_size
-        if last.stop - last.start >= size:
-            return chunks
-        if chunker.incomplete == "drop":
-            warnings.warn(f"{last.stop - last.start} rows after the last complete chunk of {size} were dropped "
-                          "(incomplete='drop')", SeismoWarning, stacklevel=4)
-            return chunks[:-1]
-        if chunker.incomplete == "append" and len(chunks) > 1:
-            prev = chunks[-2]
-            merged = OpenChunk(prev.index, prev.code, prev.start, last.stop, prev.start_date, last.end_date,
-                               [_merge(a, b) for a, b in zip(prev.partials, last.partials)], prev.key)
-            return [*chunks[:-2], merged]
+def apply_incomplete(chunker: Chunker, chunks: list[OpenChunk]) -> list[OpenChunk]:
+    """Size chunking's rule for a short last chunk: keep it, append it to the one before, or drop it."""
+    if not isinstance(chunker, SizeChunker) or not chunks:
         return chunks
+    last = chunks[-1]
+    size = chunker.chunk_size
+    if last.stop - last.start >= size:
+        return chunks
+    if chunker.incomplete == "drop":
+        warnings.warn(f"{last.stop - last.start} rows after the last complete chunk of {size} were dropped "
+                      "(incomplete='drop')", SeismoWarning, stacklevel=4)
+        return chunks[:-1]
+    if chunker.incomplete == "append" and len(chunks) > 1:
+        prev = chunks[-2]
+        merged = OpenChunk(prev.index, prev.code, prev.start, last.stop, prev.start_date, last.end_date,
+                           [_merge(a, b) for a, b in zip(prev.partials, last.partials)], prev.key)
+        return [*chunks[:-2], merged]
+    return chunks
 
 
-def _count_edges(chunk_number: int, total_rows: int | None) -> np.ndarray:
+def count_edges(chunk_number: int, total_rows: int | None) -> np.ndarray:
+    """Row positions where count chunking's chunks start (and the end), as `CountChunker.split` cuts them."""
     n = min(chunk_number, total_rows or 0)
     if not n:
         return np.array([0])

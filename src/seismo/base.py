@@ -131,6 +131,8 @@ class BaseCalculator:
         processed are read, the previous run's open chunk is completed, and the last
         chunk stays open; the returned result's ``state`` continues from there.
         """
+        if is_spark(data):
+            return self._spark_result(fitted, data, columns, state)
         frames, total = self._analysis_frames(data, columns, streaming, state)
         acc = ChunkAccumulator([f.tracker for f in fitted], self.chunker_, total_rows=total, state=state)
         skipped = 0
@@ -149,6 +151,18 @@ class BaseCalculator:
         result.state = new_state
         result.rows_skipped = skipped
         return result
+
+    def _spark_result(self, fitted: list[FittedTracker], data: DataLike, columns: list[str],
+                      state: StreamState | None) -> Result:
+        """A Spark DataFrame: partials are built on the executors, only they come back (`seismo.spark`)."""
+        if state is not None:
+            raise InvalidConfiguration("incremental runs (state=...) read parquet/CSV or in-memory data, not Spark")
+        from .spark import spark_chunk_partials
+
+        built = spark_chunk_partials([f.tracker for f in fitted], data, columns, self.timestamp, self.chunker_)
+        if not built:
+            raise InvalidData("the analysis set is empty; there is nothing to monitor")
+        return self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
 
     def _analysis_frames(self, data: DataLike, columns: list[str], streaming: bool | None,
                          state: StreamState | None) -> tuple[Iterator[Frame], int | None]:
@@ -231,6 +245,11 @@ class FeatureCalculator(BaseCalculator):
         self._require_fitted()
         return self._calculate_trackers(self.fitted_trackers_, analysis, list(self.schema_.names),
                                         streaming=streaming, state=state)
+
+
+def is_spark(data: object) -> bool:
+    """A pyspark DataFrame, recognised without importing pyspark (an optional extra)."""
+    return type(data).__module__.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
 
 
 def _unseen(frame: Frame, state: StreamState, position: int) -> tuple[Frame, int]:
