@@ -133,3 +133,19 @@ def test_streaming_checks_column_types_before_reading_batches(reference, tmp_pat
     calc = seismo.UnivariateDrift(columns=COLUMNS, timestamp="timestamp", chunk_size=1_000, n_resamples=5).fit(reference)
     with pytest.raises(InvalidData, match="'a'"):
         calc.calculate(str(tmp_path / "bad.parquet"), streaming=True)
+
+
+@pytest.mark.parametrize("late_labels", [False, True], ids=["labels_in_data", "targets_joined"])
+def test_realized_performance_streams_and_joins_late_labels_per_batch(late_labels, reference, analysis, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 2_500)
+    calc = seismo.RealizedPerformance("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true",
+                                      id="id", timestamp="timestamp", chunk_size=3_000, n_resamples=5).fit(reference)
+    data, targets = analysis, None
+    if late_labels:  # labels for a random 70% of the rows, in shuffled order
+        targets = analysis[["id", "y_true"]].sample(frac=0.7, random_state=1)
+        data = analysis.drop(columns="y_true")
+    _write_parts(data, tmp_path / "ana", [7_000, 13_000])
+    in_memory = calc.calculate(data, targets=targets).to_df()
+    streamed = calc.calculate(str(tmp_path / "ana"), targets=targets, streaming=True).to_df()
+    _assert_same(in_memory, streamed)

@@ -7,7 +7,7 @@ learned is set in ``fit`` on attributes ending in ``_``.
 from __future__ import annotations
 
 import warnings
-from typing import Iterator, Literal
+from typing import Callable, Iterator, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -86,14 +86,11 @@ class BaseCalculator:
     def _load(self, data: DataLike, columns: list[str], where: str) -> Frame:
         return load_frame(data, columns, self.timestamp, where)
 
-    def _load_analysis(self, data: DataLike, extra: list[str] = (), allow_empty: bool = False) -> Frame:
+    def _load_analysis(self, data: DataLike, extra: list[str] = ()) -> Frame:
         """Read the analysis columns and check their types before any statistic runs."""
         frame = self._load(data, [*self.schema_.names, *extra], "analysis")
-        if not allow_empty:
-            self._check_not_empty(frame)
-        for spec in self.schema_.columns:
-            if spec.kind == "continuous":
-                frame.floats(spec.name)  # raises InvalidData naming the column
+        self._check_not_empty(frame)
+        self._check_frame_types(frame)
         return frame
 
     def _reference_chunks(self, frame: Frame) -> list[Chunk]:
@@ -124,12 +121,14 @@ class BaseCalculator:
         return Result(df, type(self).__name__)
 
     def _calculate_trackers(self, fitted: list[FittedTracker], data: DataLike, columns: list[str], *,
-                            streaming: bool | None, state: StreamState | None) -> Result:
+                            streaming: bool | None, state: StreamState | None,
+                            prepare: Callable[[Frame], Frame] | None = None) -> Result:
         """Run trackers over the analysis data: in memory, streamed in batches, or incrementally.
 
         With ``state`` (a previous result's ``state``) only rows after those already
         processed are read, the previous run's open chunk is completed, and the last
         chunk stays open; the returned result's ``state`` continues from there.
+        ``prepare`` turns each batch into what the trackers read (e.g. joins late labels).
         """
         if is_spark(data):
             return self._spark_result(fitted, data, columns, state)
@@ -143,7 +142,7 @@ class BaseCalculator:
                 position += frame.n_rows + dropped
                 skipped += dropped
             if frame.n_rows:
-                acc.feed(frame)
+                acc.feed(prepare(frame) if prepare is not None else frame)
         if state is None and acc.rows_seen == 0:
             raise InvalidData("the analysis set is empty; there is nothing to monitor")
         built, new_state = acc.finish(keep_open=state is not None)
@@ -173,9 +172,17 @@ class BaseCalculator:
             self._check_analysis_types(read_schema(data, "analysis"))
             total = count_rows(data) if isinstance(self.chunker_, CountChunker) else None
             return iter_frames(data, columns, self.timestamp, "analysis"), total
-        frame = self._load_analysis(data, [c for c in columns if c not in self.schema_.names],
-                                    allow_empty=state is not None)
+        frame = self._load(data, columns, "analysis")
+        if state is None:
+            self._check_not_empty(frame)
+        self._check_frame_types(frame)
         return iter([frame]), frame.n_rows
+
+    def _check_frame_types(self, frame: Frame) -> None:
+        """Continuous columns must be numeric: checked before any statistic runs, naming the column."""
+        for spec in self.schema_.columns if hasattr(self, "schema_") else []:
+            if spec.kind == "continuous" and spec.name in frame.columns:
+                frame.floats(spec.name)
 
     def _check_analysis_types(self, schema: pa.Schema) -> None:
         """Streaming: a continuous column's type is checked on the schema, before any batch is read."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..accumulate import StreamState
 from ..base import BaseCalculator
 from ..calculator import ROWS, MetricInfo, fit_tracker
 from ..chunking import Chunker
@@ -180,14 +181,18 @@ def _comparable_ids(ids: np.ndarray) -> np.ndarray:
     return ids
 
 
-def join_targets(frame: Frame, targets: DataLike, id_column: str, y_true: str) -> Frame:
-    """Attach late labels to the analysis rows by id; unmatched rows get a null label."""
-    table = read_table(targets, [id_column, y_true], "targets")
-    target_ids = table.column(id_column).to_numpy(zero_copy_only=False)
-    index = pd.Index(target_ids)
+def check_unique_ids(table: pa.Table, id_column: str) -> None:
+    index = pd.Index(table.column(id_column).to_numpy(zero_copy_only=False))
     if not index.is_unique:
         dup = index[index.duplicated()].unique()[:5].tolist()
         raise InvalidData(f"id column {id_column!r} in the targets data has duplicated ids, e.g. {dup}")
+
+
+def join_targets(frame: Frame, targets: DataLike, id_column: str, y_true: str) -> Frame:
+    """Attach late labels to the analysis rows by id; unmatched rows get a null label."""
+    table = read_table(targets, [id_column, y_true], "targets")
+    check_unique_ids(table, id_column)
+    target_ids = table.column(id_column).to_numpy(zero_copy_only=False)
     ids = _comparable_ids(frame.column(id_column).to_numpy(zero_copy_only=False))
     target_ids = _comparable_ids(target_ids)
     index = pd.Index(target_ids)
@@ -332,34 +337,49 @@ class RealizedPerformance(BaseCalculator):
             return [m for m in names if m not in log_metrics]
         return names
 
-    def calculate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None) -> Result:
-        """Realized metrics of every analysis chunk; labels may come in ``targets``, joined on ``id``."""
-        self._require_fitted()
-        frame = self._load_labelled(analysis, targets, id, require_labels=True)
-        return self._result(self.fitted_trackers_, frame)
+    def calculate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None, *,
+                  streaming: bool | None = None, state: StreamState | None = None) -> Result:
+        """Realized metrics of every analysis chunk; labels may come in ``targets``, joined on ``id``.
 
-    def _load_labelled(
+        ``streaming`` and ``state`` work as in `UnivariateDrift.calculate`. Late labels
+        change old chunks, so to pick them up run over the whole history without ``state``.
+        """
+        self._require_fitted()
+        columns, prepare = self._labelled_input(analysis, targets, id, require_labels=True)
+        return self._calculate_trackers(self.fitted_trackers_, analysis, columns, streaming=streaming, state=state,
+                                        prepare=prepare)
+
+    def _labelled_input(
         self, analysis: DataLike, targets: DataLike | None, id: str | None, require_labels: bool,
         extra: list[str] = (),
-    ) -> Frame:
-        """The analysis model columns, with labels from ``targets`` joined on the id where given.
+    ) -> tuple[list[str], Callable[[Frame], Frame] | None]:
+        """The analysis columns to read, and how to attach labels from ``targets`` (joined on the id).
 
         Without targets, labels are read from the analysis data when it has them; estimators
         pass ``require_labels=False`` because they need no labels at all.
         """
         id_column = id or self.id
         columns = list(dict.fromkeys([*self._model_columns(), *extra]))
-        if targets is not None:
-            if id_column is None:
-                raise InvalidConfiguration("targets are joined on an id column: pass id=... ")
-            columns = [c for c in columns if c != self.y_true] + [id_column]
-        elif not require_labels and self.y_true not in read_schema(analysis, "analysis").names:
-            columns = [c for c in columns if c != self.y_true]
-        frame = self._load(analysis, list(dict.fromkeys(columns)), "analysis")
+        if targets is None:
+            if not require_labels and self.y_true not in read_schema(analysis, "analysis").names:
+                columns = [c for c in columns if c != self.y_true]
+            return columns, None
+        if id_column is None:
+            raise InvalidConfiguration("targets are joined on an id column: pass id=... ")
+        columns = list(dict.fromkeys([c for c in columns if c != self.y_true] + [id_column]))
+        labels = read_table(targets, [id_column, self.y_true], "targets")  # read once, joined per batch
+        check_unique_ids(labels, id_column)
+        return columns, lambda frame: join_targets(frame, labels, id_column, self.y_true)
+
+    def _load_labelled(
+        self, analysis: DataLike, targets: DataLike | None, id: str | None, require_labels: bool,
+        extra: list[str] = (),
+    ) -> Frame:
+        """The analysis model columns in memory, with labels joined from ``targets``."""
+        columns, prepare = self._labelled_input(analysis, targets, id, require_labels, extra)
+        frame = self._load(analysis, columns, "analysis")
         self._check_not_empty(frame)
-        if targets is not None:
-            frame = join_targets(frame, targets, id_column, self.y_true)
-        return frame
+        return prepare(frame) if prepare is not None else frame
 
     @property
     def metric_specs(self) -> list[MetricSpec]:
