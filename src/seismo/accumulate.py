@@ -132,6 +132,7 @@ class ChunkAccumulator:
     def feed(self, frame: Frame, encoded: list[Any] | None = None) -> None:
         """Add a batch of rows that follows every row fed before."""
         self._check_order(frame)
+        frame.offset = self.rows_seen
         if encoded is None:
             encoded = [t.encode(frame) for t in self.trackers]
         stamps = frame.timestamps

@@ -26,6 +26,7 @@ class Frame:
     table: pa.Table
     timestamps: np.ndarray | None
     where: str
+    offset: int = 0  # global position of the first row (batches of a stream, incremental runs)
     _floats: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _strings: dict[str, pa.ChunkedArray] = field(default_factory=dict, repr=False)
 
