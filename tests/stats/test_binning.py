@@ -93,3 +93,34 @@ def test_fine_to_coarse_constant_reference() -> None:
     values = np.array([1.0, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0])
     assert mapping[fine_bin_index(values, points)].tolist() == [0, 0, 0, 1, 2, 2, 2]
     assert n_coarse_bins(edges) == 3
+
+
+@pytest.mark.parametrize("kind", ["normal", "uniform", "lognormal", "integers", "tiny_span", "two_points", "edges"])
+def test_lookup_bins_equal_binary_search(kind):
+    """The lookup table (used for large inputs) gives exactly the binary search's bins."""
+    from seismo.stats.binning import LOOKUP_MIN_VALUES, PointLookup, _search_bins
+
+    rng = np.random.default_rng(11)
+    n = LOOKUP_MIN_VALUES * 3
+    ref = {
+        "normal": rng.normal(size=50_000),
+        "uniform": rng.uniform(-1e6, 1e6, size=50_000),
+        "lognormal": rng.lognormal(0, 2, size=50_000),
+        "integers": rng.integers(0, 40, size=50_000).astype(float),
+        "tiny_span": 1e12 + rng.uniform(0, 1e-3, size=50_000),
+        "two_points": np.r_[np.zeros(100), np.ones(100)],
+        "edges": rng.normal(size=50_000),
+    }[kind]
+    points = fine_points(ref)
+    values = np.r_[rng.choice(ref, n), rng.normal(np.median(ref), np.std(ref) * 2 + 1e-9, n)]
+    values[::37] = rng.choice(points, len(values[::37]))
+    values[::101] = np.nan
+    values[::103] = np.inf
+    values[::107] = -np.inf
+    if kind == "edges":  # values at and next to the table's cell edges
+        lookup = PointLookup(points)
+        cells = points[0] + np.arange(0, lookup.n_cells, 7) / lookup.scale
+        values = np.r_[values, cells, np.nextafter(cells, -np.inf), np.nextafter(cells, np.inf)]
+    expected = _search_bins(values, points)
+    for _ in range(2):  # a retired lookup and a kept one both answer exactly
+        np.testing.assert_array_equal(fine_bin_index(values, points), expected)

@@ -25,6 +25,8 @@ The binning rule (documented in docs/binning.md):
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 DEFAULT_MAX_POINTS = 5_000
@@ -73,8 +75,20 @@ def n_fine_bins(points: np.ndarray) -> int:
 
 
 def fine_bin_index(values: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Fine bin of each value; NaN goes to the last bin (``2K + 1``), ±inf to the tails."""
+    """Fine bin of each value; NaN goes to the last bin (``2K + 1``), ±inf to the tails.
+
+    Large inputs go through a lookup table (`PointLookup`); the result is identical to
+    the binary search, which stays the reference implementation (`_search_bins`).
+    """
     values = np.asarray(values, dtype=np.float64)
+    if values.size >= LOOKUP_MIN_VALUES and len(points) >= 2:
+        lookup = _lookup_for(points)
+        if lookup is not None and lookup.worthwhile:
+            return lookup.bins(values)
+    return _search_bins(values, points)
+
+
+def _search_bins(values: np.ndarray, points: np.ndarray) -> np.ndarray:
     k = np.searchsorted(points, values, side="left")
     n_points = len(points)
     if n_points == 0:
@@ -84,6 +98,75 @@ def fine_bin_index(values: np.ndarray, points: np.ndarray) -> np.ndarray:
         bins = 2 * k + ((k < n_points) & (at == values))
     bins[np.isnan(values)] = 2 * n_points + 1
     return bins.astype(np.int64, copy=False)
+
+
+LOOKUP_MIN_VALUES = 20_000  # below this the table's set-up is not worth it
+_CELLS_PER_POINT = 64
+_MAX_CELLS = 1 << 22
+
+
+class PointLookup:
+    """Fine bins by table lookup instead of binary search.
+
+    The reference range is cut into many equal cells. A cell with no point in it or
+    in its two neighbours maps every value in it to the same open-interval bin, read
+    from the table in O(1). Values in the other cells (a few percent for continuous
+    data: those next to a point, the tails, exact point values) fall back to the
+    binary search. The neighbour margin absorbs floating-point rounding of the cell
+    number, so the answer equals `_search_bins` exactly. Where most values fall back
+    (heavy tails squeeze the data into few cells; a discrete column's values sit on
+    its points) the lookup is slower than plain search, so after one use it retires
+    itself when more than ``MAX_SLOW_SHARE`` of the values needed the fallback.
+    """
+
+    MAX_SLOW_SHARE = 0.25
+
+    def __init__(self, points: np.ndarray):
+        self.points = points
+        self.lo, hi = float(points[0]), float(points[-1])
+        self.n_cells = int(np.clip(_CELLS_PER_POINT * len(points), 1 << 12, _MAX_CELLS))
+        self.scale = self.n_cells / (hi - self.lo)
+        edges = self.lo + np.arange(self.n_cells + 3, dtype=np.float64) / self.scale  # edge c of cell c
+        # points in [edge(c - 1), edge(c + 2)]: cell c and its neighbours
+        left = np.searchsorted(points, edges[np.maximum(np.arange(self.n_cells) - 1, 0)], side="left")
+        right = np.searchsorted(points, edges[np.arange(self.n_cells) + 2], side="right")
+        clean = right == left
+        self.table = np.where(clean, 2 * left, -1).astype(np.int32)  # 2k: the open interval below point k
+        self.worthwhile = True
+
+    def bins(self, values: np.ndarray) -> np.ndarray:
+        t = (values - self.lo) * self.scale
+        np.clip(t, 0, self.n_cells - 1, out=t)
+        nan = np.isnan(values)
+        t[nan] = 0
+        out = self.table.take(t.astype(np.intp)).astype(np.int64)
+        slow = out < 0
+        slow &= ~nan
+        n_slow = int(np.count_nonzero(slow))
+        self.worthwhile = n_slow <= self.MAX_SLOW_SHARE * len(values)
+        if n_slow:
+            out[slow] = _search_bins(values[slow], self.points)
+        out[nan] = 2 * len(self.points) + 1
+        return out
+
+
+_LOOKUPS: dict[int, tuple[weakref.ref, PointLookup | None]] = {}
+
+
+def _lookup_for(points: np.ndarray) -> PointLookup | None:
+    """The lookup of a points array, built once per array (trackers keep theirs for their lifetime)."""
+    entry = _LOOKUPS.get(id(points))
+    if entry is not None and entry[0]() is points:
+        return entry[1]
+    span = float(points[-1] - points[0])
+    magnitude = max(abs(float(points[0])), abs(float(points[-1])), np.finfo(float).tiny)
+    # cells must be far wider than the rounding of a value's cell number
+    usable = np.isfinite(span) and span > 1e6 * np.spacing(magnitude) * _CELLS_PER_POINT * len(points)
+    lookup = PointLookup(points) if usable else None
+    for key in [k for k, (ref, _) in _LOOKUPS.items() if ref() is None]:
+        del _LOOKUPS[key]
+    _LOOKUPS[id(points)] = (weakref.ref(points), lookup)
+    return lookup
 
 
 def fine_to_coarse(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
