@@ -46,7 +46,10 @@ def _exp_rate(mean: np.ndarray) -> np.ndarray:
     flip = mean > 0.5  # solve on the mirrored bin, where the rate is <= 0 (no overflow)
     nu = np.clip(np.where(flip, 1.0 - mean, mean), 1e-12, 0.5)
     lo, hi = -(1.0 / nu + 1.0), np.zeros_like(nu)  # _mean_offset(lo) < nu <= _mean_offset(0)
-    for _ in range(64):  # bisection, vectorised over bins; _mean_offset is increasing
+    # bisection, vectorised over bins; _mean_offset is increasing. The bracket's width is
+    # about 1/nu ~ |rate|, so 40 halvings give the rate to ~1e-12 relative: far finer than
+    # the row placement it serves, at 40% less cost than running to machine precision.
+    for _ in range(40):
         mid = 0.5 * (lo + hi)
         above = _mean_offset(mid) > nu
         lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
