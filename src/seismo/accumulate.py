@@ -14,8 +14,10 @@ Rows must arrive in time order across batches: a chunk is a contiguous range of 
 
 from __future__ import annotations
 
+import os
 import warnings
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,9 @@ import pandas as pd
 from .chunking import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker, period_label
 from .errors import InvalidConfiguration, InvalidData, SeismoWarning
 from .frame import Frame
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads over trackers within a batch
+PARALLEL_MIN_VALUES = 2_000_000  # smaller batches are not worth a thread pool
 
 
 @dataclass
@@ -129,19 +134,17 @@ class ChunkAccumulator:
                 "in memory (streaming=False), which sorts it")
 
     # -- feeding -------------------------------------------------------------------
-    def feed(self, frame: Frame, encoded: list[Any] | None = None) -> None:
+    def feed(self, frame: Frame) -> None:
         """Add a batch of rows that follows every row fed before."""
         self._check_order(frame)
         frame.offset = self.rows_seen
-        if encoded is None:
-            encoded = [t.encode(frame) for t in self.trackers]
+        segments = self._segments(frame)
+        by_tracker = self._partials(frame, [slice(lo, hi) for _, lo, hi, _ in segments])
         stamps = frame.timestamps
-        for code, lo, hi, key in self._segments(frame):
-            rows = slice(lo, hi)
-            parts = [t.partial(enc, rows) for t, enc in zip(self.trackers, encoded)]
+        for j, (code, lo, hi, key) in enumerate(segments):
+            parts = [tracker_parts[j] for tracker_parts in by_tracker]
             first = stamps[lo] if stamps is not None else None
             last = stamps[hi - 1] if stamps is not None else None
-            start = self.rows_seen + lo
             if self.open is not None and self.open.code == code:
                 chunk = self.open
                 chunk.partials = [_merge(a, b) for a, b in zip(chunk.partials, parts)]
@@ -150,12 +153,26 @@ class ChunkAccumulator:
             else:
                 if self.open is not None:
                     self.closed.append(self.open)
-                self.open = OpenChunk(self.next_index, code, start, self.rows_seen + hi, first, last, parts, key)
+                self.open = OpenChunk(self.next_index, code, self.rows_seen + lo, self.rows_seen + hi, first, last,
+                                      parts, key)
                 self.next_index += 1
         self.rows_seen += frame.n_rows
         if stamps is not None and stamps.size:
             self.watermark = stamps[-1]
         self.batches += 1
+
+    def _partials(self, frame: Frame, pieces: list[slice]) -> list[list[Any]]:
+        """Each tracker's partial of each piece; trackers run on threads when the batch is large enough
+        (numpy releases the GIL in binning and counting, so a second core pays)."""
+        def one(tracker: Any) -> list[Any]:
+            encoded = tracker.encode(frame)
+            return [tracker.partial(encoded, rows) for rows in pieces]
+
+        workers = min(WORKERS, len(self.trackers))
+        if workers > 1 and frame.n_rows * len(self.trackers) >= PARALLEL_MIN_VALUES:
+            with ThreadPoolExecutor(workers) as pool:
+                return list(pool.map(one, self.trackers))
+        return [one(t) for t in self.trackers]
 
     # -- results -------------------------------------------------------------------
     def finish(self, keep_open: bool = False) -> tuple[list[OpenChunk], StreamState]:
