@@ -34,6 +34,7 @@ errors are mapped back at each chunk's own size:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -92,10 +93,10 @@ class FittedScaling:
             return float(value * n if kind in ("extensive", "count") else value)
 
     def _poisson_floor(self, value: float, z: float, n: float, reference_rows: float) -> float:
-        expected = max(self.center, 0.0) * n * (1.0 + n / reference_rows)  # reference uncertainty too
+        expected = float(max(self.center, 0.0) * n * (1.0 + n / reference_rows))  # reference uncertainty too
         if z >= 0:
-            return max(value, poisson.ppf(1.0 - TAIL, expected) / n)
-        return min(value, poisson.ppf(TAIL, expected) / n)
+            return max(value, _poisson_ppf(1.0 - TAIL, expected) / n)
+        return min(value, _poisson_ppf(TAIL, expected) / n)
 
     def sampling_error(self, unit_std: float, n: float, reference_rows: float) -> float:
         """Standard error of a new chunk's value, from the spread of unit-scale reference samples."""
@@ -115,6 +116,12 @@ PROPORTION = Scaling("proportion")
 EXTENSIVE = Scaling("extensive")
 COUNT = Scaling("count")
 FIXED = Scaling("fixed")
+
+
+@lru_cache(maxsize=4096)
+def _poisson_ppf(q: float, expected: float) -> float:
+    """scipy's Poisson quantile, cached: chunks of one size ask for the same one for every row."""
+    return float(poisson.ppf(q, expected))
 
 
 def distance(exponent: float = 0.5) -> Scaling:

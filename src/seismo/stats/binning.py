@@ -131,7 +131,7 @@ class PointLookup:
         left = np.searchsorted(points, edges[np.maximum(np.arange(self.n_cells) - 1, 0)], side="left")
         right = np.searchsorted(points, edges[np.arange(self.n_cells) + 2], side="right")
         clean = right == left
-        self.table = np.where(clean, 2 * left, -1).astype(np.int32)  # 2k: the open interval below point k
+        self.table = np.where(clean, 2 * left, -1).astype(np.int64)  # 2k: the open interval below point k
         self.worthwhile = True
 
     def bins(self, values: np.ndarray) -> np.ndarray:
@@ -139,7 +139,7 @@ class PointLookup:
         np.clip(t, 0, self.n_cells - 1, out=t)
         nan = np.isnan(values)
         t[nan] = 0
-        out = self.table.take(t.astype(np.intp)).astype(np.int64)
+        out = self.table.take(t.astype(np.intp))
         slow = out < 0
         slow &= ~nan
         n_slow = int(np.count_nonzero(slow))
