@@ -1,0 +1,203 @@
+"""The saved form: a manifest, the JSON state, one ``.npz`` of arrays, and side files.
+
+``dumps`` returns the files as ``{name: bytes}`` (the results store can keep them in a table as
+well as on disk); ``save`` writes them into a directory. ``loads``/``load`` check, in this order:
+the manifest's format version, that every listed file is present with its SHA-256, then rebuild
+the object. See docs/persistence.md for the layout and the safety argument.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .decode import Decoder
+from .encode import Encoder
+from .errors import PersistError
+
+FORMAT = "seismo.persist"
+FORMAT_VERSION = 1
+READABLE_FORMAT_VERSIONS = (1,)
+MANIFEST, STATE, ARRAYS = "manifest.json", "state.json", "arrays.npz"
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that the same object saves to the same bytes
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of what produced a saved object: the format is ours, the numbers theirs."""
+    import lightgbm
+    import pandas
+    import pyarrow
+    import sklearn
+
+    import seismo
+
+    return {"seismo": seismo.__version__, "python": platform.python_version(), "numpy": np.__version__,
+            "pandas": pandas.__version__, "pyarrow": pyarrow.__version__, "lightgbm": lightgbm.__version__,
+            "scikit-learn": sklearn.__version__}
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for key, array in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _read_npz(data: bytes) -> dict[str, np.ndarray]:
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise PersistError(f"{ARRAYS} is not an .npz (zip) archive; its first bytes are {data[:8]!r}")
+    arrays = {}
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            for key in archive.files:
+                arrays[key] = archive[key]
+    except ValueError as exc:  # object arrays: "Object arrays cannot be loaded when allow_pickle=False"
+        raise PersistError(f"{ARRAYS}: member {key!r} is refused ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise PersistError(f"{ARRAYS} is not a readable .npz archive ({exc})") from None
+    return arrays
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def dumps(obj: Any) -> dict[str, bytes]:
+    """Serialise ``obj`` to files ``{name: bytes}``; `PersistError` names what cannot be saved."""
+    encoder = Encoder()
+    root = encoder.encode(obj)
+    files = {STATE: _json_bytes({"root": root}), ARRAYS: _npz_bytes(encoder.arrays), **encoder.files}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "saved_by": library_versions(),
+        "root_class": f"{type(obj).__module__}:{type(obj).__qualname__}",  # for people; loading ignores it
+        "files": {name: {"sha256": _sha256(data), "bytes": len(data)} for name, data in sorted(files.items())},
+    }
+    return {MANIFEST: _json_bytes(manifest), **files}
+
+
+def read_manifest(data: bytes, where: str = MANIFEST) -> dict[str, Any]:
+    """Parse and check a manifest: format, compatible version, well-formed file list."""
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PersistError(f"{where} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise PersistError(f"{where} is not a {FORMAT} manifest (its 'format' should be {FORMAT!r})")
+    version = manifest.get("format_version")
+    if version not in READABLE_FORMAT_VERSIONS:
+        saved_by = manifest.get("saved_by", {})
+        seismo_version = saved_by.get("seismo", "?") if isinstance(saved_by, dict) else "?"
+        ours = library_versions()["seismo"]
+        raise PersistError(
+            f"{where}: saved in {FORMAT} format version {version!r} by seismo {seismo_version}; this seismo "
+            f"({ours}) reads format version {', '.join(map(str, READABLE_FORMAT_VERSIONS))}. Load it with seismo "
+            f"{seismo_version}, or fit and save it again with this one"
+        )
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or not {STATE, ARRAYS} <= set(listed):
+        raise PersistError(f"{where}: 'files' should list at least {STATE} and {ARRAYS}")
+    for name, entry in listed.items():
+        if not (_FILE_NAME.match(name) and name != MANIFEST):
+            raise PersistError(f"{where}: {name!r} is not an acceptable file name")
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)):
+            raise PersistError(f"{where}: the entry of {name!r} has no 'sha256'")
+    return manifest
+
+
+def loads(files: Mapping[str, bytes], expect: type | None = None) -> Any:
+    """Rebuild the object ``dumps`` saved; `PersistError` on any tampering, damage or version mismatch.
+
+    ``expect``: the class the object must be an instance of (checked after loading; loading
+    itself only ever creates allowed classes).
+    """
+    if MANIFEST not in files:
+        raise PersistError(f"{MANIFEST} is missing; found {sorted(files)[:10]}")
+    manifest = read_manifest(files[MANIFEST])
+    checked: dict[str, bytes] = {}
+    for name, entry in manifest["files"].items():
+        if name not in files:
+            raise PersistError(f"{name} is missing (the manifest lists it)")
+        data = files[name]
+        if not isinstance(data, bytes):
+            raise PersistError(f"{name} should be bytes, found a {type(data).__name__}")
+        if _sha256(data) != entry["sha256"]:
+            raise PersistError(f"{name} does not match its SHA-256 in {MANIFEST}: the file was changed or damaged")
+        checked[name] = data
+    try:
+        state = json.loads(checked[STATE].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PersistError(f"{STATE} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise PersistError(f"{STATE} is nested too deeply to be a seismo object") from None
+    if not isinstance(state, dict) or "root" not in state:
+        raise PersistError(f"{STATE} should be an object with a 'root'")
+    try:
+        obj = Decoder(_read_npz(checked[ARRAYS]), checked).decode(state["root"])
+    except RecursionError:
+        raise PersistError(f"{STATE} is nested too deeply to be a seismo object") from None
+    if expect is not None and not isinstance(obj, expect):
+        raise PersistError(f"the saved object is a {type(obj).__qualname__}, not a {expect.__qualname__}")
+    return obj
+
+
+def save(obj: Any, directory: str | os.PathLike) -> Path:
+    """Write ``dumps(obj)`` into ``directory`` (created if needed); returns its path.
+
+    The manifest is written last, each file by an atomic rename: a reader never sees a new
+    manifest with old files, and a crash mid-save leaves a checksum mismatch, never a silently
+    mixed object. Files a previous save listed and this one does not are removed.
+    """
+    files = dumps(obj)  # everything that can fail does, before anything is written
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    previous: set[str] = set()
+    try:
+        previous = set(read_manifest((directory / MANIFEST).read_bytes())["files"])
+    except (OSError, PersistError):
+        pass
+    for name in [n for n in files if n != MANIFEST] + [MANIFEST]:
+        target = directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(files[name])
+        os.replace(temporary, target)
+    for name in previous - set(files):
+        (directory / name).unlink(missing_ok=True)
+    return directory
+
+
+def load(directory: str | os.PathLike, expect: type | None = None) -> Any:
+    """Read a directory written by `save` and rebuild its object (see `loads`)."""
+    directory = Path(directory)
+    try:
+        manifest_bytes = (directory / MANIFEST).read_bytes()
+    except OSError as exc:
+        raise PersistError(f"{directory / MANIFEST} cannot be read ({exc.strerror or exc})") from None
+    files = {MANIFEST: manifest_bytes}
+    for name in read_manifest(manifest_bytes, str(directory / MANIFEST))["files"]:
+        try:
+            files[name] = (directory / name).read_bytes()
+        except OSError as exc:
+            raise PersistError(f"{directory / name} is missing or unreadable ({exc.strerror or exc})") from None
+    return loads(files, expect)

@@ -1,0 +1,83 @@
+"""Which classes a saved state may name, and how a name becomes a class.
+
+A saved state names the class of every object in it as ``"module:qualname"``. Loading turns a
+name into a class only through `resolve`, which accepts:
+
+* classes defined in seismo's own modules (``seismo`` and ``seismo.*``, except this package);
+* the few third-party classes listed in `THIRD_PARTY`, each imported from a fixed module name
+  written here, never from a name read from the file.
+
+Saving checks the same rule (`name_of`), so an object that could not be loaded back (a user's
+own chunker class, a scikit-learn model) fails at save time, naming where it sits.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+from .errors import PersistError
+
+SEISMO = "seismo"
+_THIS_PACKAGE = __name__.rsplit(".", 1)[0]
+_MODULE = re.compile(r"^seismo(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# name -> (module to import, attribute); the state carries only the name.
+THIRD_PARTY: dict[str, tuple[str, str]] = {
+    # scikit-learn wrappers around a LightGBM booster; the booster itself is stored as its model text
+    "lightgbm.sklearn:LGBMClassifier": ("lightgbm.sklearn", "LGBMClassifier"),
+    "lightgbm.sklearn:LGBMRegressor": ("lightgbm.sklearn", "LGBMRegressor"),
+    # the label encoder an LGBMClassifier keeps; its state is one array of classes
+    "sklearn.preprocessing._label:LabelEncoder": ("sklearn.preprocessing._label", "LabelEncoder"),
+}
+
+
+def name_of(cls: type, path: str) -> str:
+    """The saved name of ``cls``; `PersistError` (naming ``path``) when loading could not rebuild it."""
+    name = f"{cls.__module__}:{cls.__qualname__}"
+    try:
+        if resolve(name) is cls:
+            return name
+    except PersistError:
+        pass
+    raise PersistError(
+        f"cannot save {path or '<root>'}: it is a {name}, and only classes defined in seismo and "
+        f"{sorted(THIRD_PARTY)} can be saved and loaded back safely"
+    )
+
+
+def resolve(name: object) -> type:
+    """The class a saved ``"module:qualname"`` names, if it is allowed; `PersistError` otherwise."""
+    if not isinstance(name, str) or name.count(":") != 1:
+        raise PersistError(f"class name {name!r} is not of the form 'module:qualname'")
+    if name in THIRD_PARTY:
+        module_name, attribute = THIRD_PARTY[name]
+        return getattr(importlib.import_module(module_name), attribute)
+    module_name, qualname = name.split(":")
+    in_seismo = _MODULE.match(module_name) and not (
+        module_name == _THIS_PACKAGE or module_name.startswith(_THIS_PACKAGE + ".")
+    )
+    if not in_seismo:
+        raise PersistError(
+            f"class {name!r} is not allowed: only classes defined in seismo modules and "
+            f"{sorted(THIRD_PARTY)} are loaded"
+        )
+    parts = qualname.split(".")
+    if not all(_PART.match(p) and not p.startswith("__") for p in parts):
+        raise PersistError(f"class {name!r} is not allowed: {qualname!r} is not a plain class name")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise PersistError(f"class {name!r} does not exist in this version of seismo ({exc})") from None
+    # Look names up in namespaces (``vars``), never with getattr, so no module __getattr__ or
+    # descriptor runs; and only through classes, so seismo.monitor:pd.DataFrame (pandas,
+    # imported there) is not reachable.
+    found: object = vars(module).get(parts[0])
+    for part in parts[1:]:
+        found = vars(found).get(part) if isinstance(found, type) else None
+    if found is None:
+        raise PersistError(f"class {name!r} does not exist in this version of seismo")
+    if not (isinstance(found, type) and found.__module__ == module_name and found.__qualname__ == qualname):
+        raise PersistError(f"{name!r} is not a class defined in {module_name}")
+    return found
