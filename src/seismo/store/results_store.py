@@ -1,0 +1,395 @@
+"""`ResultsStore`: monitoring results, runs and saved state in any SQLAlchemy database.
+
+A run goes `begin_run` → `commit_run` (or `fail_run`). `commit_run` writes everything in
+one transaction, so a process killed half-way leaves no partial rows, and the next
+`begin_run` for that model marks the dead run failed. The `running` row is also the lock
+that keeps two runs of one model apart: `begin_run` checks it while holding the model's
+row lock (PostgreSQL `SELECT ... FOR UPDATE`, SQLite's write lock from `BEGIN IMMEDIATE`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import getpass
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any, Self
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+
+from . import frames
+from .errors import StoreError
+from .process import ProcessIdentity
+from .schema import TABLES, migrate, seismo_version, utcnow
+
+MODELS, RUNS, RESULTS, STATE = TABLES["models"], TABLES["runs"], TABLES["results"], TABLES["model_state"]
+INSERT_BATCH = 5_000
+IN_BATCH = 500  # values per SQL IN (...) list
+# Test hook (documented in docs/store.md): commit_run inserts this many rows, prints
+# "seismo-store: paused" to stderr and sleeps inside its open transaction, so a test can
+# kill the process mid-write.
+PAUSE_ENV = "SEISMO_STORE_TEST_PAUSE_AFTER_ROWS"
+_RUN_FIELDS = ["id", "model", "status", "started_at", "finished_at", "user", "host", "pid",
+               "seismo_version", "config_hash", "settings", "row_count", "message"]
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _login() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry or $USER
+        return None
+
+
+def _sqlite_transactions(engine: sa.Engine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, start transactions, so that reads are
+    consistent and a writer takes the database lock up front (BEGIN IMMEDIATE)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")  # dashboards keep reading while a run writes
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("seismo_write") else "BEGIN")
+
+
+class ResultsStore:
+    """Monitoring results in a database: SQLite by default, PostgreSQL in production.
+
+    Parameters
+    ----------
+    url:
+        Any SQLAlchemy URL, e.g. ``sqlite:///monitoring.db`` or
+        ``postgresql://user@host/db`` (needs ``pip install 'seismo[postgres]'``). The schema is
+        created or migrated on first use.
+    stale_after:
+        A ``running`` run older than this is taken for dead even when its process cannot be
+        checked (it ran on another host). Default 12 hours.
+    """
+
+    def __init__(self, url: str, *, stale_after: dt.timedelta = dt.timedelta(hours=12)):
+        self.stale_after = stale_after
+        self.url = self._parse_url(url)
+        self.where = self.url.render_as_string(hide_password=True)
+        options: dict[str, Any] = {}
+        if self.url.get_backend_name() == "sqlite":
+            options["connect_args"] = {"timeout": 60}  # wait this long for another writer's lock
+        else:
+            options["pool_pre_ping"] = True  # a scheduled process outlives server restarts
+        try:
+            self.engine = sa.create_engine(self.url, **options)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            hint = " (pip install 'seismo[postgres]')" if self.url.get_backend_name() == "postgresql" else ""
+            raise StoreError(f"cannot open the store {self.where}: {exc}{hint}") from None
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_transactions(self.engine)
+        try:
+            self.schema_version = migrate(self.engine, self.where)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise StoreError(f"cannot open the store {self.where}: {exc.orig}") from None
+        except StoreError:
+            self.engine.dispose()
+            raise
+
+    @staticmethod
+    def _parse_url(url: str) -> sa.URL:
+        if not isinstance(url, (str, sa.URL)) or (isinstance(url, str) and "://" not in url):
+            raise StoreError(f"store {url!r} is not a SQLAlchemy URL; for a SQLite file write sqlite:///{url}")
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"store {url!r} is not a valid SQLAlchemy URL: {exc}") from None
+        if parsed.drivername == "postgresql":  # SQLAlchemy's default driver is psycopg2; seismo ships psycopg 3
+            try:
+                import psycopg2  # noqa: F401
+            except ImportError:
+                parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed
+
+    def __repr__(self) -> str:
+        return f"ResultsStore({self.where!r})"
+
+    def close(self) -> None:
+        """Release the connections; the store cannot be used afterwards."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self) -> Any:
+        """A connection whose transaction may write (on SQLite: takes the lock at BEGIN)."""
+        return self.engine.connect().execution_options(seismo_write=True)
+
+    # ------------------------------------------------------------------ runs
+
+    def begin_run(self, model: str, config_hash: str, *, user: str | None = None,
+                  settings: dict | None = None) -> int:
+        """Record a new run of `model` and return its id; refuse while another run of it is alive.
+
+        Runs of `model` left ``running`` by a process that is gone (same host, pid ended) or
+        that started more than `stale_after` ago are marked failed first.
+        """
+        if not isinstance(model, str) or not model.strip():
+            raise StoreError(f"model must be a non-empty name, not {model!r}")
+        me = ProcessIdentity.current()
+        try:
+            settings_json = json.dumps(settings, sort_keys=True, default=str) if settings is not None else None
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"run settings cannot be stored as JSON: {exc}") from None
+        self._ensure_model(model)
+        now = utcnow()
+        conflict = None
+        with self._write() as conn, conn.begin():
+            conn.execute(sa.select(MODELS.c.name).where(MODELS.c.name == model).with_for_update())
+            running = conn.execute(
+                sa.select(RUNS).where(RUNS.c.model == model, RUNS.c.status == "running").order_by(RUNS.c.id)
+            ).all()
+            for run in running:
+                reason = self._why_dead(run, me, now)
+                if reason is None:
+                    conflict = run
+                    continue
+                # "still running" in the WHERE: a commit that finished meanwhile must not be undone
+                conn.execute(RUNS.update().where(RUNS.c.id == run.id, RUNS.c.status == "running").values(
+                    status="failed", finished_at=now, message=reason))
+            if conflict is None:
+                run_id = conn.execute(RUNS.insert().values(
+                    model=model, status="running", started_at=now, user=user or _login(),
+                    host=me.host, pid=me.pid, process_start=me.start, seismo_version=seismo_version(),
+                    config_hash=config_hash, settings=settings_json,
+                )).inserted_primary_key[0]
+        if conflict is not None:
+            raise StoreError(
+                f"model {model!r} is already being monitored by run {conflict.id} (started "
+                f"{conflict.started_at:%Y-%m-%d %H:%M:%S} UTC by {conflict.user} on {conflict.host}, pid "
+                f"{conflict.pid}); wait for it to finish, or if that process is gone mark it failed with "
+                f"fail_run({conflict.id}, ...)"
+            )
+        return int(run_id)
+
+    def _why_dead(self, run: Any, me: ProcessIdentity, now: dt.datetime) -> str | None:
+        """Why a `running` run cannot still be running, or None when it may be."""
+        if now - run.started_at > self.stale_after:
+            return f"no result after {self.stale_after}; taken for dead (process on {run.host}, pid {run.pid})"
+        if run.host == me.host and ProcessIdentity(run.host, run.pid, run.process_start).is_gone():
+            return f"its process (pid {run.pid} on {run.host}) ended without committing"
+        return None
+
+    def _ensure_model(self, model: str) -> None:
+        try:
+            with self._write() as conn, conn.begin():
+                if conn.execute(sa.select(MODELS.c.name).where(MODELS.c.name == model)).first() is None:
+                    conn.execute(MODELS.insert().values(name=model, created_at=utcnow()))
+        except IntegrityError:  # another process created it between our read and insert
+            pass
+
+    def _running_run(self, conn: Connection, run_id: int, model: str) -> Any:
+        run = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id).with_for_update()).first()
+        if run is None:
+            raise StoreError(f"run {run_id} is not in the store {self.where}")
+        if run.model != model:
+            raise StoreError(f"run {run_id} belongs to model {run.model!r}, not {model!r}")
+        if run.status != "running":
+            why = f" ({run.message})" if run.message else ""
+            raise StoreError(f"run {run_id} of model {model!r} is {run.status}{why}; start a new one with begin_run")
+        return run
+
+    def commit_run(self, run_id: int, model: str, results: pd.DataFrame,
+                   state: dict[str, bytes] | None = None) -> int:
+        """Write `results` (a `Report.to_df()`) and `state` in one transaction; return the rows written.
+
+        Stored rows of `model` with the same calculator, period, chunk_key, column and metric
+        as a new row are replaced, so re-running the same data does not duplicate it; a
+        positional chunk that grew (incremental runs) is replaced by its start (`_delete_replaced`).
+        """
+        rows, dtypes = frames.to_rows(results, model, run_id)
+        state = dict(state or {})
+        for key, value in state.items():
+            if not isinstance(key, str) or not key:
+                raise StoreError(f"state keys must be non-empty strings, not {key!r}")
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise StoreError(f"state[{key!r}] must be bytes, not {type(value).__name__}")
+        pause_after = int(os.environ.get(PAUSE_ENV, "0") or 0)
+        with self._write() as conn, conn.begin():
+            self._running_run(conn, run_id, model)
+            self._delete_replaced(conn, model, rows)
+            if 0 < pause_after < len(rows):  # the crash test's hook: stop half-way, transaction open
+                self._insert(conn, rows[:pause_after])
+                print("seismo-store: paused", file=sys.stderr, flush=True)
+                time.sleep(3600)
+                rows_left = rows[pause_after:]
+            else:
+                rows_left = rows
+            self._insert(conn, rows_left)
+            now = utcnow()
+            if state:
+                conn.execute(STATE.delete().where(STATE.c.model == model, STATE.c.key.in_(list(state))))
+                conn.execute(STATE.insert(), [
+                    {"model": model, "key": k, "value": bytes(v), "run_id": run_id, "updated_at": now}
+                    for k, v in state.items()
+                ])
+            conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(
+                status="succeeded", finished_at=now, row_count=len(rows), result_columns=json.dumps(dtypes)))
+        return len(rows)
+
+    @staticmethod
+    def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        for batch in _batches(rows, INSERT_BATCH):  # executemany, a batch at a time to bound memory
+            conn.execute(RESULTS.insert(), batch)
+
+    def _delete_replaced(self, conn: Connection, model: str, rows: list[dict[str, Any]]) -> None:
+        """Delete the stored rows of `model` that `rows` replace: the same (calculator, period,
+        chunk_key, column, metric), or, for a positional chunk (``[start:end]``), the same start.
+
+        The second rule is for incremental runs: a still-open size chunk keeps its start while
+        its key's end grows (``[3000:4320]`` becomes ``[3000:5999]``). Period keys (``2026-W07``)
+        are matched by key only, because a windowed source may put another period at the same
+        position. Candidates are found chunk by chunk and deleted by id.
+        """
+        wanted = {tuple(r[k] for k in frames.KEY_COLUMNS) for r in rows}
+        chunks: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for calculator, period, chunk_key, _, _ in wanted:
+            chunks[(calculator, period)].add(chunk_key)
+        by_start: dict[tuple[str, str], set[int]] = defaultdict(set)
+        wanted_by_start = set()
+        for r in rows:
+            if str(r["chunk_key"]).startswith("["):
+                by_start[(r["calculator"], r["period"])].add(int(r["chunk_start_index"]))
+                wanted_by_start.add((r["calculator"], r["period"], int(r["chunk_start_index"]), r["column"], r["metric"]))
+        doomed: list[int] = []
+        key_columns = [RESULTS.c[k] for k in frames.KEY_COLUMNS]
+        for (calculator, period), keys in chunks.items():
+            for batch in _batches(sorted(keys), IN_BATCH):
+                found = conn.execute(sa.select(RESULTS.c.id, *key_columns).where(
+                    RESULTS.c.model == model, RESULTS.c.calculator == calculator,
+                    RESULTS.c.period == period, RESULTS.c.chunk_key.in_(batch)))
+                doomed.extend(row[0] for row in found if tuple(row[1:]) in wanted)
+        for (calculator, period), starts in by_start.items():
+            for batch in _batches(sorted(starts), IN_BATCH):
+                found = conn.execute(sa.select(RESULTS.c.id, RESULTS.c.chunk_start_index, RESULTS.c.column,
+                                               RESULTS.c.metric).where(
+                    RESULTS.c.model == model, RESULTS.c.calculator == calculator, RESULTS.c.period == period,
+                    RESULTS.c.chunk_key.startswith("["), RESULTS.c.chunk_start_index.in_(batch)))
+                doomed.extend(row[0] for row in found
+                              if (calculator, period, int(row[1]), row[2], row[3]) in wanted_by_start)
+        for batch in _batches(sorted(set(doomed)), IN_BATCH):
+            conn.execute(RESULTS.delete().where(RESULTS.c.id.in_(batch)))
+
+    def fail_run(self, run_id: int, message: str) -> None:
+        """Mark a running run failed with `message`; a run already failed keeps its first message."""
+        with self._write() as conn, conn.begin():
+            run = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id).with_for_update()).first()
+            if run is None:
+                raise StoreError(f"run {run_id} is not in the store {self.where}")
+            if run.status == "succeeded":
+                raise StoreError(f"run {run_id} of model {run.model!r} already succeeded; it cannot fail")
+            if run.status == "running":
+                conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(
+                    status="failed", finished_at=utcnow(), message=str(message)))
+
+    # ------------------------------------------------------------------ reading
+
+    def models(self) -> list[str]:
+        """Every model that has had a run, sorted."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(MODELS.c.name).order_by(MODELS.c.name)).scalars())
+
+    def _check_model(self, conn: Connection, model: str) -> None:
+        if conn.execute(sa.select(MODELS.c.name).where(MODELS.c.name == model)).first() is None:
+            known = list(conn.execute(sa.select(MODELS.c.name).order_by(MODELS.c.name)).scalars())
+            close = difflib.get_close_matches(model, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; it has {known}"
+            raise StoreError(f"model {model!r} is not in the store {self.where}{hint}")
+
+    def runs(self, model: str | None = None) -> pd.DataFrame:
+        """One row per run (of `model`, or of every model), oldest first; `settings` as a dict."""
+        query = sa.select(*[RUNS.c[f] for f in _RUN_FIELDS]).order_by(RUNS.c.id)
+        with self.engine.connect() as conn:
+            if model is not None:
+                self._check_model(conn, model)
+                query = query.where(RUNS.c.model == model)
+            rows = conn.execute(query).all()
+        df = pd.DataFrame.from_records(rows, columns=_RUN_FIELDS).rename(columns={"id": "run_id"})
+        df["settings"] = [json.loads(s) if isinstance(s, str) else None for s in df["settings"]]
+        for name in ("started_at", "finished_at"):
+            df[name] = pd.to_datetime(df[name]).astype("datetime64[us]")
+        df["row_count"] = df["row_count"].astype("Int64")
+        return df
+
+    def results(self, model: str, *, calculator: str | Iterable[str] | None = None,
+                metric: str | Iterable[str] | None = None, column: str | Iterable[str] | None = None,
+                period: str | None = None, since: Any = None) -> pd.DataFrame:
+        """The stored rows of `model`, as `commit_run` was given them (same columns and dtypes).
+
+        Ordered by calculator, period (reference first) and chunk_index. `since` keeps the
+        chunks that start at or after it (a date, or anything `pd.Timestamp` reads; naive
+        means UTC).
+        """
+        names = [c.name for c in RESULTS.columns if c.name not in ("id", "model")]
+        query = sa.select(*[RESULTS.c[n] for n in names]).where(RESULTS.c.model == model)
+        for name, value in (("calculator", calculator), ("metric", metric), ("column", column)):
+            values = _as_list(value)
+            if values is not None:
+                query = query.where(RESULTS.c[name].in_(values))
+        if period not in (None, "all"):
+            if period not in frames.PERIODS:
+                raise StoreError(f"period is {period!r}; use 'reference', 'analysis' or None for both")
+            query = query.where(RESULTS.c.period == period)
+        if since is not None:
+            start = pd.Timestamp(since)
+            if start.tzinfo is not None:
+                start = start.tz_convert("UTC").tz_localize(None)
+            query = query.where(RESULTS.c.chunk_start_date >= start.to_pydatetime())
+        reference_first = sa.case((RESULTS.c.period == "reference", 0), else_=1)
+        query = query.order_by(RESULTS.c.calculator, reference_first, RESULTS.c.chunk_index, RESULTS.c.id)
+        with self.engine.connect() as conn, conn.begin():
+            self._check_model(conn, model)
+            rows = conn.execute(query).all()
+            run_ids = sorted({row.run_id for row in rows})
+            if not rows:  # no rows, but the columns the model's last run wrote
+                run_ids = list(conn.execute(sa.select(RUNS.c.id).where(
+                    RUNS.c.model == model, RUNS.c.status == "succeeded").order_by(RUNS.c.id.desc()).limit(1)).scalars())
+            written = {}
+            for batch in _batches(run_ids, IN_BATCH):
+                written.update(conn.execute(sa.select(RUNS.c.id, RUNS.c.result_columns).where(
+                    RUNS.c.id.in_(batch))).all())
+        dtypes: dict[str, str] = {}
+        for run_id in reversed(run_ids):  # the newest run decides the order and dtype of a column
+            for name, dtype in json.loads(written[run_id]).items():
+                dtypes.setdefault(name, dtype)
+        return frames.from_rows(rows, names, dtypes or frames.REPORT_DTYPES)
+
+    def load_state(self, model: str) -> dict[str, bytes]:
+        """The state blobs saved by the model's runs, by key; {} for a model never run."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(STATE.c.key, STATE.c.value).where(STATE.c.model == model)).all()
+        return {key: bytes(value) for key, value in rows}
