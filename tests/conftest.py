@@ -37,3 +37,6 @@ def reference() -> pd.DataFrame:
 def analysis() -> pd.DataFrame:
     return make_frame(20_000, seed=3, start="2024-06-01")
 
+
+# A real PostgreSQL server for the store tests (started on first use, one per xdist worker).
+from pg_server import postgres_server, postgres_url  # noqa: E402, F401
