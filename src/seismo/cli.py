@@ -1,16 +1,41 @@
-"""The `seismo` command line."""
+"""The `seismo` command line: `run`, `validate`, `report` and `demo`.
+
+Exit codes, for schedulers: 0 no alerts, 1 alerts (per ``--fail-on``), 2 a config or
+data error, reported as a message that names the key, file or column (no traceback).
+Progress bars are drawn here, on stderr, and never by the library.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import signal
+import threading
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 app = typer.Typer(help="seismo: make the silent failures of deployed models loud.", no_args_is_help=True)
+
+EXIT_OK, EXIT_ALERTS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class FailOn(str, Enum):
+    none = "none"
+    performance = "performance"
+    any = "any"
 
 
 @app.callback()
@@ -109,6 +134,191 @@ def demo(
         f"{len(quality.alerts())} data-quality alerts; {len(performance.alerts())} estimated-performance alerts. "
         f"Done in {elapsed:.1f} s."
     )
+
+
+def parse_interval(text: str) -> float:
+    """``30m``, ``6h``, ``1d`` (or ``45s``) in seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text or "")
+    if not match or float(match.group(1)) <= 0:
+        raise typer.BadParameter(f"{text!r} is not an interval; write e.g. 30m, 6h or 1d", param_hint="--every")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _print_problems(problems: list, as_json: bool, console: Console) -> None:
+    if as_json:
+        print(json.dumps({"status": "error", "problems": [
+            {"kind": p.kind, "where": p.where, "message": p.message} for p in problems]}))
+        return
+    for problem in problems:
+        console.print(f"[red]error[/red] {problem}", markup=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Any]:
+    """A rich progress bar on stderr fed by `run_job`'s progress callback (a no-op when disabled)."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("{task.description:<32}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting", total=1)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield update
+
+
+def _exit_code(outcome: Any, fail_on: FailOn) -> int:
+    if fail_on is FailOn.any and outcome.alerts:
+        return EXIT_ALERTS
+    if fail_on is FailOn.performance and outcome.performance_alerts:
+        return EXIT_ALERTS
+    return EXIT_OK
+
+
+def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool, full: bool,
+              console: Console, errors: Console) -> tuple[int, bool]:
+    """One run: its exit code and whether the config itself is wrong, after printing what it found."""
+    from .config import ConfigError, Problem
+    from .errors import SeismoError, SeismoWarning
+    from .jobs import run_job
+
+    try:
+        with _progress_bar(not (quiet or as_json)) as progress, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SeismoWarning)
+            outcome = run_job(config_path, full=full, progress=progress)
+    except ConfigError as exc:
+        _print_problems(exc.problems, as_json, errors)
+        return EXIT_ERROR, True
+    except SeismoError as exc:  # data, store or saved-monitor errors name their key, file or column
+        where = getattr(exc, "where", "")
+        message = str(exc).removeprefix(f"{where}: ") if where else str(exc)
+        _print_problems([Problem(type(exc).__name__, where, message)], as_json, errors)
+        return EXIT_ERROR, False
+    except OSError as exc:  # a disk or network error: the message says which file or host
+        _print_problems([Problem("OSError", getattr(exc, "filename", None) or "", str(exc))], as_json, errors)
+        return EXIT_ERROR, False
+    except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback, but never exit 1 ("alerts")
+        errors.print_exception()
+        _print_problems([Problem(type(exc).__name__, "", f"unexpected error: {exc}")], as_json, errors)
+        return EXIT_ERROR, False
+    code = _exit_code(outcome, fail_on)
+    notes = list(dict.fromkeys(str(w.message) for w in caught))  # each once, not once per calculator
+    if as_json:
+        print(json.dumps({"status": "alerts" if outcome.alerts else "ok", "exit_code": code, **outcome.to_dict(),
+                          "warnings": notes}))
+        return code, False
+    for note in [] if quiet else notes:
+        errors.print(f"[yellow]warning[/yellow] {note}", highlight=False, soft_wrap=True)
+    if not quiet:
+        refit = " (monitor refitted)" if outcome.refitted else " (saved monitor reused)"
+        console.print(f"run {outcome.run_id} of [bold]{outcome.model}[/bold]: {outcome.rows:,} result rows stored"
+                      f"{refit}; {outcome.alerts} alerts, {outcome.performance_alerts} on performance", soft_wrap=True)
+        for name, count in outcome.alerting_calculators.items():
+            console.print(f"  {name}: {count} alerting rows")
+    return code, False
+
+
+@app.command()
+def run(
+    config: Path = typer.Option(..., "--config", "-c", help="the monitor's YAML config"),
+    every: str | None = typer.Option(None, help="run again on this interval (30m, 6h, 1d) until stopped"),
+    fail_on: FailOn = typer.Option(FailOn.any, "--fail-on", help="which alerts make the exit code 1"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object per run"),
+    full: bool = typer.Option(False, "--full", help="refit the monitor and recompute every chunk"),
+) -> None:
+    """Run the configured monitor and store its results. Exit 0: no alerts, 1: alerts, 2: config or data error."""
+    console, errors = Console(quiet=quiet), Console(stderr=True)
+    interval = parse_interval(every) if every is not None else None
+    try:
+        if interval is None:
+            code, _ = _run_once(config, fail_on=fail_on, quiet=quiet, as_json=as_json, full=full,
+                                console=console, errors=errors)
+            raise typer.Exit(code)
+        _run_every(interval, config, fail_on=fail_on, quiet=quiet, as_json=as_json, full=full,
+                   console=console, errors=errors)
+    except KeyboardInterrupt:  # the run in progress was marked failed in the store
+        errors.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _run_every(interval: float, config: Path, *, full: bool, console: Console, errors: Console, **options: Any) -> None:
+    """Run, wait, repeat until SIGINT or SIGTERM: the first lets the current run finish, a second stops it."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    quiet, as_json = options["quiet"], options["as_json"]
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            code, config_broken = _run_once(config, full=full, console=console, errors=errors, **options)
+            full = False  # a refit is asked for once, not on every iteration
+            if config_broken:  # a data or store error may pass by the next run; a config error will not
+                raise typer.Exit(code)
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not (quiet or as_json):
+        console.print("stopped")
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def validate(
+    config: Path = typer.Option(..., "--config", "-c", help="the monitor's YAML config"),
+    as_json: bool = typer.Option(False, "--json", help="print the problems as one JSON object"),
+) -> None:
+    """Check the config and its data without computing anything; list every problem. Exit 0 or 2."""
+    from .validate import validate as find_problems
+
+    problems = find_problems(config)
+    if problems:
+        _print_problems(problems, as_json, Console(stderr=not as_json))
+        if not as_json:
+            Console(stderr=True).print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {config}")
+        raise typer.Exit(EXIT_ERROR)
+    if as_json:
+        print(json.dumps({"status": "ok", "problems": []}))
+    else:
+        Console().print(f"{config}: config and data look good")
+
+
+@app.command()
+def report(
+    output: Path = typer.Option(Path("report.html"), "--output", "-o", help="where to write the HTML report"),
+    store: str | None = typer.Option(None, "--store", help="the results store's SQLAlchemy URL"),
+    model: str | None = typer.Option(None, "--model", help="the model's name in the store"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="take the store and model from this config"),
+) -> None:
+    """Rebuild the HTML report of a model from the results stored by `seismo run`."""
+    from .config import ConfigError, load_config
+    from .errors import SeismoError
+    from .jobs import stored_report
+
+    errors = Console(stderr=True)
+    try:
+        if config is not None:
+            loaded = load_config(config)
+            store, model = store or loaded.store_url(), model or loaded.model.name
+        if not store or not model:
+            raise typer.BadParameter("give --store and --model, or --config")
+        path = stored_report(store, model).save_html(output)
+    except ConfigError as exc:
+        _print_problems(exc.problems, False, errors)
+        raise typer.Exit(EXIT_ERROR) from None
+    except SeismoError as exc:
+        errors.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    Console().print(f"HTML report: {path.resolve()}")
 
 
 if __name__ == "__main__":  # pragma: no cover

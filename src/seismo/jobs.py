@@ -1,0 +1,234 @@
+"""One scheduled monitoring run: config -> data -> saved or refitted monitor -> results store.
+
+`run_job` is what `seismo run` calls each time. It opens the store, records the run,
+loads the monitor saved by an earlier run (refitting it when there is none or when
+the config it was fitted for changed), computes, and writes the results and the saved
+monitor in one transaction, or marks the run failed. Re-running over the same data is
+idempotent: the store replaces the rows of the chunks a run covers.
+
+The saved monitor lives in the store by default (`ResultsStore.load_state`), so a
+Kubernetes CronJob without a persistent disk still reuses it; ``saved_monitor: DIR``
+keeps it in a directory instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import sources
+from .config import Config, load_config
+from .io import DataLike
+from .monitor import Monitor, Progress  # progress(what, done, total): the CLI draws it, the library never does
+from .ranking import rank
+from .report import PERFORMANCE, Report
+from .result import RESULT_COLUMNS, Result
+
+JOB_FILE = "job.json"  # beside the monitor's own files: the config hash it was fitted for
+MONITOR_PREFIX = "monitor/"
+
+
+@dataclass
+class RunOutcome:
+    """What one run did: its id in the store, how many rows it wrote, and what alerted."""
+
+    run_id: int
+    model: str
+    rows: int
+    alerts: int  # alerting analysis rows, all calculators
+    performance_alerts: int  # alerting analysis rows of estimated or realized performance
+    refitted: bool
+    alerting_calculators: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _noop(what: str, done: int, total: int) -> None:
+    pass
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return None
+
+
+# ------------------------------------------------------------------------------ saved monitor
+
+
+def _read_state(config: Config, store: Any) -> dict[str, bytes]:
+    """The saved files: from the store, or from the ``saved_monitor`` directory."""
+    directory = config.state_dir()
+    if directory is None:
+        return store.load_state(config.model.name)
+    if not directory.is_dir():
+        return {}
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def _write_state_dir(directory: Path, state: dict[str, bytes]) -> None:
+    """Write the files, then drop any left from an earlier monitor."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in state.items():
+        target = directory / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    for old in directory.rglob("*"):
+        if old.is_file() and str(old.relative_to(directory)) not in state:
+            old.unlink()
+
+
+def _saved_monitor(config: Config, state: dict[str, bytes]) -> Monitor | None:
+    """The monitor saved for this very config, or None (absent, or fitted for another config)."""
+    from . import persist
+
+    if JOB_FILE not in state:
+        return None
+    job = json.loads(state[JOB_FILE])
+    if job.get("config_hash") != config.fit_hash():
+        return None
+    # only the files the last save listed: the store keeps keys an older monitor wrote
+    files = {name: state.get(MONITOR_PREFIX + name, b"") for name in job.get("files", [])}
+    try:
+        return persist.loads(files)
+    except persist.PersistError as exc:  # tampered, or saved by an incompatible version: stop, never guess
+        where = config.state_dir() or "the store"
+        raise persist.PersistError(f"the saved monitor of {config.model.name!r} in {where} cannot be loaded "
+                                   f"({exc}); `seismo run --full` refits it") from None
+
+
+def _state_of(config: Config, monitor: Monitor) -> dict[str, bytes]:
+    from . import persist
+
+    saved = persist.dumps(monitor)
+    files = {MONITOR_PREFIX + name: content for name, content in saved.items()}
+    files[JOB_FILE] = json.dumps({"config_hash": config.fit_hash(), "model": config.model.name,
+                                  "files": sorted(saved)}).encode()
+    return files
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+def _read(config: Config, periods: tuple[str, ...], progress: Progress) -> dict[str, DataLike]:
+    """Each named source (skipping an absent targets source); paths stay paths, read later by seismo."""
+    wanted = [p for p in periods if getattr(config.data, p) is not None]
+    data = {}
+    for i, period in enumerate(wanted):
+        progress(f"reading {period}", i, len(wanted))
+        data[period] = sources.read(config, period)
+    return data
+
+
+def _compute(monitor: Monitor, config: Config, data: dict[str, DataLike], state: dict[str, bytes],
+             progress: Progress = _noop) -> tuple[pd.DataFrame, dict[str, bytes]]:
+    """The results of this run and the state to save for the next one.
+
+    Everything the next run needs to carry on is in the returned state, so this is the
+    one place to make incremental (only rows appended since ``state`` was saved).
+    """
+    report = monitor.run(data["analysis"], targets=data.get("targets"), progress=progress)
+    return report.to_df(), _state_of(config, monitor)
+
+
+def _outcome(run_id: int, config: Config, df: pd.DataFrame, refitted: bool) -> RunOutcome:
+    alerting = df[(df["period"] == "analysis") & df["alert"].astype(bool)]
+    by_calculator = alerting.groupby("calculator").size()
+    performance = int(by_calculator[by_calculator.index.isin(PERFORMANCE)].sum())
+    return RunOutcome(run_id=run_id, model=config.model.name, rows=len(df), alerts=len(alerting),
+                      performance_alerts=performance, refitted=refitted,
+                      alerting_calculators={k: int(v) for k, v in by_calculator.items()})
+
+
+def run_job(config: Config | str | Path, *, full: bool = False, progress: Progress | None = None) -> RunOutcome:
+    """Run the configured monitor once and store its results; ``full`` refits and recomputes everything.
+
+    Raises `ConfigError` for a bad config and `StoreError` when the store cannot be opened;
+    any error after the run is recorded marks it failed in the store and is raised again.
+    """
+    from .store import ResultsStore
+
+    progress = progress or _noop
+    if not isinstance(config, Config):
+        config = load_config(config)
+    progress("opening the store", 0, 1)
+    with ResultsStore(config.store_url()) as store:
+        run_id = store.begin_run(config.model.name, config.fit_hash(), user=_user(), settings=config.unexpanded)
+        df, refitted = _run(store, run_id, config, full, progress)
+    progress("done", 1, 1)
+    return _outcome(run_id, config, df, refitted)
+
+
+def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress) -> tuple[pd.DataFrame, bool]:
+    """The body of a run that `begin_run` recorded: commit its results, or mark it failed."""
+    try:
+        state = {} if full else _read_state(config, store)
+        monitor = _saved_monitor(config, state)
+        refitted = monitor is None
+        if refitted:
+            reference = _read(config, ("reference",), progress)["reference"]
+            monitor = Monitor(**config.monitor_kwargs()).fit(reference, progress=progress)
+        data = _read(config, ("analysis", "targets"), progress)
+        df, new_state = _compute(monitor, config, data, state, progress)
+        progress("writing results", 0, 1)
+        directory = config.state_dir()
+        if directory is not None:
+            _write_state_dir(directory, new_state)
+        store.commit_run(run_id, config.model.name, df, state=new_state if directory is None else None)
+    except BaseException as exc:  # a failed run is recorded whatever stopped it, then re-raised
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return df, refitted
+
+
+# ------------------------------------------------------------------------------ stored results
+
+REPORT_ORDER = ("estimated_performance", "realized_performance", "univariate_drift", "pca_drift",
+                "domain_classifier_drift", "data_quality")
+# Report.results name -> the class whose name a live Result carries (rank() checks it)
+RESULT_CLASSES = {"realized_performance": "RealizedPerformance", "univariate_drift": "UnivariateDrift",
+                  "pca_drift": "PCADrift", "domain_classifier_drift": "DomainClassifierDrift",
+                  "data_quality": "DataQuality"}
+
+
+def _result_class(name: str, rows: pd.DataFrame) -> str:
+    if name == "estimated_performance":  # DLE estimates losses, CBPE (or PAPE) classification metrics
+        return "DLE" if rows["metric"].isin(["mae", "mse", "rmse", "mape", "msle", "rmsle"]).any() else "CBPE"
+    return RESULT_CLASSES.get(name, name)
+
+
+def stored_report(store_url: str, model: str) -> Report:
+    """A `Report` rebuilt from the rows `seismo run` stored: one `Result` per calculator.
+
+    The ranking is recomputed from the stored drift and performance rows (without the
+    prediction sensitivity, which needs the data); the "what changed" table is not stored.
+    """
+    from .store import ResultsStore, StoreError
+
+    with ResultsStore(store_url) as store:
+        df = store.results(model)
+        runs = store.runs(model)
+    if df.empty:
+        raise StoreError(f"no results are stored for model {model!r}")
+    names = sorted(df["calculator"].unique(), key=lambda n: (REPORT_ORDER + (n,)).index(n))
+    results = {}
+    for name in names:
+        rows = df[df["calculator"] == name].drop(columns=["calculator", "run_id"], errors="ignore")
+        extra = [c for c in rows.columns if c not in RESULT_COLUMNS and rows[c].isna().all()]
+        results[name] = Result(rows.drop(columns=extra).reset_index(drop=True), _result_class(name, rows))
+    performance = results.get("realized_performance", results.get("estimated_performance"))
+    if "univariate_drift" in results:
+        ranking = rank(results["univariate_drift"], performance)
+    else:
+        ranking = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
+    last = runs.iloc[-1]
+    settings = {"model": model, "store": store.where, "runs": len(runs), "last_run": int(last["run_id"]),
+                "last_run_started": str(last["started_at"])}
+    return Report(results, ranking, settings)
