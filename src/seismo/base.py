@@ -12,12 +12,15 @@ from typing import Callable, Iterator, Literal
 import numpy as np
 import pyarrow as pa
 
-from .accumulate import ChunkAccumulator, StreamState
-from .calculator import DEFAULT_RESAMPLES, FittedTracker, finish_chunks, require_fitted, rows_to_frame, tidy_rows
-from .chunking import Chunk, Chunker, CountChunker, chunk_analysis, chunk_reference, make_chunker
+from .accumulate import ChunkAccumulator, StreamState, apply_incomplete
+from .calculator import (DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, finish_chunks, fit_from_partials,
+                         fit_tracker, require_fitted, rows_to_frame, tidy_rows)
+from .chunking import (Chunk, Chunker, CountChunker, check_reference_rows, chunk_analysis, chunk_reference,
+                       make_chunker, warn_few_reference_chunks)
 from .errors import InvalidConfiguration, InvalidData, SeismoWarning
 from .frame import Frame, count_rows, iter_frames, load_frame, should_stream
 from .io import DataLike, float_values, read_schema
+from .reference import ReferenceData, feature_extras, scan_reference
 from .result import Result
 from .schema import Roles, build_schema, is_temporal
 
@@ -96,6 +99,56 @@ class BaseCalculator:
     def _reference_chunks(self, frame: Frame) -> list[Chunk]:
         self.chunker_ = self._make_chunker()
         return chunk_reference(self.chunker_, frame.n_rows, frame.timestamps)
+
+    # -- the reference side: in memory, or streamed in two passes (seismo.reference) --
+    def _scan_reference(self, reference: DataLike, columns: list[str], ranges: list[str] = (),
+                        counts: dict[str, int | None] | None = None) -> ReferenceData:
+        """First pass over a streamed reference (sample, row count, exact extras); makes the chunker."""
+        ref = scan_reference(reference, columns, self.timestamp, ranges=ranges, counts=counts,
+                             seed=self.random_state)
+        self.chunker_ = self._make_chunker()
+        check_reference_rows(self.chunker_, ref.n_rows)
+        return ref
+
+    def _fit_trackers(self, trackers: list, reference: ReferenceData, overrides: dict,
+                      encoders: list | None = None) -> list[FittedTracker]:
+        """Thresholds and sampling errors of each tracker, from every reference chunk's partial.
+
+        ``encoders[i]`` encodes the reference for ``trackers[i]`` where that differs from
+        the tracker's own ``encode`` (PCA scores reference rows out of fold). A streamed
+        reference is read a second time here, through the same accumulator as the analysis;
+        its random subsets are drawn from the sample.
+        """
+        encoders = encoders or trackers
+        if not reference.streamed:
+            frame = reference.frame
+            return [fit_tracker(t, frame, reference.chunks, overrides, self.n_resamples, self.random_state,
+                                encoded=None if e is t else e.encode(frame)) for t, e in zip(trackers, encoders)]
+        chunks, parts, wholes = self._stream_reference_partials(encoders, reference)
+        reference.chunks = chunks
+        fitted = []
+        for i, (tracker, encoder) in enumerate(zip(trackers, encoders)):
+            partials = ReferencePartials(chunks, [p[i] for p in parts], wholes[i], reference.n_rows,
+                                         encoder.encode(reference.frame), reference.sample_rows)
+            fitted.append(fit_from_partials(tracker, partials, overrides, self.n_resamples, self.random_state))
+        return fitted
+
+    def _stream_reference_partials(self, trackers: list, reference: ReferenceData
+                                   ) -> tuple[list[Chunk], list[list], list]:
+        """Second pass: each kept chunk, its partial per tracker, and each tracker's partial of all rows."""
+        acc = ChunkAccumulator(trackers, self.chunker_, total_rows=reference.n_rows)
+        for frame in reference.batches(self.timestamp):
+            acc.feed(frame)
+        built, _ = acc.finish(keep_open=True)  # every row, before the rule for a short last chunk
+        wholes = []
+        for i in range(len(trackers)):
+            whole = built[0].partials[i]
+            for chunk in built[1:]:
+                whole = whole + chunk.partials[i]
+            wholes.append(whole)
+        kept = apply_incomplete(self.chunker_, built)
+        warn_few_reference_chunks(len(kept))
+        return [c.to_chunk() for c in kept], [c.partials for c in kept], wholes
 
     def _analysis_chunks(self, frame: Frame) -> list[Chunk]:
         return chunk_analysis(self.chunker_, frame.n_rows, frame.timestamps)
@@ -229,16 +282,38 @@ class FeatureCalculator(BaseCalculator):
         self.y_true = y_true
         self.id = id
 
-    def _load_reference_features(self, reference: DataLike) -> tuple[Frame, list[Chunk]]:
-        """Read the monitored columns, chunk them, and learn their kinds (``schema_``)."""
+    def _monitored_names(self, reference: DataLike) -> list[str]:
         names = self._feature_names(reference, self.columns, "reference")
         if not names:
             raise InvalidConfiguration("there are no columns to monitor; pass columns=[...]")
+        return names
+
+    def _load_reference_features(self, reference: DataLike,
+                                 names: list[str] | None = None) -> tuple[Frame, list[Chunk]]:
+        """Read the monitored columns, chunk them, and learn their kinds (``schema_``)."""
+        names = self._monitored_names(reference) if names is None else names
         frame = self._load(reference, names, "reference")
         self._check_not_empty(frame)
         chunks = self._reference_chunks(frame)
         self.schema_ = build_schema(frame.table, names, self.column_types)
         return frame, chunks
+
+    def _reference_features(self, reference: DataLike, streaming: bool | None) -> ReferenceData:
+        """The monitored columns of the reference, with their kinds (``schema_``) and the chunker.
+
+        In memory every row is read and chunked. A parquet/CSV path is streamed when
+        ``streaming`` is true, or, with ``None``, when it is too large to hold comfortably:
+        then this is the first pass (sample and exact extras), and the chunks come with the
+        second pass in `_fit_trackers`.
+        """
+        names = self._monitored_names(reference)
+        if not should_stream(reference, names, streaming):
+            frame, chunks = self._load_reference_features(reference, names)
+            return ReferenceData(frame, frame.n_rows, chunks=chunks)
+        ranges, counts = feature_extras(read_schema(reference, "reference"), names, self.column_types)
+        ref = self._scan_reference(reference, names, ranges, counts)
+        self.schema_ = build_schema(ref.frame.table, names, {**ref.integer_kinds(), **(self.column_types or {})})
+        return ref
 
     def calculate(self, analysis: DataLike, *, streaming: bool | None = None,
                   state: StreamState | None = None) -> Result:

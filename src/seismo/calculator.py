@@ -86,6 +86,7 @@ def chunk_values(tracker: Any, encoded: Any, chunks: list[Chunk], total: Any, le
 
 
 def _resampled(tracker: Any, encoded: Any, n_rows: int, size: int, count: int, total: Any, seed: int) -> list[dict]:
+    """``count`` random subsets of ``size`` of the ``n_rows`` encoded rows, each compared with ``total`` minus itself."""
     # seeded by the column's name too, so a column's thresholds do not depend on which others are monitored
     rng = np.random.default_rng([seed, zlib.crc32(str(tracker.column).encode())])
     out = []
@@ -114,21 +115,64 @@ def fit_tracker(
     overrides: dict[str, Threshold],
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    encoded: Any = None,
 ) -> FittedTracker:
-    """Learn thresholds and sampling errors of one tracker from the reference.
+    """Learn thresholds and sampling errors of one tracker from a reference held in memory.
 
-    Every reference sample (contiguous chunk or random subset) is put on the
-    unit scale of its metric's `Scaling`, thresholds are learned there, and
+    ``encoded``: the reference's encoding when it is not ``tracker.encode(frame)``
+    (PCA scores its reference rows out of fold).
+    """
+    if encoded is None:
+        encoded = tracker.encode(frame)
+    n_rows = frame.n_rows
+    parts = [tracker.partial(encoded, chunk.rows) for chunk in chunks]
+    whole = tracker.partial(encoded, slice(0, n_rows))
+    reference = ReferencePartials(chunks, parts, whole, n_rows, encoded, n_rows)
+    return fit_from_partials(tracker, reference, overrides, n_resamples, seed)
+
+
+@dataclass
+class ReferencePartials:
+    """One tracker's view of the reference: what thresholds are learned from.
+
+    ``parts`` are the partials of ``chunks``; ``whole`` is the partial of all
+    ``n_rows`` reference rows (rows of a dropped incomplete chunk included). The
+    random subsets are drawn from ``sample``, the tracker's encoding of
+    ``sample_rows`` rows: every reference row in memory, a bounded uniform sample
+    of them when the reference is streamed (`seismo.reference`).
+    """
+
+    chunks: list[Chunk]
+    parts: list[Any]
+    whole: Any
+    n_rows: int
+    sample: Any
+    sample_rows: int
+
+
+def fit_from_partials(
+    tracker: Any,
+    reference: ReferencePartials,
+    overrides: dict[str, Threshold],
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> FittedTracker:
+    """Learn thresholds and sampling errors of one tracker from its reference partials.
+
+    Each reference chunk is compared with the rest of the reference (``total -
+    part``), and so is each of ``n_resamples`` random subsets of the median chunk
+    size (at most half the rows they are drawn from). Every such value is put on
+    the unit scale of its metric's `Scaling`, thresholds are learned there, and
     they are mapped back at each chunk's own size when rows are built.
     """
-    encoded = tracker.encode(frame)
-    n_rows = frame.n_rows
-    whole = tracker.partial(encoded, slice(0, n_rows))
+    chunks, whole, n_rows = reference.chunks, reference.whole, reference.n_rows
     total = whole if tracker.comparative else None
     reference_rows = float(tracker.finish(whole, whole if tracker.comparative else None).get(ROWS, n_rows))
-    contiguous = chunk_values(tracker, encoded, chunks, total, leave_out=True)
-    size = max(1, min(int(np.median([c.size for c in chunks])), n_rows // 2))
-    resampled = _resampled(tracker, encoded, n_rows, size, n_resamples, total, seed) if n_rows > 1 else []
+    contiguous = [tracker.finish(part, total - part if tracker.comparative else None) for part in reference.parts]
+    drawn_from = reference.sample_rows
+    size = max(1, min(int(np.median([c.size for c in chunks])), n_rows // 2, drawn_from // 2))
+    resampled = (_resampled(tracker, reference.sample, drawn_from, size, n_resamples, total, seed)
+                 if drawn_from > 1 else [])
     n_c, m_c = _sizes(contiguous, np.array([c.size for c in chunks]), reference_rows)
     n_r, m_r = _sizes(resampled, np.full(len(resampled), size), reference_rows)
     fitted: dict[str, FittedMetric] = {}

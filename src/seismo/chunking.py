@@ -180,19 +180,28 @@ def make_chunker(
 
 def chunk_reference(chunker: Chunker, n_rows: int, timestamps: np.ndarray | None) -> list[Chunk]:
     """Chunk the reference, refusing too little data and warning about too few chunks."""
+    check_reference_rows(chunker, n_rows)
+    chunks = chunker.split(n_rows, timestamps)
+    warn_few_reference_chunks(len(chunks))
+    return chunks
+
+
+def check_reference_rows(chunker: Chunker, n_rows: int) -> None:
+    """Refuse a reference too small for one chunk."""
     if n_rows < chunker.min_rows():
         raise InvalidData(
             f"the reference set has {n_rows} rows, fewer than one chunk needs ({chunker.min_rows()})"
         )
-    chunks = chunker.split(n_rows, timestamps)
-    if len(chunks) < MIN_RELIABLE_REFERENCE_CHUNKS:
+
+
+def warn_few_reference_chunks(n_chunks: int) -> None:
+    if n_chunks < MIN_RELIABLE_REFERENCE_CHUNKS:
         warnings.warn(
-            f"the reference set makes only {len(chunks)} chunks; thresholds learned from fewer "
+            f"the reference set makes only {n_chunks} chunks; thresholds learned from fewer "
             f"than {MIN_RELIABLE_REFERENCE_CHUNKS} chunks are unreliable",
             SeismoWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    return chunks
 
 
 def chunk_analysis(chunker: Chunker, n_rows: int, timestamps: np.ndarray | None) -> list[Chunk]:

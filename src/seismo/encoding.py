@@ -21,15 +21,21 @@ def reference_categories(strings: pa.ChunkedArray, column: str = "") -> pa.Array
     count as unseen later; a warning says so.
     """
     counts = pc.value_counts(pc.drop_null(strings))
-    if len(counts) > MAX_TRACKED_CATEGORIES:
+    return categories_by_count(counts.field("values"), counts.field("counts").to_numpy(), column)
+
+
+def categories_by_count(values: pa.Array, counts: np.ndarray, column: str = "") -> pa.Array:
+    """`reference_categories` from value counts already made (``values`` in first-seen order),
+    e.g. merged over the batches of a streamed reference."""
+    if len(values) > MAX_TRACKED_CATEGORIES:
         warnings.warn(
-            f"column {column!r} has {len(counts):,} distinct reference values; only the "
+            f"column {column!r} has {len(values):,} distinct reference values; only the "
             f"{MAX_TRACKED_CATEGORIES:,} most frequent are remembered, the rest will count as unseen",
             SeismoWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    order = np.argsort(-counts.field("counts").to_numpy(), kind="stable")
-    return counts.field("values").take(pa.array(order[:MAX_TRACKED_CATEGORIES]))
+    order = np.argsort(-np.asarray(counts), kind="stable")
+    return values.take(pa.array(order[:MAX_TRACKED_CATEGORIES]))
 
 
 def category_bins(strings: pa.ChunkedArray, categories: pa.Array, top_k: int) -> np.ndarray:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pyarrow as pa
 
 from .base import FeatureCalculator
-from .calculator import MetricInfo, fit_tracker
+from .calculator import MetricInfo
 from .chunking import Chunker, PeriodChunker
 from .scaling import EXTENSIVE, FIXED, PROPORTION
-from .encoding import category_bins, reference_categories
+from .encoding import category_bins
 from .errors import InvalidConfiguration
 from .frame import Frame
 from .io import DataLike
@@ -75,9 +76,12 @@ class ContinuousQualityTracker:
 
     comparative = True
 
-    def __init__(self, column: str, reference_values: np.ndarray):
+    def __init__(self, column: str, reference_values: np.ndarray, value_range: tuple[float, float] | None = None):
+        """``reference_values``: all reference values, or a sample of them with the exact
+        ``value_range`` (finite minimum, maximum), which must be points for the range check."""
         self.column = column
-        self.points = fine_points(reference_values)
+        extremes = None if value_range is None else np.asarray(value_range, dtype=float)
+        self.points = fine_points(reference_values, include=extremes, grid_range=value_range)
         self.n_bins = n_fine_bins(self.points)
 
     def metric_infos(self) -> list[MetricInfo]:
@@ -144,9 +148,10 @@ class CategoricalQualityTracker:
 
     comparative = True
 
-    def __init__(self, column: str, reference_strings):
+    def __init__(self, column: str, categories: pa.Array):
+        """``categories``: every reference value, by descending frequency (`reference_categories`)."""
         self.column = column
-        self.categories = reference_categories(reference_strings, column)
+        self.categories = categories
         self.top_k = len(self.categories)
         self.n_bins = self.top_k + 3
 
@@ -224,23 +229,26 @@ class DataQuality(FeatureCalculator):
         )
         self.metrics = metrics
 
-    def fit(self, reference: DataLike) -> "DataQuality":
-        """Learn ranges, categories, thresholds and sampling errors from the reference."""
+    def fit(self, reference: DataLike, *, streaming: bool | None = None) -> "DataQuality":
+        """Learn ranges, categories, thresholds and sampling errors from the reference.
+
+        ``streaming`` works as in `UnivariateDrift.fit`; ranges and categories stay exact.
+        """
         if self.metrics is not None:
             unknown = [m for m in self.metrics if m not in QUALITY_METRICS]
             if unknown:
                 raise InvalidConfiguration(f"unknown data-quality metrics {unknown}; choose from {QUALITY_METRICS}")
-        frame, chunks = self._load_reference_features(reference)
+        ref = self._reference_features(reference, streaming)
         overrides = resolve_thresholds(self.thresholds, QUALITY_METRICS)
         trackers: list = [RowCountTracker(alerts=isinstance(self.chunker_, PeriodChunker))]
         for spec in self.schema_.columns:
             if spec.kind == "continuous":
-                trackers.append(ContinuousQualityTracker(spec.name, frame.floats(spec.name)))
+                trackers.append(ContinuousQualityTracker(spec.name, ref.frame.floats(spec.name),
+                                                         ref.value_range(spec.name)))
             else:
-                trackers.append(CategoricalQualityTracker(spec.name, frame.strings(spec.name)))
+                trackers.append(CategoricalQualityTracker(spec.name, ref.categories(spec.name)))
         self.fitted_trackers_ = []
-        for tracker in trackers:
-            fitted = fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state)
+        for fitted in self._fit_trackers(trackers, ref, overrides):
             if self.metrics is not None:
                 fitted.metrics = {k: v for k, v in fitted.metrics.items() if k in self.metrics}
                 fitted.reference_table = [r for r in fitted.reference_table if r["metric"] in self.metrics]

@@ -23,14 +23,15 @@ The statistic of a chunk is the mean error of its rows, a location statistic
 (noise ∝ n^-1/2) with two-sided thresholds: an error that falls can mean the
 data lost variance (a feature stuck at one value).
 
-Reference errors are scored *out of fold*: the reference rows are split at
-random into `N_FOLDS` folds and each fold is scored by a model (imputer,
-encoder, scaler and PCA) fitted on the other folds, so reference chunks are
-as unseen by their model as analysis chunks are by the final one, and the
-thresholds learned from them are honest. The analysis is scored by a model
-fitted on the whole reference. Every model is fitted on at most
-``max_fit_rows`` rows drawn at random from its training rows (scoring always
-uses every row).
+Reference errors are scored *out of fold*: the reference rows are split into
+`N_FOLDS` folds by a hash of their position (`fold_of`) and each fold is scored
+by a model (imputer, encoder, scaler and PCA) fitted on the other folds, so
+reference chunks are as unseen by their model as analysis chunks are by the
+final one, and the thresholds learned from them are honest. The analysis is
+scored by a model fitted on the whole reference. Every model is fitted on at
+most ``max_fit_rows`` rows drawn at random from its training rows (scoring
+always uses every row). A reference streamed from files fits its models on
+the reference sample (`seismo.reference`); its rows are still all scored.
 """
 
 from __future__ import annotations
@@ -43,14 +44,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..base import FeatureCalculator
-from ..calculator import ROWS, MetricInfo, fit_tracker
+from ..calculator import ROWS, MetricInfo
 from ..chunking import Chunker
-from ..encoding import reference_categories
 from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..io import DataLike
+from ..reference import row_positions
 from ..scaling import LOCATION
 from ..stats.moments import Moments
+from ..stats.sample import row_keys
 from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 
 METRIC = "pca_reconstruction_error"
@@ -171,28 +173,38 @@ def _sample(rows: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.nda
     return np.sort(rng.choice(rows, size=max_rows, replace=False))
 
 
-def out_of_fold_errors(
-    raw: RawColumns, variance: float, max_fit_rows: int, rng: np.random.Generator, n_folds: int = N_FOLDS
-) -> np.ndarray:
-    """Each reference row scored by a model fitted on the other folds (in sample below two rows)."""
-    n = raw.n_rows
-    if n < 2:
-        return PCAModel.fit(raw, variance).errors(raw)
-    folds = rng.permutation(n) % min(n_folds, n)
-    out = np.empty(n)
-    for fold in range(min(n_folds, n)):
-        held = np.flatnonzero(folds == fold)
-        train = _sample(np.flatnonzero(folds != fold), max_fit_rows, rng)
-        out[held] = PCAModel.fit(raw.take(train), variance).errors(raw.take(held))
-    return out
+FOLD_SALT = 0x0F01_D5A1_7000_0001  # mixed into the seed: fold hashes differ from the reference sample's
+
+
+def fold_of(positions: np.ndarray, seed: int, n_folds: int = N_FOLDS) -> np.ndarray:
+    """Fold of each reference row, from a hash of its global position.
+
+    A row's fold depends on nothing but its position, so a row streamed in a batch and
+    the same row in the reference sample land in the same fold.
+    """
+    return (row_keys(positions, seed ^ FOLD_SALT) % np.uint64(n_folds)).astype(np.int64)
+
+
+def fold_models(raw: RawColumns, folds: np.ndarray, variance: float, max_fit_rows: int,
+                rng: np.random.Generator, n_folds: int = N_FOLDS) -> list[PCAModel]:
+    """One model per fold, fitted on (at most ``max_fit_rows`` of) the rows of the other folds.
+
+    A fold whose complement is empty (a tiny reference) gets a model of every row.
+    """
+    models = []
+    for fold in range(n_folds):
+        train = np.flatnonzero(folds != fold)
+        if train.size == 0:
+            train = np.arange(raw.n_rows)
+        models.append(PCAModel.fit(raw.take(_sample(train, max_fit_rows, rng)), variance))
+    return models
 
 
 class PCATracker:
     """Model-level tracker of the mean reconstruction error (non-comparative).
 
-    ``encode`` scores a frame with the final model, except the reference frame
-    handed over with its out-of-fold errors (`use_reference_errors`): that one
-    call returns those errors, so `fit_tracker` learns thresholds from them.
+    ``encode`` scores a frame with the final model, fitted on the whole reference;
+    reference rows are scored out of fold by `OutOfFoldScorer` instead.
     """
 
     comparative = False
@@ -203,11 +215,6 @@ class PCATracker:
         self.continuous = continuous
         self.categorical = categorical
         self.vocabularies = vocabularies
-        self._reference: tuple[Frame, np.ndarray] | None = None
-
-    def use_reference_errors(self, frame: Frame, errors: np.ndarray) -> None:
-        """The next ``encode(frame)`` of this very frame returns ``errors`` (consumed once)."""
-        self._reference = (frame, errors)
 
     def metric_infos(self) -> list[MetricInfo]:
         return [MetricInfo(METRIC, TWO_SIDED_THRESHOLD, lower_bound=0.0, scaling=LOCATION)]
@@ -216,10 +223,6 @@ class PCATracker:
         return raw_columns(frame, self.continuous, self.categorical, self.vocabularies)
 
     def encode(self, frame: Frame) -> np.ndarray:
-        if self._reference is not None and self._reference[0] is frame:
-            errors = self._reference[1]
-            self._reference = None
-            return errors
         return self.model.errors(self.raw(frame))
 
     def partial(self, encoded: np.ndarray, rows: slice | np.ndarray) -> Moments:
@@ -227,6 +230,29 @@ class PCATracker:
 
     def finish(self, part: Moments, reference: None = None) -> dict:
         return {METRIC: part.mean if part.n else np.nan, ROWS: part.n}
+
+
+class OutOfFoldScorer(PCATracker):
+    """Scores reference rows, each by the model of the folds it is not in (`fold_of`).
+
+    Works on a whole reference, a batch of a streamed one (rows from ``frame.offset``)
+    and the reference sample (rows at its ``positions``) alike.
+    """
+
+    def __init__(self, tracker: PCATracker, models: list[PCAModel], seed: int):
+        super().__init__(tracker.model, tracker.continuous, tracker.categorical, tracker.vocabularies)
+        self.models = models
+        self.seed = seed
+
+    def encode(self, frame: Frame) -> np.ndarray:
+        raw = self.raw(frame)
+        folds = fold_of(row_positions(frame), self.seed, len(self.models))
+        out = np.empty(raw.n_rows)
+        for fold, model in enumerate(self.models):
+            held = np.flatnonzero(folds == fold)
+            if held.size:
+                out[held] = model.errors(raw.take(held))
+        return out
 
 
 class PCADrift(FeatureCalculator):
@@ -274,21 +300,29 @@ class PCADrift(FeatureCalculator):
         if not (isinstance(self.max_fit_rows, (int, np.integer)) and self.max_fit_rows >= 2):
             raise InvalidConfiguration(f"max_fit_rows is {self.max_fit_rows!r}; use an integer of at least 2")
 
-    def fit(self, reference: DataLike) -> "PCADrift":
-        """Learn the preprocessing, the PCA, out-of-fold reference errors and thresholds."""
+    def fit(self, reference: DataLike, *, streaming: bool | None = None) -> "PCADrift":
+        """Learn the preprocessing, the PCA, out-of-fold reference errors and thresholds.
+
+        ``streaming`` works as in `UnivariateDrift.fit`: the models are then fitted on the
+        reference sample (each on at most ``max_fit_rows`` rows anyway), and every
+        reference row is scored out of fold in the second pass.
+        """
         self._check_config()
-        frame, chunks = self._load_reference_features(reference)
+        ref = self._reference_features(reference, streaming)
         overrides = resolve_thresholds(self.thresholds, [METRIC])
         continuous = [c.name for c in self.schema_.columns if c.kind == "continuous"]
         categorical = [c.name for c in self.schema_.columns if c.kind == "categorical"]
-        vocabularies = [reference_categories(frame.strings(c), c) for c in categorical]
-        raw = raw_columns(frame, continuous, categorical, vocabularies)
+        vocabularies = [ref.categories(c) for c in categorical]
+        sample = ref.frame
+        raw = raw_columns(sample, continuous, categorical, vocabularies)
         rng = np.random.default_rng(self.random_state)
         model = PCAModel.fit(raw.take(_sample(np.arange(raw.n_rows), self.max_fit_rows, rng)), self.variance)
         tracker = PCATracker(model, continuous, categorical, vocabularies)
-        tracker.use_reference_errors(frame, out_of_fold_errors(raw, self.variance, self.max_fit_rows, rng))
+        folds = fold_of(row_positions(sample), self.random_state)
+        scorer = OutOfFoldScorer(tracker, fold_models(raw, folds, self.variance, self.max_fit_rows, rng),
+                                 self.random_state)
         self.model_ = model
         self.n_components_ = model.n_components
-        self.fitted_trackers_ = [fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state)]
+        self.fitted_trackers_ = self._fit_trackers([tracker], ref, overrides, encoders=[scorer])
         self.fitted_ = True
         return self

@@ -8,10 +8,10 @@ import numpy as np
 import pyarrow as pa
 
 from ..base import FeatureCalculator
-from ..calculator import REFERENCE_ROWS, ROWS, MetricInfo, fit_tracker
+from ..calculator import REFERENCE_ROWS, ROWS, MetricInfo
 from ..scaling import distance
 from ..chunking import Chunker
-from ..encoding import category_bins, reference_categories
+from ..encoding import category_bins
 from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..io import DataLike
@@ -48,11 +48,15 @@ class ContinuousDriftTracker:
 
     comparative = True
 
-    def __init__(self, column: str, reference_values: np.ndarray, methods: list[str], n_bins: int):
+    def __init__(self, column: str, reference_values: np.ndarray, methods: list[str], n_bins: int,
+                 value_range: tuple[float, float] | None = None):
+        """``reference_values``: all reference values, or a sample of them with the exact
+        ``value_range`` (finite minimum, maximum), which then bounds the fine points."""
         self.column = column
         self.methods = methods
         self.edges = coarse_edges(reference_values, n_bins)
-        self.points = fine_points(reference_values, include=self.edges)
+        self.points = fine_points(reference_values, include=_with_range(self.edges, value_range),
+                                  grid_range=value_range)
         self.coarse_map = fine_to_coarse(self.points, self.edges)
         self.n_coarse = n_coarse_bins(self.edges)
         self.n_bins = n_fine_bins(self.points)
@@ -73,15 +77,21 @@ class ContinuousDriftTracker:
         return _finish(self.methods, comparison)
 
 
+def _with_range(points: np.ndarray, value_range: tuple[float, float] | None) -> np.ndarray:
+    """Points plus the reference's exact minimum and maximum (a sample may miss them)."""
+    return points if value_range is None else np.r_[points, value_range]
+
+
 class CategoricalDriftTracker:
     """Counts of one categorical column over the reference's top categories."""
 
     comparative = True
 
-    def __init__(self, column: str, reference_strings: pa.ChunkedArray, methods: list[str], max_categories: int):
+    def __init__(self, column: str, categories: pa.Array, methods: list[str], max_categories: int):
+        """``categories``: the reference's values by descending frequency (`reference_categories`)."""
         self.column = column
         self.methods = methods
-        self.categories = reference_categories(reference_strings, column)
+        self.categories = categories
         self.top_k = min(max_categories, len(self.categories))
         self.n_bins = self.top_k + 3  # categories, other, unseen, missing
 
@@ -148,10 +158,15 @@ class UnivariateDrift(FeatureCalculator):
         if unknown:
             raise InvalidConfiguration(f"unknown drift methods {unknown}; choose from {list(DRIFT_METHODS)}")
 
-    def fit(self, reference: DataLike) -> "UnivariateDrift":
-        """Learn bins, categories, thresholds and sampling errors from the reference."""
+    def fit(self, reference: DataLike, *, streaming: bool | None = None) -> "UnivariateDrift":
+        """Learn bins, categories, thresholds and sampling errors from the reference.
+
+        ``streaming``: read a parquet/CSV path in two passes of batches, so memory is
+        bounded by the batch and a sample of rows (see docs/streaming.md); ``None``
+        streams paths too large to hold comfortably.
+        """
         self._check_methods()
-        frame, chunks = self._load_reference_features(reference)
+        ref = self._reference_features(reference, streaming)
         overrides = resolve_thresholds(self.thresholds, list(DRIFT_METHODS))
         trackers = []
         for spec in self.schema_.columns:
@@ -159,11 +174,11 @@ class UnivariateDrift(FeatureCalculator):
             if not methods:
                 continue
             if spec.kind == "continuous":
-                trackers.append(ContinuousDriftTracker(spec.name, frame.floats(spec.name), methods, self.n_bins))
+                trackers.append(ContinuousDriftTracker(spec.name, ref.frame.floats(spec.name), methods, self.n_bins,
+                                                       ref.value_range(spec.name)))
             else:
-                trackers.append(CategoricalDriftTracker(spec.name, frame.strings(spec.name), methods, self.max_categories))
-        self.fitted_trackers_ = [
-            fit_tracker(t, frame, chunks, overrides, self.n_resamples, self.random_state) for t in trackers
-        ]
+                trackers.append(CategoricalDriftTracker(spec.name, ref.categories(spec.name), methods,
+                                                        self.max_categories))
+        self.fitted_trackers_ = self._fit_trackers(trackers, ref, overrides)
         self.fitted_ = True
         return self

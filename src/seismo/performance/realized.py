@@ -17,10 +17,10 @@ import pyarrow as pa
 
 from ..accumulate import StreamState
 from ..base import BaseCalculator
-from ..calculator import ROWS, MetricInfo, fit_tracker
+from ..calculator import ROWS, MetricInfo
 from ..chunking import Chunker
 from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
-from ..frame import Frame
+from ..frame import Frame, should_stream
 from ..io import DataLike, read_schema, read_table
 from ..metrics.partials import ClassificationPartial, LossSums, bin_scores
 from ..metrics.registry import METRICS, MetricSpec, get_metric, metrics_for
@@ -29,6 +29,7 @@ from ..scaling import COUNT, EXTENSIVE, LOCATION
 from ..stats.binning import fine_points
 from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 from ..metrics.registry import check_problem_type
+from ..reference import ReferenceData
 from .model import ClassSpec, class_index, probabilities, regression_values
 
 SCORE_POINTS = 5_000
@@ -295,40 +296,51 @@ class RealizedPerformance(BaseCalculator):
         cols = self._roles().model_columns()
         return [c for c in cols if c not in (self.timestamp,)]
 
-    def fit(self, reference: DataLike) -> "RealizedPerformance":
-        """Learn score bins, thresholds and sampling errors from the labelled reference."""
+    def fit(self, reference: DataLike, *, streaming: bool | None = None) -> "RealizedPerformance":
+        """Learn score bins, thresholds and sampling errors from the labelled reference.
+
+        ``streaming`` works as in `UnivariateDrift.fit`: score bins then come from the
+        reference sample, while every reference chunk's metrics are exact.
+        """
         names = self._check_config()
-        frame = self._load(reference, self._model_columns(), "reference")
+        columns = self._model_columns()
+        if should_stream(reference, columns, streaming):
+            ranges = [self.y_true, self.y_pred] if self.problem_type == "regression" else []
+            return self._fit_reference(self._scan_reference(reference, columns, ranges), names)
+        frame = self._load(reference, columns, "reference")
         self._check_not_empty(frame)
         return self._fit_frame(frame, names)
 
     def _fit_frame(self, frame: Frame, names: list[str]) -> "RealizedPerformance":
         """Fit on an already loaded reference (estimators share one load)."""
         chunks = self._reference_chunks(frame)
+        return self._fit_reference(ReferenceData(frame, frame.n_rows, chunks=chunks), names)
+
+    def _fit_reference(self, reference: ReferenceData, names: list[str]) -> "RealizedPerformance":
+        """Fit on every reference row in memory, or on a streamed reference's sample and chunk partials."""
         if self.problem_type == "regression":
-            names = self._drop_log_metrics_if_invalid(names, frame)
+            names = self._drop_log_metrics_if_invalid(names, reference)
             tracker: Any = RegressionTracker(self, names)
         else:
             self.class_spec_ = ClassSpec.from_roles(self.problem_type, self._roles())
-            tracker = ClassificationTracker(self, self.class_spec_, frame, names)
+            tracker = ClassificationTracker(self, self.class_spec_, reference.frame, names)
         infos = [i.name for i in tracker.metric_infos()]
         overrides = resolve_thresholds(self.thresholds, infos + names)
         if "confusion_matrix" in overrides:  # one threshold for every cell
             cells = [i for i in infos if i not in names]
             overrides.update({cell: overrides["confusion_matrix"] for cell in cells if cell not in overrides})
         self.metrics_ = names
-        self.reference_chunks_ = chunks
-        self.fitted_trackers_ = [fit_tracker(tracker, frame, chunks, overrides, self.n_resamples, self.random_state)]
+        self.fitted_trackers_ = self._fit_trackers([tracker], reference, overrides)
+        self.reference_chunks_ = reference.chunks
         self.fitted_ = True
         return self
 
-    def _drop_log_metrics_if_invalid(self, names: list[str], frame: Frame) -> list[str]:
+    def _drop_log_metrics_if_invalid(self, names: list[str], reference: ReferenceData) -> list[str]:
         log_metrics = [m for m in names if m in ("msle", "rmsle")]
         if not log_metrics or self.metrics:
             return names
-        y_true = frame.floats(self.y_true)
-        y_pred = frame.floats(self.y_pred)
-        if np.nanmin(y_true) <= -1 or np.nanmin(y_pred) <= -1:
+        ranges = [reference.value_range(c) for c in (self.y_true, self.y_pred)]
+        if any(r is not None and r[0] <= -1 for r in ranges):
             warnings.warn(
                 f"{log_metrics} are skipped: {self.y_true!r} or {self.y_pred!r} has values <= -1",
                 SeismoWarning,
