@@ -107,7 +107,8 @@ def iter_frames(data: DataLike, columns: list[str], timestamp: str | None, where
     dataset = dataset_for(data, columns, where)
     pending: list[pa.RecordBatch] = []
     n_pending = 0
-    for batch in dataset.to_batches(columns=columns, batch_size=batch_rows):
+    # one fragment and one batch read ahead: memory stays near one batch (more readahead buys little here)
+    for batch in dataset.to_batches(columns=columns, batch_size=batch_rows, batch_readahead=1, fragment_readahead=1):
         pending.append(batch)
         n_pending += batch.num_rows
         if n_pending >= batch_rows:

@@ -158,12 +158,16 @@ def float_values(array: pa.ChunkedArray | pa.Array, column: str) -> np.ndarray:
     return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _integral_float_to_int(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    """1.0 and 1 should be the same category (pandas turns int + NaN into float)."""
-    floats = pc.drop_null(array).to_numpy(zero_copy_only=False)
-    if floats.size and np.all(np.isfinite(floats)) and np.all(floats == np.round(floats)):
-        return pc.cast(array, pa.int64())
-    return array
+def _integral_floats_as_ints(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """1.0 and 1 should be the same category (pandas turns int + NaN into float).
+
+    Decided value by value, so a batch of a stream reads the same as the whole column.
+    """
+    as_float = pc.cast(array, pa.float64())
+    integral = pc.and_(pc.and_(pc.is_finite(as_float), pc.equal(as_float, pc.floor(as_float))),
+                       pc.less(pc.abs(as_float), 2.0**53))  # beyond 2**53 a float is no exact integer
+    as_int = pc.cast(pc.if_else(integral, as_float, pa.scalar(0.0)), pa.int64(), safe=False)
+    return pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(array, pa.string()))
 
 
 def string_values(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
@@ -175,7 +179,7 @@ def string_values(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     if pa.types.is_floating(array.type):
         nan = pc.is_nan(array)
         array = pc.if_else(nan, pa.scalar(None, array.type), array)
-        array = _integral_float_to_int(array)
+        array = _integral_floats_as_ints(array)
     if pa.types.is_boolean(array.type):
         array = pc.if_else(array, "True", "False")
     if not pa.types.is_string(array.type):
