@@ -28,8 +28,11 @@ analysis chunks of all seeds pooled:
 Classification cases run with every estimator named by ``--estimators`` (default
 ``cbpe,pape``: CBPE and `seismo.PAPE`, which re-calibrates per chunk on a reference
 reweighted towards the chunk); regression cases always run DLE. Rows are per case ×
-metric × estimator; ``ESS`` is PAPE's mean effective sample size on the analysis
-chunks (``-`` for CBPE/DLE).
+metric × estimator; ``ESS`` is the mean effective sample size of the density-ratio
+weights on the analysis chunks (PAPE: of its 10,000-row reference sample; CBPE: of
+the 5,000-row sample of its trust diagnostics); ``low/none`` the share of analysis
+chunks whose ``trust`` is ``low`` or ``none``; ``MAE/SE ok`` MAE/SE over the chunks
+left ``ok`` (``-`` when none is).
 
 ``run_scenario(name, seed, estimator=None, **options)`` returns the per-metric numbers of
 one case and seed as a DataFrame (``estimator``: ``"cbpe"`` (default for classification),
@@ -69,7 +72,8 @@ from seismo import datasets  # noqa: E402
 CLASSIFICATION_METRICS = ["roc_auc", "f1", "accuracy", "precision", "recall", "average_precision"]
 REGRESSION_METRICS = ["mae", "rmse", "mse", "mape"]
 COLUMNS = ["case", "seed", "metric", "chunks", "mae", "se", "mae_se", "bias_se", "coverage",
-           "ref_chunks", "ref_coverage", "shift_se", "estimator", "calibration", "seconds", "ess"]
+           "ref_chunks", "ref_coverage", "shift_se", "estimator", "calibration", "seconds", "ess",
+           "flagged", "ok_chunks", "ok_mae_se"]
 ESTIMATORS = {"binary": ("cbpe", "pape"), "multiclass": ("cbpe", "pape"), "regression": ("dle",)}
 
 
@@ -146,8 +150,8 @@ def estimator_for(
                           chunk_size=case.chunk_size, metrics=metrics or REGRESSION_METRICS, **options)
     common = {"y_pred_proba": case.y_pred_proba, "y_pred": case.y_pred, "y_true": case.y_true,
               "chunk_size": case.chunk_size, "metrics": metrics or CLASSIFICATION_METRICS}
+    options.setdefault("features", list(case.features) or None)  # trust diagnostics read them too
     if kind == "pape":
-        options.setdefault("features", list(case.features) or None)
         options["hyperparameters"] = {**(options.get("hyperparameters") or {}), "n_jobs": 1}
         return seismo.PAPE(case.problem_type, **common, **options)
     return seismo.CBPE(case.problem_type, **common, **options)
@@ -182,8 +186,11 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         ref_inside = ((ref_ok["realized"] >= ref_ok["lower_confidence"])
                       & (ref_ok["realized"] <= ref_ok["upper_confidence"]))
         ess = ana["effective_sample_size"].mean() if "effective_sample_size" in ana else np.nan
+        flagged = ana["trust"].isin(["low", "none"]) if "trust" in ana else pd.Series(False, index=ana.index)
+        ok_err = err[~flagged]
         rows.append({
-            "metric": metric, "chunks": len(ana), "ess": float(ess), "mae": float(err.abs().mean()), "se": se,
+            "metric": metric, "chunks": len(ana), "ess": float(ess), "flagged": float(flagged.mean()),
+            "ok_chunks": int(len(ok_err)), "ok_mae_se": float(ok_err.abs().mean()) / se if len(ok_err) else np.nan, "mae": float(err.abs().mean()), "se": se,
             "mae_se": float(err.abs().mean()) / se, "bias_se": float(err.mean()) / se,
             "coverage": float(inside.mean()), "ref_chunks": len(ref_ok), "ref_coverage": float(ref_inside.mean()),
             "shift_se": float(ana["realized"].mean() - ref_ok["realized"].mean()) / se,
@@ -239,6 +246,9 @@ def pool(results: pd.DataFrame) -> pd.DataFrame:
             "calibration": ",".join(sorted(set(g["calibration"]))) or "-", "seconds": g["seconds"].sum(),
             "estimator": g["estimator"].iloc[0],
             "ess": np.average(g["ess"], weights=w) if g["ess"].notna().all() else np.nan,
+            "flagged": np.average(g["flagged"], weights=w),
+            "ok_mae_se": (np.average(g["ok_mae_se"] * g["se"], weights=g["ok_chunks"]) / se
+                          if g["ok_chunks"].sum() else np.nan),
         })
     return pd.DataFrame(rows)
 
@@ -259,16 +269,19 @@ def markdown(pooled: pd.DataFrame) -> str:
 def markdown_versus(pooled: pd.DataFrame, chunk_seconds: dict[tuple[str, str], float]) -> str:
     """Estimators side by side: one row per case × metric × estimator (``chunk_seconds``: fit + estimate
     time per analysis chunk of each (case, estimator), seeds pooled)."""
-    head = ("| case | metric | estimator | chunks | MAE | SE | MAE/SE | bias/SE | cover | ESS | s/chunk |\n"
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = ("| case | metric | estimator | chunks | MAE | SE | MAE/SE | bias/SE | cover | ESS | low/none "
+            "| MAE/SE ok | s/chunk |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     order = pooled.assign(_c=pooled["case"].map({c: i for i, c in enumerate(dict.fromkeys(pooled["case"]))}),
                           _m=pooled["metric"].map({m: i for i, m in enumerate(dict.fromkeys(pooled["metric"]))}))
     for r in order.sort_values(["_c", "_m"], kind="stable").itertuples():
         ess = "-" if not np.isfinite(r.ess) else f"{r.ess:,.0f}"
+        ok = "-" if not np.isfinite(r.ok_mae_se) else f"{r.ok_mae_se:.2f}"
         lines.append(
             f"| {r.case} | {r.metric} | {r.estimator} | {r.chunks} | {r.mae:.4g} | {r.se:.4g} | {r.mae_se:.2f} | "
-            f"{r.bias_se:+.2f} | {r.coverage:.0%} | {ess} | {chunk_seconds[(r.case, r.estimator)]:.2f} |"
+            f"{r.bias_se:+.2f} | {r.coverage:.0%} | {ess} | {r.flagged:.0%} | {ok} | "
+            f"{chunk_seconds[(r.case, r.estimator)]:.2f} |"
         )
     return "\n".join(lines)
 
@@ -313,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     if "PAPE" in set(pooled["estimator"]):
         versus = pooled[pooled["estimator"].isin(["CBPE", "PAPE"])
                         & pooled["case"].isin(pooled.loc[pooled["estimator"] == "PAPE", "case"])]
-        print("\nPAPE against CBPE (ESS: PAPE's mean effective sample size on the analysis; s/chunk: "
+        print("\nPAPE against CBPE (ESS: mean effective sample size of the weights on the analysis; low/none: "
+              "share of analysis chunks flagged by the trust rule; MAE/SE ok: over the chunks left ok; s/chunk: "
               "fit + estimate seconds per analysis chunk, data generation excluded)\n")
         print(markdown_versus(versus, chunk_seconds))
     if args.halves:

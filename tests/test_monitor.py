@@ -107,3 +107,22 @@ def test_monitor_can_use_pape():
     with pytest.raises(seismo.InvalidConfiguration, match="estimator is 'magic'"):
         seismo.Monitor("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted",
                        estimator="magic").fit(reference)
+
+
+def test_pape_and_domain_classifier_drift_share_one_fit_per_chunk():
+    """With PAPE, the Monitor's DomainClassifierDrift takes PAPE's LightGBM parameters and both read one
+    cache: every analysis chunk's classifier is fitted once, and the drift values are exactly those of a
+    DomainClassifierDrift run alone with the same parameters."""
+    reference, analysis, targets = seismo.datasets.load_synthetic_credit(n_reference=12_000, n_analysis=12_000)
+    roles = dict(y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted", timestamp="timestamp", id="id")
+    monitor = seismo.Monitor("binary", **roles, chunk_size=4_000, metrics=["roc_auc"], estimator="pape")
+    report = monitor.fit(reference).run(analysis, targets=targets)
+    drift = monitor.calculators_["domain_classifier_drift"]
+    assert drift.domain_cache_ is monitor.calculators_["estimated"].domain_cache_
+    assert drift.domain_cache_.hits == 3  # one per analysis chunk: the second caller reused the first's fit
+    assert len(drift.domain_cache_) == 0  # every shared fit was claimed and dropped
+    alone = seismo.DomainClassifierDrift(**roles, chunk_size=4_000, hyperparameters=drift.hyperparameters)
+    expected = alone.fit(reference).calculate(analysis).to_df()["value"].to_numpy()
+    assert (report.results["domain_classifier_drift"].to_df()["value"].to_numpy() == expected).all()
+    estimated = report.results["estimated_performance"].to_df()
+    assert {"unseen_share", "effective_sample_size", "calibration_gap", "trust", "trust_reason"} <= set(estimated)

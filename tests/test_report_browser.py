@@ -72,3 +72,44 @@ def test_report_for_fifty_features_and_a_hundred_chunks_stays_small(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert path.stat().st_size < 10_000_000
     assert "42 more columns (quieter)" in text  # the quiet columns are collapsed
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed; .ci/run installs it (apt package chromium)")
+def test_an_unreliable_estimate_is_grey_with_its_reason_on_hover(tmp_path):
+    """A chunk moved where the reference has no rows: the verdict says "estimate unreliable here", the
+    figure draws that estimate as a grey marker, and hovering it shows the trust level and the reason."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    rng = np.random.default_rng(3)
+
+    def frame(n, x1_mean):
+        x1, x2 = rng.normal(x1_mean, 1.0, n), rng.normal(size=n)
+        p = 1 / (1 + np.exp(-(x1 - 0.5 * x2)))
+        return pd.DataFrame({"x1": x1, "x2": x2, "p": p, "y_pred": (p > 0.5).astype(int),
+                             "y": (rng.random(n) < p).astype(int)})
+
+    analysis = pd.concat([frame(1_000, 0.0), frame(1_000, 5.0)], ignore_index=True)
+    monitor = seismo.Monitor("binary", y_pred_proba="p", y_pred="y_pred", y_true="y", chunk_size=1_000,
+                             metrics=["accuracy"], estimator="pape")
+    path = monitor.fit(frame(6_000, 0.0)).run(analysis.drop(columns="y")).save_html(tmp_path / "trust.html")
+    errors: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1600})
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(path.as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
+        legend = page.evaluate("Array.from(document.querySelectorAll('.js-plotly-plot .legendtext'))"
+                               ".map(e => e.textContent).join('|')")
+        hover = page.evaluate("""() => {
+            const gd = document.querySelector('.js-plotly-plot');
+            const i = gd._fullData.findIndex(t => t.name === 'estimate unreliable');
+            if (i < 0) return '';
+            Plotly.Fx.hover(gd, [{curveNumber: i, pointNumber: 0}], 'xy');
+            return gd.querySelector('.hoverlayer').textContent;
+        }""")
+        verdict = page.inner_text(".verdict")
+        browser.close()
+    assert errors == []
+    assert "estimate unreliable" in legend
+    assert "estimate unreliable here" in hover and "trust: none" in hover and "almost no data" in hover
+    assert "estimate unreliable here: [1000:1999]" in verdict

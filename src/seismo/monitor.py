@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 import pandas as pd
 
 from .chunking import Chunker
 from .drift.domain_classifier import DomainClassifierDrift
+from .drift.domain_fit import DomainFitCache
 from .drift.pca import PCADrift
 from .drift.univariate import UnivariateDrift
 from .errors import InvalidConfiguration, SeismoWarning
@@ -22,6 +26,11 @@ from .ranking import prediction_sensitivity, rank
 from .report import Report
 
 ESTIMATORS = ("cbpe", "pape")
+RESULT_NAMES = {"estimated": "estimated_performance", "realized": "realized_performance"}  # calculators_ -> results
+Progress = Callable[[str, int, int], None]  # progress(what, done, total)
+# the names of `Report.results`, which `calculators=` switches off or passes arguments to
+CALCULATORS = ("estimated_performance", "realized_performance", "univariate_drift", "pca_drift",
+               "domain_classifier_drift", "data_quality")
 
 
 class Monitor:
@@ -29,7 +38,9 @@ class Monitor:
     the drift ranking, configured once from the column roles.
 
     ``fit(reference)`` needs labels in the reference (the estimator learns from them);
-    ``run(analysis, targets=None)`` returns a `Report`.
+    ``run(analysis, targets=None)`` returns a `Report`. ``calculators`` maps a name of
+    `CALCULATORS` to False (left out) or to extra constructor arguments, such as
+    ``{"univariate_drift": {"methods": ["psi"], "thresholds": {...}}}``.
     """
 
     def __init__(
@@ -50,6 +61,7 @@ class Monitor:
         incomplete: Literal["keep", "append", "drop"] = "keep",
         estimator: str = "cbpe",
         random_state: int = 0,
+        calculators: dict[str, dict[str, Any] | bool] | None = None,
     ):
         self.problem_type = problem_type
         self.y_pred_proba = y_pred_proba
@@ -66,6 +78,17 @@ class Monitor:
         self.incomplete = incomplete
         self.estimator = estimator
         self.random_state = random_state
+        self.calculators = calculators
+
+    def _options(self, name: str) -> dict[str, Any] | None:
+        """Extra constructor arguments of one calculator, or None when it is switched off."""
+        unknown = sorted(set(self.calculators or {}) - set(CALCULATORS))
+        if unknown:
+            raise InvalidConfiguration(f"calculators names {unknown}; choose from {list(CALCULATORS)}")
+        given = (self.calculators or {}).get(name, True)
+        if given is False:
+            return None
+        return {} if given is True else dict(given)
 
     def _common(self) -> dict[str, Any]:
         return dict(timestamp=self.timestamp, chunk_size=self.chunk_size, chunk_number=self.chunk_number,
@@ -80,32 +103,43 @@ class Monitor:
             return {}
         shared = dict(y_pred=self.y_pred, y_true=self.y_true, id=self.id, metrics=self.metrics, **self._common(),
                       incomplete=self.incomplete, random_state=self.random_state)
-        if self.problem_type == "regression":
-            estimated: Any = DLE(features=self.features, **shared)
-        else:
-            if self.estimator not in ESTIMATORS:
-                raise InvalidConfiguration(f"estimator is {self.estimator!r}; available: {list(ESTIMATORS)}")
-            if self.estimator == "pape":
-                estimated = PAPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features, **shared)
+        out: dict[str, Any] = {}
+        options = self._options("estimated_performance")
+        if options is not None:
+            args = {**shared, **options}
+            if self.problem_type == "regression":
+                out["estimated"] = DLE(features=self.features, **args)
             else:
-                estimated = CBPE(self.problem_type, y_pred_proba=self.y_pred_proba, **shared)
-        realized = RealizedPerformance(self.problem_type, y_pred_proba=self.y_pred_proba, **shared)
-        return {"estimated": estimated, "realized": realized}
+                if self.estimator not in ESTIMATORS:
+                    raise InvalidConfiguration(f"estimator is {self.estimator!r}; available: {list(ESTIMATORS)}")
+                if self.estimator == "pape":
+                    out["estimated"] = PAPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features,
+                                            **args)
+                else:
+                    out["estimated"] = CBPE(self.problem_type, y_pred_proba=self.y_pred_proba, **args)
+        options = self._options("realized_performance")
+        if options is not None:
+            out["realized"] = RealizedPerformance(self.problem_type, y_pred_proba=self.y_pred_proba,
+                                                  **{**shared, **options})
+        return out
 
-    def fit(self, reference: DataLike) -> "Monitor":
-        """Fit every calculator on the labelled reference."""
+    def fit(self, reference: DataLike, *, progress: Progress | None = None) -> "Monitor":
+        """Fit every calculator on the labelled reference; ``progress(what, done, total)`` is told
+        before each one (the CLI draws a bar from it)."""
         drift_args = dict(columns=self.features, **self._common(), **self._roles(), incomplete=self.incomplete,
                           random_state=self.random_state)
-        self.calculators_: dict[str, Any] = {
-            **self._performance(),
-            "univariate_drift": UnivariateDrift(**drift_args),
-            "pca_drift": PCADrift(**drift_args),
-            "domain_classifier_drift": DomainClassifierDrift(**drift_args),
-            "data_quality": DataQuality(**drift_args),
-        }
+        self.calculators_: dict[str, Any] = self._performance()
+        for name, cls in (("univariate_drift", UnivariateDrift), ("pca_drift", PCADrift),
+                          ("domain_classifier_drift", DomainClassifierDrift), ("data_quality", DataQuality)):
+            options = self._options(name)
+            if options is not None:
+                self.calculators_[name] = cls(**{**drift_args, **options})
+        self._share_domain_fits()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SeismoWarning)
-            for calculator in self.calculators_.values():
+            for i, (name, calculator) in enumerate(self.calculators_.items()):
+                if progress is not None:
+                    progress(f"fitting {RESULT_NAMES.get(name, name)}", i, len(self.calculators_))
                 calculator.fit(reference)
         seen = set()
         for w in caught:  # each distinct warning once, not once per calculator
@@ -117,8 +151,23 @@ class Monitor:
         self.fitted_ = True
         return self
 
+    def _share_domain_fits(self) -> None:
+        """PAPE and DomainClassifierDrift fit one domain classifier per chunk between them: the drift
+        calculator takes PAPE's LightGBM parameters (unless given its own), both draw the same reference
+        sample and chunk rows, and a shared cache hands the second caller the first one's fit."""
+        estimated, drift = self.calculators_.get("estimated"), self.calculators_.get("domain_classifier_drift")
+        if not isinstance(estimated, PAPE) or drift is None:
+            return
+        if drift.hyperparameters is None:
+            drift.hyperparameters = estimated._params()
+        cache = DomainFitCache()
+        estimated.share_domain_fits(cache)
+        drift.share_domain_fits(cache)
+
     def _sensitivity(self, reference: DataLike) -> pd.Series | None:
         """How much the model's output follows each feature (for the ranking); the largest over classes."""
+        if "univariate_drift" not in self.calculators_:
+            return None
         if self.problem_type == "regression":
             scores = [self.y_pred]
         elif isinstance(self.y_pred_proba, dict):
@@ -131,22 +180,53 @@ class Monitor:
         frame = read_table(reference, list(dict.fromkeys(features + scores)), "reference").to_pandas()
         return pd.concat([prediction_sensitivity(frame, s, features) for s in scores], axis=1).max(axis=1)
 
-    def run(self, analysis: DataLike, targets: DataLike | None = None) -> Report:
-        """Every calculator on the analysis data; labels may come late in ``targets`` (joined on ``id``)."""
+    def run(self, analysis: DataLike, targets: DataLike | None = None, *,
+            progress: Progress | None = None) -> Report:
+        """Every calculator on the analysis data; labels may come late in ``targets`` (joined on ``id``).
+        ``progress(what, done, total)`` is told before each calculator runs."""
         if not getattr(self, "fitted_", False):
             raise InvalidConfiguration("Monitor is not fitted yet; call .fit(reference) first")
         results = {}
         calcs = self.calculators_
+        done = iter(range(len(calcs)))
+
+        def tell(name: str) -> None:
+            if progress is not None:
+                progress(f"running {RESULT_NAMES.get(name, name)}", next(done), len(calcs))
+
         if "estimated" in calcs:
+            tell("estimated")
             results["estimated_performance"] = calcs["estimated"].estimate(analysis, targets=targets, id=self.id)
+        if "realized" in calcs:
+            tell("realized")
             has_labels = targets is not None or self.y_true in read_schema(analysis, "analysis").names
             if has_labels:
                 results["realized_performance"] = calcs["realized"].calculate(analysis, targets=targets, id=self.id)
         for name in ("univariate_drift", "pca_drift", "domain_classifier_drift", "data_quality"):
-            results[name] = calcs[name].calculate(analysis)
+            if name in calcs:
+                tell(name)
+                results[name] = calcs[name].calculate(analysis)
         performance = results.get("realized_performance", results.get("estimated_performance"))
-        ranking = rank(results["univariate_drift"], performance, sensitivity=self.sensitivity_)
-        return Report(results, ranking, self._settings(), top_features=calcs["domain_classifier_drift"].top_features())
+        if "univariate_drift" in results:
+            sensitivity = self.sensitivity_ if performance is not None else None
+            ranking = rank(results["univariate_drift"], performance, sensitivity=sensitivity)
+        else:
+            ranking = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
+        classifier = calcs.get("domain_classifier_drift")
+        return Report(results, ranking, self._settings(), top_features=classifier.top_features() if classifier else None)
 
     def _settings(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_") and v is not None}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the fitted monitor into the directory ``path``, without pickle (docs/persistence.md)."""
+        from .persist import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Monitor:
+        """A monitor saved by `save`; loading a tampered or incompatible directory raises `PersistError`."""
+        from .persist import load
+
+        return load(path, expect=cls)

@@ -20,6 +20,9 @@ REFERENCE_COLOR = "#9e9e9e"
 ANALYSIS_COLOR = "#1f77b4"
 REALIZED_COLOR = "#ff7f0e"
 ALERT_COLOR = "#d62728"
+UNRELIABLE_COLOR = "#7f7f7f"
+#: estimators' ``trust`` levels drawn as an unreliable estimate, and their marker symbols
+UNRELIABLE_SYMBOLS = {"low": "diamond-open", "none": "x-thin-open"}
 BAND_COLOR = "rgba(31, 119, 180, 0.18)"
 PANEL_HEIGHT = 220
 TITLE_HEIGHT = 140
@@ -115,8 +118,32 @@ def _customdata(sub: pd.DataFrame) -> np.ndarray:
     return np.vstack([data, data[-1:]])
 
 
+def _unreliable_traces(sub: pd.DataFrame) -> list[go.Scatter]:
+    """Grey open markers over estimates whose ``trust`` is low or none, the reason on hover."""
+    if "trust" not in sub.columns:
+        return []
+    weak = sub[sub["trust"].isin(list(UNRELIABLE_SYMBOLS))]
+    if weak.empty:
+        return []
+    reasons = weak["trust_reason"] if "trust_reason" in weak.columns else pd.Series("", index=weak.index)
+    data = np.column_stack([
+        weak["chunk_key"].astype(str).to_numpy(dtype=object),
+        weak["trust"].astype(str).to_numpy(dtype=object),
+        reasons.fillna("").astype(str).str.replace("; ", "<br>", regex=False).to_numpy(dtype=object),
+    ])
+    return [go.Scatter(
+        x=weak["_x"].to_numpy(), y=weak["value"].to_numpy(dtype=float), mode="markers",
+        name="estimate unreliable",
+        marker={"color": UNRELIABLE_COLOR, "size": 12, "line": {"width": 2, "color": UNRELIABLE_COLOR},
+                "symbol": weak["trust"].map(UNRELIABLE_SYMBOLS).tolist()},
+        customdata=data,
+        hovertemplate="<b>%{customdata[0]}</b><br>estimate: %{y:.4g}<br>estimate unreliable here "
+                      "(trust: %{customdata[1]})<br>%{customdata[2]}<extra></extra>",
+    )]
+
+
 def _panel_traces(sub: pd.DataFrame, estimated: bool) -> list[go.Scatter]:
-    """All traces of one panel, bottom layer first (band, thresholds, values, alerts)."""
+    """All traces of one panel, bottom layer first (band, thresholds, values, unreliable estimates, alerts)."""
     traces: list[go.Scatter] = []
     line = {"shape": "hv"}
     band = sub[sub["lower_confidence"].notna() & sub["upper_confidence"].notna()]
@@ -155,6 +182,7 @@ def _panel_traces(sub: pd.DataFrame, estimated: bool) -> list[go.Scatter]:
             customdata=_customdata(real)[:, :1],
             hovertemplate="<b>%{customdata[0]}</b><br>realized: %{y:.4g}",
         ))
+    traces.extend(_unreliable_traces(sub))
     alerts = sub[sub["alert"]]
     if not alerts.empty:
         traces.append(go.Scatter(

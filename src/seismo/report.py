@@ -14,6 +14,8 @@ from .metrics.registry import METRICS
 from .result import Result
 
 PERFORMANCE = ("estimated_performance", "realized_performance")
+UNRELIABLE = ("low", "none")  # estimators' trust levels reported as "estimate unreliable here"
+WITHHELD = "none"  # ... and the level whose estimates raise no alert in the verdict at all
 MULTIVARIATE = ("pca_drift", "domain_classifier_drift")
 TOP_DRIFT = 3
 
@@ -54,6 +56,8 @@ class Report:
         if name not in self.results:
             return None
         df = self.results[name].filter(period="analysis").to_df()
+        if "trust" in df.columns:  # an estimate without any support is reported as such, not as a drop
+            df = df[df["trust"] != WITHHELD]
         better_high = df["metric"].map(lambda m: METRICS[m].higher_is_better if m in METRICS else None)
         low = df["value"] < df["lower_threshold"]
         high = df["value"] > df["upper_threshold"]
@@ -65,10 +69,38 @@ class Report:
         first = hits.sort_values("chunk_index").iloc[0]
         metrics = list(dict.fromkeys(hits.loc[hits["chunk_index"] == first["chunk_index"], "metric"]))
         more = f" and {len(metrics) - 3} more" if len(metrics) > 3 else ""
-        return _chunk_label(first), ", ".join(metrics[:3]) + more
+        caveat = "; low trust there" if first.get("trust") in UNRELIABLE else ""
+        return _chunk_label(first), ", ".join(metrics[:3]) + more + caveat
+
+    def unreliable(self) -> pd.DataFrame:
+        """Analysis chunks whose estimate has ``trust`` low or none: chunk, trust and reason, one row each."""
+        columns = ["chunk_index", "chunk_key", "trust", "trust_reason"]
+        result = self.results.get("estimated_performance")
+        if result is None:
+            return pd.DataFrame(columns=columns)
+        df = result.filter(period="analysis").to_df()
+        if "trust" not in df.columns:
+            return pd.DataFrame(columns=columns)
+        weak = df[df["trust"].isin(UNRELIABLE)].drop_duplicates("chunk_index").sort_values("chunk_index")
+        weak = weak.assign(chunk_key=[_chunk_label(r) for _, r in weak.iterrows()])
+        return weak[columns].reset_index(drop=True)
+
+    def _unreliable_line(self) -> str | None:
+        weak = self.unreliable()
+        if weak.empty:
+            return None
+        n = self.results["estimated_performance"].filter(period="analysis").to_df()["chunk_index"].nunique()
+        worst = weak[weak["trust"] == "none"].iloc[0] if (weak["trust"] == "none").any() else weak.iloc[0]
+        span = weak["chunk_key"].iloc[0] + (f" to {weak['chunk_key'].iloc[-1]}" if len(weak) > 1 else "")
+        return (f"estimate unreliable here: {span} ({len(weak)} of {n} analysis chunks; "
+                f"{worst['chunk_key']}: {worst['trust_reason']})")
 
     def summary(self) -> str:
-        """A short plain-text verdict: when performance dropped, and the drift most likely behind it."""
+        """A short plain-text verdict: when performance dropped, and the drift most likely behind it.
+
+        Chunks whose estimate has ``trust`` "none" raise no estimated alert; "low" ones do, marked
+        "low trust there". Both are listed as "estimate unreliable here", with the reason.
+        """
         lines = []
         top = [c for c in self.ranking["column"].head(TOP_DRIFT)] if len(self.ranking) else []
         drifted = self.ranking[self.ranking.get("alert_count", pd.Series(dtype=float)) > 0] if len(self.ranking) else self.ranking
@@ -81,8 +113,12 @@ class Report:
             better = self._first_alert(name, worse=False)
             if better:
                 lines.append(f"performance {how} to improve beyond its threshold from {better[0]} on ({better[1]})")
+        unreliable = self._unreliable_line()
         if not lines:
-            lines.append("no performance alert" + (f"; drifting columns: {', '.join(likely)}" if len(drifted) else ""))
+            lines.append("no performance alert" + (" where the estimate is reliable" if unreliable else "")
+                         + (f"; drifting columns: {', '.join(likely)}" if len(drifted) else ""))
+        if unreliable:
+            lines.append(unreliable)
         for name in MULTIVARIATE:
             if name in self.results and len(self.results[name].alerts()):
                 first = self.results[name].alerts().sort_values("chunk_index").iloc[0]

@@ -93,18 +93,30 @@ def _quality_section(report: "Report", escape) -> str:
     return "".join(parts)
 
 
+def _unreliable_section(report: "Report", escape) -> str:
+    """The chunks whose estimate is not to be trusted (grey markers in the figure), with the reasons."""
+    weak = report.unreliable()
+    if weak.empty:
+        return ""
+    table = weak.rename(columns={"chunk_key": "chunk", "trust_reason": "why"}).drop(columns="chunk_index")
+    return (f"<details open class='unreliable'><summary>Estimate unreliable in {len(weak)} chunk"
+            f"{'s' if len(weak) > 1 else ''} (grey markers)</summary>{_table(table, escape)}</details>")
+
+
 def render(report: "Report") -> str:
     """The whole page as a string."""
     escape = report.escape
     verdict = report.summary()
     trouble = any(len(report.results[n].alerts()) for n in ("estimated_performance", "realized_performance")
-                  if n in report.results)
+                  if n in report.results) or not report.unreliable().empty
     body = [f"<h1>seismo monitoring report</h1><p>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
             f"<div class='verdict{'' if trouble else ' ok'}'>{escape(verdict)}</div>"]
     for name in ("estimated_performance", "realized_performance"):
         if name in report.results:
             body.append(f"<h2>{escape(name.replace('_', ' ').capitalize())}</h2>")
             body.append(_figure(report.results[name].plot(title=name.replace("_", " "))))
+            if name == "estimated_performance":
+                body.append(_unreliable_section(report, escape))
     body.append(_drift_section(report, escape))
     multivariate = [n for n in ("pca_drift", "domain_classifier_drift") if n in report.results]
     if multivariate:

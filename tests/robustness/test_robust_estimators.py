@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import seismo
+from seismo.performance.trust import TRUST_COLUMNS
 from seismo.result import RESULT_COLUMNS
 from robust_data import cancer, diabetes, _analysis, BINARY, CBPE_METRICS  # noqa: F401,F811  (fixtures and helpers)
 
@@ -48,7 +49,7 @@ def test_dle_on_diabetes_with_awkward_feature_types(diabetes):
                                           chunk_size=250).fit(ref).calculate(ana).to_df()
     np.testing.assert_allclose(est["realized"], realized["value"], rtol=1e-12)
     a = _analysis(est)
-    assert list(est.columns) == RESULT_COLUMNS + ["realized"]
+    assert list(est.columns) == RESULT_COLUMNS + ["realized", *TRUST_COLUMNS]
     assert not a["value"].isna().any() and not a["sampling_error"].isna().any()
     assert ((a["value"] - a["realized"]).abs() <= 3 * a["sampling_error"]).all()
     assert a["alert"].mean() <= 0.02

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from sklearn import metrics as skm
 import seismo
+from seismo.performance.trust import TRUST_COLUMNS
 from seismo.result import RESULT_COLUMNS
 from robust_data import pl, cancer, WINE_NAMES, wine, diabetes, _analysis, _cell, _chunks, BINARY, _assert_binary_matches_sklearn, _label_variants, _macro_ovr_auc, _targets, CBPE_METRICS  # noqa: F401,F811  (fixtures and helpers)
 
@@ -179,7 +180,7 @@ def test_cbpe_binary_realized_column_equals_realized_performance(cancer):
     realized = seismo.RealizedPerformance("binary", **kw).fit(ref).calculate(ana).to_df()
     cbpe = seismo.CBPE("binary", **kw).fit(ref)
     est = cbpe.estimate(ana).to_df()
-    assert list(est.columns) == RESULT_COLUMNS + ["realized"]
+    assert list(est.columns) == RESULT_COLUMNS + ["realized", *TRUST_COLUMNS]
     assert (est["chunk_key"] == realized["chunk_key"]).all() and (est["metric"] == realized["metric"]).all()
     np.testing.assert_allclose(est["realized"], realized["value"], rtol=1e-12)
     late = cbpe.estimate(ana.drop(columns="y_true"), targets=ana[["id", "y_true"]].dropna(), id="id").to_df()

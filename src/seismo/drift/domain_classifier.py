@@ -59,6 +59,7 @@ import pandas as pd
 from ..base import FeatureCalculator
 from ..calculator import rows_to_frame
 from ..chunking import Chunk, Chunker
+from .domain_fit import DomainFitCache, cross_fit
 from ..encoding import category_bins, reference_categories
 from ..errors import InvalidConfiguration
 from ..frame import Frame
@@ -186,29 +187,24 @@ class DomainClassifierDrift(FeatureCalculator):
         return out
 
     # -- the statistic ---------------------------------------------------------
-    def _auroc(self, reference: np.ndarray, current: np.ndarray) -> tuple[float, dict[str, float]]:
-        """Out-of-fold AUROC of a classifier separating ``current`` (1) from ``reference`` (0)."""
-        from lightgbm import LGBMClassifier
-        from sklearn.metrics import roc_auc_score
-        from sklearn.model_selection import StratifiedKFold
-
+    def _auroc(self, reference: np.ndarray, current: np.ndarray, shared: bool = False) -> tuple[float, dict[str, float]]:
+        """Out-of-fold AUROC of a classifier separating ``current`` (1) from ``reference`` (0); ``shared``:
+        through the cache of `share_domain_fits` (analysis chunks, which an estimator may fit too)."""
         names = self.schema_.names
-        if min(len(reference), len(current)) < 2 * self.n_splits:
+        args = (reference, current, self._params(), self.n_splits, self.categorical_indices_ or None,
+                self.random_state)
+        cache = getattr(self, "domain_cache_", None) if shared else None
+        fit = cache.fit(*args) if cache is not None else cross_fit(*args)
+        if fit is None:
             return float("nan"), {}
-        x = np.vstack([reference, current])
-        y = np.r_[np.zeros(len(reference), dtype=np.int8), np.ones(len(current), dtype=np.int8)]
-        oof = np.empty(len(y), dtype=np.float64)
-        gain = np.zeros(len(names))
-        folds = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=self.random_state)
-        categorical = self.categorical_indices_ or "auto"
-        for train, test in folds.split(x, y):
-            model = LGBMClassifier(**self._params())
-            model.fit(x[train], y[train], categorical_feature=categorical)
-            oof[test] = model.predict_proba(x[test])[:, 1]
-            gain += model.booster_.feature_importance(importance_type="gain")
-        total = gain.sum()
-        importance = {n: (float(g / total) if total > 0 else 0.0) for n, g in zip(names, gain)}
-        return float(roc_auc_score(y, oof)), importance
+        total = fit.gain.sum()
+        importance = {n: (float(g / total) if total > 0 else 0.0) for n, g in zip(names, fit.gain)}
+        return fit.auroc, importance
+
+    def share_domain_fits(self, cache: DomainFitCache) -> None:
+        """Reuse fits with calculators given the same ``cache`` (`PAPE` in a `Monitor`): a fit on the same
+        reference sample, chunk rows and parameters is computed once; results do not change."""
+        self.domain_cache_ = cache
 
     def _sample(self, rng: np.random.Generator, rows: np.ndarray, limit: int) -> np.ndarray:
         if len(rows) <= limit:
@@ -219,7 +215,7 @@ class DomainClassifierDrift(FeatureCalculator):
         rng = np.random.default_rng([self.random_state, _PERIOD_ORDER[period], chunk.index])
         rows = self._sample(rng, np.arange(chunk.start, chunk.stop), self.max_chunk_rows)
         current = encoded[rows]
-        value, importance = self._auroc(reference, current)
+        value, importance = self._auroc(reference, current, shared=period == "analysis")
         return _ChunkValue(chunk, period, value, len(current), len(reference), importance)
 
     # -- public API ------------------------------------------------------------

@@ -13,12 +13,14 @@ the method; no code is shared.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import numpy as np
 
 from ..calculator import ROWS
 from ..chunking import Chunker
+from ..errors import SeismoWarning
 from ..frame import Frame
 from ..metrics.partials import ClassificationPartial, bin_scores
 from .calibration import Calibrator
@@ -43,15 +45,10 @@ class CBPETracker:
         self.options = options
         self.reference_calibrated = reference_calibrated
 
-    def _soft(self, calibrated: np.ndarray) -> np.ndarray:
-        if calibrated.ndim == 1:  # binary: probability of class 1
-            return np.column_stack([1.0 - calibrated, calibrated])
-        return calibrated
-
     def _encode(self, frame: Frame, calibrated: np.ndarray, scores: np.ndarray) -> dict:
         score_bins, n_bins = bin_scores(scores, self.points)
         y_pred = class_index(frame, self.y_pred, self.spec, "y_pred", allow_missing=False)
-        return {"soft": self._soft(calibrated), "y_pred": y_pred, "score_bins": score_bins, "n_bins": n_bins}
+        return {"soft": soft_labels(calibrated), "y_pred": y_pred, "score_bins": score_bins, "n_bins": n_bins}
 
     def encode(self, frame: Frame) -> dict:
         scores = probabilities(frame, self.spec)
@@ -70,6 +67,22 @@ class CBPETracker:
         return {**finish_classification(part, self.metrics, self.options), ROWS: part.n}
 
 
+def soft_labels(calibrated: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities as (n, C) soft labels; binary (n,) is the probability of class 1."""
+    if calibrated.ndim == 1:
+        return np.column_stack([1.0 - calibrated, calibrated])
+    return calibrated
+
+
+def expected_correct(calibrated: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Each row's calibrated probability that its predicted class is right (NaN where y_pred is missing)."""
+    soft = soft_labels(calibrated)
+    out = np.full(len(soft), np.nan)
+    ok = y_pred >= 0
+    out[ok] = soft[np.flatnonzero(ok), y_pred[ok]]
+    return out
+
+
 def calibration_input(scores: np.ndarray, spec: ClassSpec) -> np.ndarray:
     """Binary calibration reads the positive-class score alone; multiclass all columns."""
     return scores[:, 0] if spec.n_classes == 2 and spec.scored == (1,) else scores
@@ -83,6 +96,13 @@ class CBPE(Estimator):
     calibration error; ``None`` trusts the scores; ``"isotonic"`` always
     calibrates; any object with ``fit``/``predict`` is used per class.
     ``problem_type="regression"`` is served by `seismo.DLE`.
+
+    Every chunk also carries the trust diagnostics of `seismo.performance.trust`
+    (``unseen_share``, ``effective_sample_size``, ``calibration_gap``, ``trust``,
+    ``trust_reason``). Their domain classifier reads ``features`` (default: every
+    column without a role; an analysis lacking some of them then gets only the
+    calibration gap) on a sample of at most 5,000 reference and chunk rows;
+    ``trust=False`` skips them.
     """
 
     def __new__(cls, problem_type: str = "binary", *args: Any, **kwargs: Any):
@@ -109,6 +129,9 @@ class CBPE(Estimator):
         chunker: Chunker | None = None,
         thresholds: dict | None = None,
         *,
+        features: list[str] | None = None,
+        column_types: dict[str, str] | None = None,
+        trust: bool = True,
         incomplete: Literal["keep", "append", "drop"] = "keep",
         calibration: Any = "auto",
         business_value_matrix: Any = None,
@@ -132,6 +155,35 @@ class CBPE(Estimator):
         self.business_value_matrix = business_value_matrix
         self.normalize_business_value = normalize_business_value
         self.normalize_confusion_matrix = normalize_confusion_matrix
+        self.features = features
+        self.column_types = column_types
+        self.trust = trust
+
+    def fit(self, reference: Any) -> "CBPE":
+        """Learn the calibration, thresholds and sampling errors (and the trust diagnostics' reference)."""
+        self.feature_names_ = []
+        if self.trust:
+            with warnings.catch_warnings():  # by default the features only feed diagnostics: no word on skipped ones
+                if self.features is None:
+                    warnings.simplefilter("ignore", SeismoWarning)
+                self.feature_names_ = self._feature_names(reference, self.features, "reference")
+        return super().fit(reference)
+
+    def _feature_columns(self) -> list[str]:
+        return list(getattr(self, "feature_names_", []))
+
+    def _optional_features(self) -> bool:
+        return self.features is None
+
+    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, str, str]:
+        """Realized and out-of-fold estimated P(correct) of every reference row."""
+        tracker = self._tracker_  # set by _estimation_tracker, which runs first
+        spec = self.realized_.class_spec_
+        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
+        y_pred = class_index(frame, self.y_pred, spec, "y_pred", allow_missing=True)
+        observed = np.where((labels >= 0) & (y_pred >= 0), (labels == y_pred).astype(float), np.nan)
+        expected = expected_correct(tracker.reference_calibrated, y_pred)
+        return observed, expected, "rate", "accuracy"
 
     def _estimation_tracker(self, frame: Frame) -> CBPETracker:
         realized = self.realized_
@@ -144,5 +196,6 @@ class CBPE(Estimator):
         reference_calibrated[labelled] = calibrator.oof_proba_
         self.calibrator_ = calibrator
         real_tracker = realized.fitted_trackers_[0].tracker
-        return CBPETracker(spec, real_tracker.points, calibrator, self.y_pred, realized.metrics_,
-                           real_tracker.options, reference_calibrated)
+        self._tracker_ = CBPETracker(spec, real_tracker.points, calibrator, self.y_pred, realized.metrics_,
+                                     real_tracker.options, reference_calibrated)
+        return self._tracker_

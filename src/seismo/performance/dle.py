@@ -23,7 +23,7 @@ from ..frame import Frame
 from ..metrics.partials import LossSums
 from ..schema import build_schema
 from .estimation import Estimator
-from .loss_model import LossModel
+from .loss_model import LossModel, row_losses
 
 #: which per-row loss each regression metric averages
 LOSS_OF_METRIC = {
@@ -78,7 +78,12 @@ class DLETracker:
 
 
 class DLE(Estimator):
-    """Estimate regression metrics per chunk without labels."""
+    """Estimate regression metrics per chunk without labels.
+
+    Every chunk also carries the trust diagnostics of `seismo.performance.trust`;
+    the calibration gap compares realized and out-of-fold predicted losses of the
+    first metric's loss. ``trust=False`` skips them.
+    """
 
     def __init__(
         self,
@@ -97,6 +102,7 @@ class DLE(Estimator):
         column_types: dict[str, str] | None = None,
         hyperparameters: dict | None = None,
         n_splits: int = 5,
+        trust: bool = True,
         incomplete: Literal["keep", "append", "drop"] = "keep",
         n_resamples: int = 50,
         random_state: int = 0,
@@ -114,6 +120,7 @@ class DLE(Estimator):
         self.column_types = column_types
         self.hyperparameters = hyperparameters
         self.n_splits = n_splits
+        self.trust = trust
         self.problem_type = "regression"
 
     def fit(self, reference: Any) -> "DLE":
@@ -123,6 +130,16 @@ class DLE(Estimator):
 
     def _feature_columns(self) -> list[str]:
         return list(getattr(self, "feature_names_", []))
+
+    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, str, str]:
+        """Realized and out-of-fold predicted per-row loss of the first metric (NaN where unlabelled)."""
+        loss = LOSS_OF_METRIC[self.realized_.metrics_[0]]
+        y_true, y_pred = frame.floats(self.y_true), frame.floats(self.y_pred)
+        labelled = np.isfinite(y_true) & np.isfinite(y_pred)
+        observed = np.full(frame.n_rows, np.nan)
+        observed[labelled] = row_losses(y_true[labelled], y_pred[labelled], loss == "sq_log_error")[loss]
+        expected = np.where(labelled, self._tracker_.reference_losses[loss], np.nan)
+        return observed, expected, "loss", loss.replace("_", " ")
 
     def _estimation_tracker(self, frame: Frame) -> DLETracker:
         schema = build_schema(frame.table, self.feature_names_, self.column_types)
@@ -140,6 +157,7 @@ class DLE(Estimator):
         for name, oof in model.oof_losses_.items():
             reference_losses[name][labelled] = oof
         tracker.reference_losses = reference_losses
+        self._tracker_ = tracker
         self.schema_ = schema
         self.loss_model_ = model
         return tracker

@@ -1,11 +1,13 @@
-"""What the label-free estimators (CBPE, DLE) share.
+"""What the label-free estimators (CBPE, PAPE, DLE) share.
 
 An estimator owns a `RealizedPerformance` fitted on the same reference. That
 gives it, once and in one place, the thresholds (learned from the *realized*
 metric on the reference chunks), the sampling errors, and the realized values
 shown next to each estimate. The estimator itself only contributes a tracker
 whose partials are built from estimated quantities (calibrated probabilities,
-predicted losses) and finished by the very same metric code.
+predicted losses) and finished by the very same metric code. Next to every
+estimate it reports the trust diagnostics of `trust.py`, from one domain
+classifier per analysis chunk that PAPE also reweights with.
 """
 
 from __future__ import annotations
@@ -13,13 +15,32 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import numpy as np
+
 from ..base import BaseCalculator
-from ..calculator import FittedTracker, chunk_values, require_fitted, rows_to_frame, tidy_rows
+from ..calculator import (
+    FittedTracker,
+    chunk_values,
+    require_fitted,
+    rows_to_frame,
+    tidy_rows,
+)
 from ..chunking import Chunk
+from ..drift.domain_fit import DomainFitCache, FeatureEncoder
 from ..frame import Frame
-from ..io import DataLike
+from ..io import DataLike, read_schema
 from ..result import Result
 from .realized import RealizedPerformance
+from .trust import (
+    DEFAULT_WEIGHT_CLIP,
+    PROBE_HYPERPARAMETERS,
+    PROBE_ROWS,
+    TRUST_COLUMNS,
+    ChunkShift,
+    DomainProbe,
+    TrustModel,
+    empty_values,
+)
 
 REALIZED = "realized"
 
@@ -39,9 +60,13 @@ def _with_realized(estimated: list[dict], realized: list[dict] | None) -> list[d
 
 
 class Estimator(BaseCalculator):
-    """Plumbing for CBPE and DLE: fit thresholds on realized values, estimate per chunk."""
+    """Plumbing for CBPE, PAPE and DLE: fit thresholds on realized values, estimate per chunk, and
+    report the trust diagnostics of `trust.py` next to every estimate (``trust=False`` turns them off:
+    their columns are then empty)."""
 
-    _extra_columns = (REALIZED,)
+    _extra_columns = (REALIZED, *TRUST_COLUMNS)
+    #: PAPE re-estimates from the weights, so for it a shift within noise means unit weights
+    _reweight_noise = True
 
     def _realized_calculator(self) -> RealizedPerformance:
         """A RealizedPerformance configured with this estimator's shared arguments."""
@@ -55,6 +80,64 @@ class Estimator(BaseCalculator):
     def _feature_columns(self) -> list[str]:
         return []
 
+    def _optional_features(self) -> bool:
+        """True when features were not asked for: an analysis without them gets no support diagnostics."""
+        return False
+
+    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, str, str]:
+        """Per reference row: realized and out-of-fold estimated quantity, ``"rate"``/``"loss"``, and its name."""
+        raise NotImplementedError
+
+    def _probe_settings(self) -> tuple[int, dict, int, tuple[float, float]]:
+        """Domain classifier of the diagnostics: max rows, LightGBM parameters, folds, weight clip."""
+        return PROBE_ROWS, {**PROBE_HYPERPARAMETERS, "random_state": self.random_state}, 3, DEFAULT_WEIGHT_CLIP
+
+    def _domain_probe(self, frame: Frame, labelled: np.ndarray) -> DomainProbe | None:
+        """The bounded, encoded reference sample the domain classifier compares chunks with."""
+        names = self._feature_columns()
+        if not names:
+            return None
+        max_rows, params, n_splits, clip = self._probe_settings()
+        encoder = FeatureEncoder(frame, names, getattr(self, "column_types", None))
+        sample = DomainProbe.draw(labelled, max_rows, self.random_state)
+        return DomainProbe(encoder, sample, encoder.encode(frame)[sample], params, n_splits, max_rows,
+                           self.random_state, clip)
+
+    def _build_trust(self, frame: Frame) -> TrustModel | None:
+        if not getattr(self, "trust", True):
+            return None
+        observed, expected, kind, what = self._trust_arrays(frame)
+        probe = getattr(self, "probe_", None)
+        if probe is None:
+            probe = self._domain_probe(frame, np.flatnonzero(np.isfinite(observed)))
+        return TrustModel(observed, expected, kind, probe, what)
+
+    def share_domain_fits(self, cache: DomainFitCache) -> None:
+        """Reuse domain-classifier fits with other calculators given the same ``cache`` (see `Monitor`)."""
+        self.domain_cache_ = cache
+
+    def _probe(self) -> DomainProbe | None:
+        probe = getattr(self, "probe_", None) or (self.trust_.probe if self.trust_ is not None else None)
+        if probe is not None:
+            probe.cache = getattr(self, "domain_cache_", None)
+        return probe
+
+    def _chunk_shifts(self, frame: Frame, chunks: list[Chunk]) -> list[ChunkShift] | None:
+        """One domain classifier per analysis chunk, shared by the estimate (PAPE) and the diagnostics."""
+        probe = self._probe()
+        if probe is None or not set(probe.encoder.schema.names) <= set(frame.columns):
+            return None
+        x = probe.encoder.encode(frame)
+        return [probe.shift(x, chunk, reweight_noise=self._reweight_noise) for chunk in chunks]
+
+    def _shift_expected(self, shift: ChunkShift) -> np.ndarray | None:
+        """The reference sample's out-of-fold estimates under this chunk's estimate (None: the fit-time ones)."""
+        return None
+
+    @staticmethod
+    def _with_trust(values: list[dict], trusts: list[dict]) -> list[dict]:
+        return [{**v, **trust} for v, trust in zip(values, trusts)]
+
     def fit(self, reference: DataLike) -> "Estimator":
         """Learn the estimate's model plus thresholds and sampling errors from the labelled reference."""
         realized = self._realized_calculator()
@@ -67,10 +150,14 @@ class Estimator(BaseCalculator):
         self.chunker_ = realized.chunker_
         self.metrics_ = realized.metrics_
         tracker = self._estimation_tracker(frame)
+        self.trust_ = self._build_trust(frame)
         fitted_real = realized.fitted_trackers_[0]
         self.fitted_tracker_ = FittedTracker(tracker, fitted_real.metrics, reference_rows=fitted_real.reference_rows)
         chunks = realized.reference_chunks_
         estimated = chunk_values(tracker, tracker.encode_reference(frame), chunks, None, leave_out=False)
+        trust = self.trust_
+        estimated = self._with_trust(estimated, [trust.reference_values(c) if trust else empty_values()
+                                                 for c in chunks])
         real_values = _realized_from_rows(fitted_real.reference_table, chunks)
         self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
         self.fitted_ = True
@@ -79,11 +166,25 @@ class Estimator(BaseCalculator):
     def estimate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None) -> Result:
         """Estimated metrics per analysis chunk; ``realized`` is filled where labels are present."""
         require_fitted(self)
-        frame = self.realized_._load_labelled(analysis, targets, id, require_labels=False,
-                                              extra=self._feature_columns())
+        extra = self._feature_columns()
+        if self._optional_features():
+            present = set(read_schema(analysis, "analysis").names)
+            extra = [c for c in extra if c in present]
+        frame = self.realized_._load_labelled(analysis, targets, id, require_labels=False, extra=extra)
         chunks = self.realized_._analysis_chunks(frame)
         tracker = self.fitted_tracker_.tracker
-        estimated = chunk_values(tracker, tracker.encode(frame), chunks, None, leave_out=False)
+        shifts = self._chunk_shifts(frame, chunks)
+        encoded = tracker.encode(frame)
+        if shifts is not None and hasattr(tracker, "use_shifts"):
+            tracker.use_shifts(encoded, chunks, shifts)
+        estimated = chunk_values(tracker, encoded, chunks, None, leave_out=False)
+        if self.trust_ is None:
+            trusts = [empty_values() for _ in chunks]
+        elif shifts is None:
+            trusts = [self.trust_.analysis_values(None, c.size) for c in chunks]
+        else:
+            trusts = [self.trust_.analysis_values(s, c.size, self._shift_expected(s)) for s, c in zip(shifts, chunks)]
+        estimated = self._with_trust(estimated, trusts)
         realized = self._realized_values(frame, chunks)
         rows = self.reference_rows_ + tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, realized), "analysis")
         df = rows_to_frame(rows, list(self._extra_columns))

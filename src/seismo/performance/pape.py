@@ -35,6 +35,23 @@ reference reweighted to look like the chunk:
    confusion matrix and score histograms in a `ClassificationPartial`), so
    PAPE and CBPE values are directly comparable.
 
+No shift, no reweighting
+------------------------
+Under no shift the weights are pure classifier noise, and a calibration
+refitted on the 10,000-row sample with noisy weights is worse than CBPE's,
+fitted on the whole reference (the harness measured up to 1.7× CBPE's error).
+So when the domain classifier's out-of-fold AUROC is within 3 null standard
+errors of 0.5 (``sqrt((1/n + 1/m) / 12)`` each, `trust.shift_within_noise`),
+the chunk keeps CBPE's calibration (``calibration``, default ``"auto"``), and
+PAPE equals CBPE there.
+
+One classifier for the estimate, the diagnostics and the drift
+--------------------------------------------------------------
+The same per-chunk fit gives the weights and the trust diagnostics
+(`seismo.performance.trust`). Its reference sample and chunk rows are drawn like
+`DomainClassifierDrift`'s, so a `Monitor` that runs both hands them one
+`DomainFitCache` and each chunk's classifier is fitted once.
+
 Not a mergeable partial
 -----------------------
 A PAPE partial depends on the chunk's own feature distribution (it fits a
@@ -47,7 +64,7 @@ many of the chunk's rows (the calibrated map is then applied to all of them).
 Reference period, thresholds, sampling errors
 ---------------------------------------------
 Reference chunks have no shift with respect to the reference, so their
-estimates use CBPE-style out-of-fold isotonic calibration (no reweighting);
+estimates use CBPE's out-of-fold calibration (no reweighting);
 their ``effective_sample_size`` is the size of the stored reference sample,
 the value an analysis chunk without shift would approach. Thresholds, sampling
 errors and the ``realized`` column come from the shared `Estimator` plumbing
@@ -56,26 +73,22 @@ errors and the ``realized`` column come from the shared `Estimator` plumbing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from ..calculator import ROWS
-from ..chunking import Chunker
-from ..encoding import category_bins, reference_categories
+from ..chunking import Chunk, Chunker
+from ..drift.domain_fit import FeatureEncoder
 from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..metrics.partials import ClassificationPartial, bin_scores
-from ..schema import build_schema
 from .calibration import Calibrator
-from .cbpe import CBPE, calibration_input
-from .estimation import REALIZED
+from .cbpe import CBPE, CBPETracker, calibration_input, expected_correct, soft_labels
 from .model import ClassSpec, class_index, probabilities
-from .realized import finish_classification
+from .trust import DEFAULT_WEIGHT_CLIP, ChunkShift, DomainProbe, effective_sample_size
 
-ESS = "effective_sample_size"
-ESS_KEY = (None, ESS)
+__all__ = ["PAPE", "FeatureEncoder", "effective_sample_size", "weighted_calibration"]
+
 DEFAULT_HYPERPARAMETERS = {
     "n_estimators": 100,
     "num_leaves": 15,
@@ -84,24 +97,7 @@ DEFAULT_HYPERPARAMETERS = {
     "n_jobs": 1,  # several threads spin-wait on small machines; samples are small anyway
     "verbose": -1,
 }
-DEFAULT_WEIGHT_CLIP = (0.05, 20.0)
-MAX_CATEGORIES = 50
-_P_EPS = 1e-6
-
-
-@dataclass(frozen=True, eq=False)
-class PAPEPartial:
-    """A chunk's classification partial plus the effective sample size of its reweighted reference."""
-
-    part: ClassificationPartial
-    effective_sample_size: float
-
-
-def effective_sample_size(weights: np.ndarray) -> float:
-    """Kish's effective sample size ``(Σw)² / Σw²``; NaN for no or all-zero weights."""
-    w = np.asarray(weights, dtype=float)
-    denominator = float(np.sum(w * w))
-    return float(np.sum(w) ** 2 / denominator) if denominator > 0 else float("nan")
+GAP_FOLDS = 2  # out-of-fold weighted calibration of the reference sample, for the calibration gap
 
 
 def _weighted_isotonic(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -137,131 +133,69 @@ def weighted_calibration(scores: np.ndarray, labels: np.ndarray, weights: np.nda
     return np.divide(out, total, out=out, where=total > 0)
 
 
-class FeatureEncoder:
-    """Features as a float matrix for LightGBM; categorical columns as codes fixed by the reference."""
+class PAPETracker(CBPETracker):
+    """CBPE's tracker, re-calibrated per analysis chunk on the reweighted reference sample.
 
-    def __init__(self, frame: Frame, names: list[str], column_types: dict | None = None):
-        self.schema = build_schema(frame.table, names, column_types)
-        self.categories: dict[str, tuple[Any, int]] = {}
-        self.categorical_indices: list[int] = []
-        for j, spec in enumerate(self.schema.columns):
-            if spec.kind == "categorical":
-                categories = reference_categories(frame.strings(spec.name), spec.name)
-                self.categories[spec.name] = (categories, min(MAX_CATEGORIES, len(categories)))
-                self.categorical_indices.append(j)
-
-    def encode(self, frame: Frame) -> np.ndarray:
-        out = np.empty((frame.n_rows, len(self.schema.columns)), dtype=np.float64)
-        for j, spec in enumerate(self.schema.columns):
-            if spec.kind == "categorical":
-                categories, top_k = self.categories[spec.name]
-                out[:, j] = category_bins(frame.strings(spec.name), categories, top_k)
-            else:
-                out[:, j] = frame.floats(spec.name)
-        return out
-
-
-class PAPETracker:
-    """Per analysis chunk: domain-classifier weights, weighted calibration, CBPE partial.
-
-    ``partial`` is not mergeable across chunks (see the module docstring);
-    reference encodings (``encode_reference``) carry CBPE-style out-of-fold
-    calibrated probabilities and are not reweighted.
+    ``use_shifts`` hands it each chunk's `ChunkShift` (domain classifier and
+    weights, computed once by the estimator for the estimate and the trust
+    diagnostics); rows it was not handed get their own fit. A chunk whose shift
+    is within noise keeps CBPE's calibration. Partials are not mergeable
+    across chunks (see the module docstring).
     """
 
-    comparative = False
-    column = None
-
-    def __init__(self, spec: ClassSpec, points: list[np.ndarray], y_pred: str, metrics: list[str], options: dict,
-                 encoder: FeatureEncoder, reference_x: np.ndarray, reference_scores: np.ndarray,
-                 reference_labels: np.ndarray, reference_calibrated: np.ndarray, params: dict, n_splits: int,
-                 weight_clip: tuple[float, float], max_rows: int, random_state: int):
-        self.spec = spec
-        self.points = points
-        self.y_pred = y_pred
-        self.metrics = metrics
-        self.options = options
-        self.encoder = encoder
-        self.reference_x = reference_x
-        self.reference_scores = reference_scores
-        self.reference_labels = reference_labels
-        self.reference_calibrated = reference_calibrated
-        self.params = params
-        self.n_splits = n_splits
-        self.weight_clip = weight_clip
-        self.max_rows = max_rows
+    def __init__(self, spec: ClassSpec, points: list[np.ndarray], calibrator: Calibrator, y_pred: str,
+                 metrics: list[str], options: dict, reference_calibrated: np.ndarray, probe: DomainProbe,
+                 sample_scores: np.ndarray, sample_labels: np.ndarray, sample_pred: np.ndarray,
+                 random_state: int):
+        super().__init__(spec, points, calibrator, y_pred, metrics, options, reference_calibrated)
+        self.probe = probe
+        self.sample_scores = sample_scores
+        self.sample_labels = sample_labels
+        self.sample_pred = sample_pred
         self.random_state = random_state
 
-    # -- encoding --------------------------------------------------------------
-    def _common(self, frame: Frame) -> tuple[dict, np.ndarray]:
+    def encode(self, frame: Frame) -> dict:
         raw = probabilities(frame, self.spec)
         score_bins, n_bins = bin_scores(raw, self.points)
         y_pred = class_index(frame, self.y_pred, self.spec, "y_pred", allow_missing=False)
-        return {"y_pred": y_pred, "score_bins": score_bins, "n_bins": n_bins}, raw
+        return {"kind": "analysis", "y_pred": y_pred, "score_bins": score_bins, "n_bins": n_bins,
+                "scores": calibration_input(raw, self.spec), "x": self.probe.encoder.encode(frame), "shifts": {}}
 
-    def encode(self, frame: Frame) -> dict:
-        enc, raw = self._common(frame)
-        enc.update(kind="analysis", scores=calibration_input(raw, self.spec), x=self.encoder.encode(frame))
-        return enc
+    def use_shifts(self, enc: dict, chunks: list[Chunk], shifts: list[ChunkShift]) -> None:
+        enc["shifts"].update({(c.start, c.stop): s for c, s in zip(chunks, shifts)})
 
-    def encode_reference(self, frame: Frame) -> dict:
-        enc, _ = self._common(frame)
-        enc.update(kind="reference", soft=_soft(self.reference_calibrated))
-        return enc
+    def calibrate(self, scores: np.ndarray, shift: ChunkShift) -> np.ndarray:
+        """The chunk's calibrated probabilities: weighted isotonic maps, or CBPE's map without a learned shift."""
+        if not shift.reweighted:
+            return self.calibrator.predict(scores)
+        return weighted_calibration(self.sample_scores, self.sample_labels, shift.weights, scores)
 
-    # -- per chunk -------------------------------------------------------------
-    def reference_weights(self, chunk_x: np.ndarray, seed: int = 0) -> np.ndarray:
-        """Clipped density-ratio weights of the stored reference rows for a chunk's feature rows."""
-        from lightgbm import LGBMClassifier
-        from sklearn.model_selection import StratifiedKFold
+    def sample_expected(self, shift: ChunkShift) -> np.ndarray:
+        """Out-of-fold P(correct) of the reference sample under this chunk's weighted calibration."""
+        n = len(self.sample_scores)
+        folds = np.random.default_rng([self.random_state, 11]).permutation(n) % GAP_FOLDS
+        calibrated = np.empty_like(self.sample_scores, dtype=float)
+        for k in range(GAP_FOLDS):
+            fit, held = folds != k, folds == k
+            calibrated[held] = weighted_calibration(self.sample_scores[fit], self.sample_labels[fit],
+                                                    shift.weights[fit], self.sample_scores[held])
+        return expected_correct(calibrated, self.sample_pred)
 
-        n_ref = len(self.reference_x)
-        if len(chunk_x) > self.max_rows:
-            rng = np.random.default_rng([self.random_state, seed])
-            chunk_x = chunk_x[np.sort(rng.choice(len(chunk_x), size=self.max_rows, replace=False))]
-        n_chunk = len(chunk_x)
-        if n_chunk < 2 * self.n_splits or chunk_x.shape[1] == 0:
-            return np.ones(n_ref)  # too little to learn a shift from: no reweighting
-        x = np.vstack([self.reference_x, chunk_x])
-        y = np.r_[np.zeros(n_ref, dtype=np.int8), np.ones(n_chunk, dtype=np.int8)]
-        p = np.empty(n_ref)
-        folds = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=self.random_state)
-        categorical = self.encoder.categorical_indices or "auto"
-        for train, test in folds.split(x, y):
-            model = LGBMClassifier(**self.params)
-            model.fit(x[train], y[train], categorical_feature=categorical)
-            test_ref = test[test < n_ref]
-            if len(test_ref):
-                p[test_ref] = model.predict_proba(x[test_ref])[:, 1]
-        p = np.clip(p, _P_EPS, 1.0 - _P_EPS)
-        w = (n_ref / n_chunk) * p / (1.0 - p)
-        return np.clip(w, *self.weight_clip)
-
-    def partial(self, enc: dict, rows: slice | np.ndarray) -> PAPEPartial:
-        if enc["kind"] == "reference":
-            soft = enc["soft"][rows]
-            ess = float(len(self.reference_x))
-        else:
-            seed = rows.start if isinstance(rows, slice) else int(np.asarray(rows)[0]) if len(rows) else 0
-            weights = self.reference_weights(enc["x"][rows], seed=seed or 0)
-            calibrated = weighted_calibration(self.reference_scores, self.reference_labels, weights,
-                                              enc["scores"][rows])
-            soft = _soft(calibrated)
-            ess = effective_sample_size(weights)
-        part = ClassificationPartial.from_rows(soft, enc["y_pred"][rows], enc["score_bins"][rows], enc["n_bins"],
+    def partial(self, enc: dict, rows: slice | np.ndarray) -> ClassificationPartial:
+        if "kind" not in enc:  # reference: CBPE's out-of-fold calibration, no reweighting
+            return super().partial(enc, rows)
+        key = (rows.start, rows.stop) if isinstance(rows, slice) else None
+        shift = enc["shifts"].get(key)
+        if shift is None:  # rows the estimator did not prepare: fit their own classifier
+            start = key[0] if key else int(np.asarray(rows)[0]) if len(rows) else 0
+            shift = self._own_shift(enc["x"][rows], start)
+        soft = soft_labels(self.calibrate(enc["scores"][rows], shift))
+        return ClassificationPartial.from_rows(soft, enc["y_pred"][rows], enc["score_bins"][rows], enc["n_bins"],
                                                self.spec.scored)
-        return PAPEPartial(part, ess)
 
-    def finish(self, part: PAPEPartial, reference: Any = None) -> dict:
-        inner = part.part
-        return {**finish_classification(inner, self.metrics, self.options), ROWS: inner.n,
-                ESS_KEY: part.effective_sample_size}
-
-
-def _soft(calibrated: np.ndarray) -> np.ndarray:
-    if calibrated.ndim == 1:  # binary: probability of class 1
-        return np.column_stack([1.0 - calibrated, calibrated])
-    return calibrated
+    def _own_shift(self, x_rows: np.ndarray, seed: int) -> ChunkShift:
+        chunk = Chunk(index=seed, key=str(seed), start=0, stop=len(x_rows))
+        return self.probe.shift(x_rows, chunk, reweight_noise=False)
 
 
 class PAPE(CBPE):
@@ -277,12 +211,15 @@ class PAPE(CBPE):
     ``(0.05, 20.0)`` (see the module docstring). ``hyperparameters``: LightGBM
     parameters of the domain classifier, over `DEFAULT_HYPERPARAMETERS`.
     ``n_splits``: cross-fitting folds of the domain classifier (default 3).
-    ``calibration`` must be ``"auto"`` or ``"isotonic"``: PAPE always calibrates
-    with (weighted) isotonic maps. Each analysis chunk also reports
-    ``effective_sample_size``.
+    ``calibration`` (``"auto"`` or ``"isotonic"``) is CBPE's, used for the
+    reference chunks and for analysis chunks whose shift is within noise; a
+    shifted chunk is always calibrated with weighted isotonic maps. Every chunk
+    reports the trust diagnostics (`seismo.performance.trust`), computed from
+    the same domain classifier as the weights; ``trust=False`` leaves them
+    empty but still reweights.
     """
 
-    _extra_columns = (REALIZED, ESS)
+    _reweight_noise = False
 
     def __init__(
         self,
@@ -305,6 +242,7 @@ class PAPE(CBPE):
         weight_clip: tuple[float, float] = DEFAULT_WEIGHT_CLIP,
         hyperparameters: dict | None = None,
         n_splits: int = 3,
+        trust: bool = True,
         incomplete: Literal["keep", "append", "drop"] = "keep",
         calibration: Any = "auto",
         business_value_matrix: Any = None,
@@ -315,13 +253,12 @@ class PAPE(CBPE):
     ):
         super().__init__(
             problem_type, y_pred_proba, y_pred, y_true, timestamp, id, metrics, chunk_size, chunk_number,
-            chunk_period, chunker, thresholds, incomplete=incomplete, calibration=calibration,
+            chunk_period, chunker, thresholds, features=features, column_types=column_types, trust=trust,
+            incomplete=incomplete, calibration=calibration,
             business_value_matrix=business_value_matrix, normalize_business_value=normalize_business_value,
             normalize_confusion_matrix=normalize_confusion_matrix, n_resamples=n_resamples,
             random_state=random_state,
         )
-        self.features = features
-        self.column_types = column_types
         self.max_reference_rows = max_reference_rows
         self.weight_clip = weight_clip
         self.hyperparameters = hyperparameters
@@ -353,14 +290,21 @@ class PAPE(CBPE):
         params.update(self.hyperparameters or {})
         return params
 
+    def _probe_settings(self) -> tuple[int, dict, int, tuple[float, float]]:
+        return (int(self.max_reference_rows), self._params(), int(self.n_splits),
+                (float(self.weight_clip[0]), float(self.weight_clip[1])))
+
     def fit(self, reference: Any) -> "PAPE":
         """Learn thresholds from the realized reference metric and keep the labelled reference sample."""
         self._check_pape_config()
         self.feature_names_ = self._feature_names(reference, self.features, "reference")
-        return super().fit(reference)
+        return super(CBPE, self).fit(reference)
 
-    def _feature_columns(self) -> list[str]:
-        return list(getattr(self, "feature_names_", []))
+    def _optional_features(self) -> bool:
+        return False  # the estimate itself needs them
+
+    def _shift_expected(self, shift: ChunkShift) -> np.ndarray | None:
+        return self._tracker_.sample_expected(shift) if shift.reweighted else None
 
     def _estimation_tracker(self, frame: Frame) -> PAPETracker:
         realized = self.realized_
@@ -368,23 +312,22 @@ class PAPE(CBPE):
         scores = calibration_input(probabilities(frame, spec), spec)
         labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
         labelled = np.flatnonzero(labels >= 0)
-        # reference chunks: CBPE-style out-of-fold isotonic calibration, no reweighting
-        calibrator = Calibrator("isotonic", random_state=self.random_state).fit(scores[labelled], labels[labelled])
+        # reference chunks and unshifted chunks: CBPE's out-of-fold calibration
+        calibrator = Calibrator(self.calibration, random_state=self.random_state).fit(scores[labelled],
+                                                                                       labels[labelled])
         reference_calibrated = calibrator.predict(scores)
         reference_calibrated[labelled] = calibrator.oof_proba_
         self.calibrator_ = calibrator
-        # the bounded, labelled reference sample each analysis chunk reweights
-        rng = np.random.default_rng([self.random_state, 7])
-        sample = labelled
-        if len(sample) > self.max_reference_rows:
-            sample = np.sort(rng.choice(labelled, size=self.max_reference_rows, replace=False))
-        encoder = FeatureEncoder(frame, self.feature_names_, self.column_types)
-        self.schema_ = encoder.schema
-        x = encoder.encode(frame)
+        # the bounded, labelled reference sample each shifted chunk reweights
+        self.probe_ = self._domain_probe(frame, labelled)
+        if self.probe_ is None:
+            raise InvalidConfiguration("PAPE needs feature columns for its domain classifier; pass features=[...]")
+        self.schema_ = self.probe_.encoder.schema
+        sample = self.probe_.sample
+        y_pred = class_index(frame, self.y_pred, spec, "y_pred", allow_missing=True)
         real_tracker = realized.fitted_trackers_[0].tracker
-        return PAPETracker(
-            spec, real_tracker.points, self.y_pred, realized.metrics_, real_tracker.options, encoder,
-            x[sample], scores[sample], labels[sample], reference_calibrated, self._params(), self.n_splits,
-            (float(self.weight_clip[0]), float(self.weight_clip[1])), int(self.max_reference_rows),
-            self.random_state,
+        self._tracker_ = PAPETracker(
+            spec, real_tracker.points, calibrator, self.y_pred, realized.metrics_, real_tracker.options,
+            reference_calibrated, self.probe_, scores[sample], labels[sample], y_pred[sample], self.random_state,
         )
+        return self._tracker_
