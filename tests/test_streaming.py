@@ -11,7 +11,7 @@ import seismo
 import seismo.frame
 from seismo.errors import InvalidConfiguration, InvalidData
 
-from conftest import make_frame
+from synthetic import make_frame
 
 COLUMNS = ["a", "b", "c", "d"]
 KEYS = ["period", "chunk_key", "column", "metric"]

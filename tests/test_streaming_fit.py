@@ -19,7 +19,7 @@ from seismo.errors import InvalidConfiguration, InvalidData
 from seismo.io import read_schema
 from seismo.reference import feature_extras, scan_reference
 
-from conftest import make_frame
+from synthetic import make_frame
 
 COLUMNS = ["a", "b", "c", "d"]
 KEYS = ["period", "chunk_key", "column", "metric"]

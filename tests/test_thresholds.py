@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import seismo
-from conftest import make_frame
+from synthetic import make_frame
 from seismo.scaling import LOCATION, distance
 from seismo.thresholds import ConstantThreshold, StandardDeviationThreshold, clip_to_range, is_alert
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .chunking import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker, period_label
 from .errors import InvalidConfiguration, InvalidData, SeismoWarning
@@ -286,3 +287,45 @@ class WholeChunk:
     def finish(self, part: ChunkRows, reference: Any = None) -> dict:
         whole = self.inner.partial(part.encoded, slice(0, part.n), start=part.start)
         return self.inner.finish(whole, reference)
+
+
+@dataclass
+class ChunkTable:
+    """The raw rows of (part of) a chunk: for calculators that fit a model per chunk.
+
+    Merging concatenates in row order; memory is bounded by the chunk. Those calculators
+    finish each complete chunk with the same code as in memory, on the chunk's own frame.
+    """
+
+    start: int
+    table: pa.Table
+    timestamps: np.ndarray | None
+
+    def merge(self, other: "ChunkTable") -> "ChunkTable":
+        first, second = (self, other) if self.start <= other.start else (other, self)
+        stamps = None if first.timestamps is None else np.concatenate([first.timestamps, second.timestamps])
+        return ChunkTable(first.start, pa.concat_tables([first.table, second.table]), stamps)
+
+    __add__ = merge
+
+    def frame(self, where: str = "analysis") -> Frame:
+        return Frame(self.table.combine_chunks(), self.timestamps, where)
+
+
+class TableRows:
+    """A tracker whose partial is the rows themselves (`ChunkTable`); it has no metrics of its own."""
+
+    column = None
+    comparative = False
+
+    def encode(self, frame: Frame) -> Frame:
+        return frame
+
+    def partial(self, frame: Frame, rows: slice) -> ChunkTable:
+        stamps = frame.timestamps[rows] if frame.timestamps is not None else None
+        return ChunkTable(frame.offset + rows.start, frame.table.slice(rows.start, rows.stop - rows.start), stamps)
+
+
+def local_chunk(chunk: Chunk) -> Chunk:
+    """The same chunk with row positions counted within its own frame (`ChunkTable.frame`)."""
+    return Chunk(chunk.index, chunk.key, 0, chunk.size, chunk.start_date, chunk.end_date)

@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Literal
 import numpy as np
 import pyarrow as pa
 
-from .accumulate import ChunkAccumulator, StreamState, apply_incomplete
+from .accumulate import ChunkAccumulator, OpenChunk, StreamState, apply_incomplete
 from .calculator import (DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, finish_chunks, fit_from_partials,
                          fit_tracker, require_fitted, rows_to_frame, tidy_rows)
 from .chunking import (Chunk, Chunker, CountChunker, check_reference_rows, chunk_analysis, chunk_reference,
@@ -185,8 +185,19 @@ class BaseCalculator:
         """
         if is_spark(data):
             return self._spark_result(fitted, data, columns, state)
+        built, new_state, skipped = self._accumulate([f.tracker for f in fitted], data, columns,
+                                                     streaming=streaming, state=state, prepare=prepare)
+        result = self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
+        result.state = new_state
+        result.rows_skipped = skipped
+        return result
+
+    def _accumulate(self, trackers: list, data: DataLike, columns: list[str], *, streaming: bool | None,
+                    state: StreamState | None, prepare: Callable[[Frame], Frame] | None = None,
+                    ) -> tuple[list[OpenChunk], StreamState, int]:
+        """Every analysis chunk's merged partials, the state to continue from, and the rows skipped."""
         frames, total = self._analysis_frames(data, columns, streaming, state)
-        acc = ChunkAccumulator([f.tracker for f in fitted], self.chunker_, total_rows=total, state=state)
+        acc = ChunkAccumulator(trackers, self.chunker_, total_rows=total, state=state)
         skipped = 0
         position = 0
         for frame in frames:
@@ -199,10 +210,7 @@ class BaseCalculator:
         if state is None and acc.rows_seen == 0:
             raise InvalidData("the analysis set is empty; there is nothing to monitor")
         built, new_state = acc.finish(keep_open=state is not None)
-        result = self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
-        result.state = new_state
-        result.rows_skipped = skipped
-        return result
+        return built, new_state, skipped
 
     def _spark_result(self, fitted: list[FittedTracker], data: DataLike, columns: list[str],
                       state: StreamState | None) -> Result:

@@ -128,14 +128,58 @@ def _read(config: Config, periods: tuple[str, ...], progress: Progress) -> dict[
 
 
 def _compute(monitor: Monitor, config: Config, data: dict[str, DataLike], state: dict[str, bytes],
-             progress: Progress = _noop) -> tuple[pd.DataFrame, dict[str, bytes]]:
+             progress: Progress = _noop, stored: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict[str, bytes]]:
     """The results of this run and the state to save for the next one.
 
-    Everything the next run needs to carry on is in the returned state, so this is the
-    one place to make incremental (only rows appended since ``state`` was saved).
+    With size or period chunking runs are incremental: the saved monitor carries where the
+    last run stopped (rows processed, the still-open last chunk's partials), so only rows
+    after those are computed and the open chunk is completed by them; the store replaces
+    its earlier rows. With count chunking (the default) every run recomputes every chunk.
     """
-    report = monitor.run(data["analysis"], targets=data.get("targets"), progress=progress)
-    return report.to_df(), _state_of(config, monitor)
+    incremental = monitor.can_run_incrementally()
+    report = monitor.run(data["analysis"], targets=data.get("targets"), progress=progress, incremental=incremental)
+    df = report.to_df()
+    if incremental and stored is not None and not stored.empty:
+        df = _with_refreshed_realized(df, stored)
+        df = _without_unchanged(df, stored, "realized_performance")
+    return df, _state_of(config, monitor)
+
+
+def _with_refreshed_realized(df: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
+    """Stored estimates of old chunks get the ``realized`` value their late labels now give.
+
+    The estimates themselves are not recomputed (their chunks are closed); only the
+    realized value shown next to them changes, as it does in a single run with every label.
+    """
+    keys = ["period", "chunk_key", "metric"]
+    realized = df[(df["calculator"] == "realized_performance") & (df["period"] == "analysis")]
+    estimated = stored[(stored["calculator"] == "estimated_performance") & (stored["period"] == "analysis")]
+    fresh = df[df["calculator"] == "estimated_performance"][["period", "chunk_key"]].drop_duplicates()
+    old = estimated.merge(fresh, on=["period", "chunk_key"], how="left", indicator=True)
+    old = old[old["_merge"] == "left_only"].drop(columns="_merge")
+    if old.empty or realized.empty:
+        return df
+    update = old.merge(realized[keys + ["value"]].rename(columns={"value": "new_realized"}), on=keys, how="inner")
+    changed = ~((update["realized"] == update["new_realized"])
+                | (update["realized"].isna() & update["new_realized"].isna()))
+    update = update[changed].assign(realized=lambda t: t["new_realized"]).drop(columns=["new_realized", "run_id"],
+                                                                                errors="ignore")
+    return pd.concat([df, update[[c for c in df.columns if c in update.columns]]], ignore_index=True)
+
+
+def _without_unchanged(df: pd.DataFrame, stored: pd.DataFrame, calculator: str) -> pd.DataFrame:
+    """Drop ``calculator``'s analysis rows that equal what is stored: realized performance is
+    recomputed over the whole history for late labels, but only chunks whose labels changed
+    are news (to write, and to alert on)."""
+    keys = ["period", "chunk_key", "column", "metric"]
+    mine = (df["calculator"] == calculator) & (df["period"] == "analysis")
+    before = stored[stored["calculator"] == calculator][keys + ["value", "alert"]]
+    merged = df.loc[mine, keys + ["value", "alert"]].reset_index().merge(before, on=keys, how="left",
+                                                                        suffixes=("", "_stored"))
+    same_value = (merged["value"] == merged["value_stored"]) | (merged["value"].isna() & merged["value_stored"].isna()
+                                                              & merged["alert_stored"].notna())
+    unchanged = merged.loc[same_value & (merged["alert"] == merged["alert_stored"]), "index"]
+    return df.drop(index=unchanged).reset_index(drop=True)
 
 
 def _outcome(run_id: int, config: Config, df: pd.DataFrame, refitted: bool) -> RunOutcome:
@@ -176,7 +220,8 @@ def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress
             reference = _read(config, ("reference",), progress)["reference"]
             monitor = Monitor(**config.monitor_kwargs()).fit(reference, progress=progress)
         data = _read(config, ("analysis", "targets"), progress)
-        df, new_state = _compute(monitor, config, data, state, progress)
+        stored = store.results(config.model.name, period="analysis") if not refitted and "targets" in data else None
+        df, new_state = _compute(monitor, config, data, state, progress, stored)
         progress("writing results", 0, 1)
         directory = config.state_dir()
         if directory is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .accumulate import StreamState
 from .chunking import Chunker
 from .drift.domain_classifier import DomainClassifierDrift
 from .drift.domain_fit import DomainFitCache
@@ -24,6 +26,7 @@ from .performance.realized import RealizedPerformance
 from .quality import DataQuality
 from .ranking import prediction_sensitivity, rank
 from .report import Report
+from .result import Result
 
 ESTIMATORS = ("cbpe", "pape")
 RESULT_NAMES = {"estimated": "estimated_performance", "realized": "realized_performance"}  # calculators_ -> results
@@ -123,9 +126,12 @@ class Monitor:
                                                   **{**shared, **options})
         return out
 
-    def fit(self, reference: DataLike, *, progress: Progress | None = None) -> "Monitor":
+    def fit(self, reference: DataLike, *, progress: Progress | None = None,
+            streaming: bool | None = None) -> "Monitor":
         """Fit every calculator on the labelled reference; ``progress(what, done, total)`` is told
-        before each one (the CLI draws a bar from it)."""
+        before each one (the CLI draws a bar from it). ``streaming``: drift, data quality, PCA
+        and realized performance fit a parquet/CSV reference in batches (docs/streaming.md);
+        the estimator and the domain classifier read the reference in memory."""
         drift_args = dict(columns=self.features, **self._common(), **self._roles(), incomplete=self.incomplete,
                           random_state=self.random_state)
         self.calculators_: dict[str, Any] = self._performance()
@@ -140,7 +146,10 @@ class Monitor:
             for i, (name, calculator) in enumerate(self.calculators_.items()):
                 if progress is not None:
                     progress(f"fitting {RESULT_NAMES.get(name, name)}", i, len(self.calculators_))
-                calculator.fit(reference)
+                if streaming is not None and "streaming" in inspect.signature(calculator.fit).parameters:
+                    calculator.fit(reference, streaming=streaming)
+                else:
+                    calculator.fit(reference)
         seen = set()
         for w in caught:  # each distinct warning once, not once per calculator
             key = (w.category, str(w.message))
@@ -181,39 +190,69 @@ class Monitor:
         return pd.concat([prediction_sensitivity(frame, s, features) for s in scores], axis=1).max(axis=1)
 
     def run(self, analysis: DataLike, targets: DataLike | None = None, *,
-            progress: Progress | None = None) -> Report:
+            progress: Progress | None = None, streaming: bool | None = None, incremental: bool = False) -> Report:
         """Every calculator on the analysis data; labels may come late in ``targets`` (joined on ``id``).
-        ``progress(what, done, total)`` is told before each calculator runs."""
+
+        ``progress(what, done, total)`` is told before each calculator runs. ``streaming``:
+        read a parquet/CSV path in batches (see `UnivariateDrift.calculate`). ``incremental``:
+        carry on from this monitor's previous incremental run (its state is saved with the
+        monitor): only rows after those already processed are computed and the last chunk
+        stays open for later rows. Late labels change old chunks, so with ``targets``
+        realized performance is recomputed over all of ``analysis``: give it the whole history.
+        """
         if not getattr(self, "fitted_", False):
             raise InvalidConfiguration("Monitor is not fitted yet; call .fit(reference) first")
+        if incremental and not self.can_run_incrementally():
+            raise InvalidConfiguration("incremental runs need chunk_size or chunk_period: with chunk_number (the "
+                                       "default) or a custom chunker, chunk edges move as data grows")
         results = {}
         calcs = self.calculators_
         done = iter(range(len(calcs)))
+        states = dict(getattr(self, "stream_states_", {}))
 
         def tell(name: str) -> None:
             if progress is not None:
                 progress(f"running {RESULT_NAMES.get(name, name)}", next(done), len(calcs))
 
+        def state(name: str) -> StreamState | None:
+            return (states.get(name) or StreamState()) if incremental else None
+
         if "estimated" in calcs:
             tell("estimated")
-            results["estimated_performance"] = calcs["estimated"].estimate(analysis, targets=targets, id=self.id)
+            results["estimated_performance"] = calcs["estimated"].estimate(
+                analysis, targets=targets, id=self.id, streaming=streaming, state=state("estimated"))
         if "realized" in calcs:
             tell("realized")
             has_labels = targets is not None or self.y_true in read_schema(analysis, "analysis").names
             if has_labels:
-                results["realized_performance"] = calcs["realized"].calculate(analysis, targets=targets, id=self.id)
+                results["realized_performance"] = calcs["realized"].calculate(
+                    analysis, targets=targets, id=self.id, streaming=streaming,
+                    state=state("realized") if targets is None else None)
         for name in ("univariate_drift", "pca_drift", "domain_classifier_drift", "data_quality"):
             if name in calcs:
                 tell(name)
-                results[name] = calcs[name].calculate(analysis)
+                results[name] = calcs[name].calculate(analysis, streaming=streaming, state=state(name))
+        if incremental:  # only once every calculator succeeded: a failed run leaves the monitor as it was
+            by_result = {"estimated_performance": "estimated", "realized_performance": "realized"}
+            for key, result in results.items():
+                if result.state is not None:
+                    states[by_result.get(key, key)] = result.state
+            self.stream_states_ = states
         performance = results.get("realized_performance", results.get("estimated_performance"))
         if "univariate_drift" in results:
             sensitivity = self.sensitivity_ if performance is not None else None
+            if performance is not None and incremental:  # realized may cover more (late labels): rank on shared chunks
+                performance = _on_chunks_of(performance, results["univariate_drift"])
             ranking = rank(results["univariate_drift"], performance, sensitivity=sensitivity)
         else:
             ranking = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
         classifier = calcs.get("domain_classifier_drift")
         return Report(results, ranking, self._settings(), top_features=classifier.top_features() if classifier else None)
+
+    def can_run_incrementally(self) -> bool:
+        """Size and period chunks can be continued by later rows; count chunks cannot."""
+        return self.chunker is None and self.chunk_number is None and (
+            self.chunk_size is not None or self.chunk_period is not None)
 
     def _settings(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_") and v is not None}
@@ -230,3 +269,10 @@ class Monitor:
         from .persist import load
 
         return load(path, expect=cls)
+
+
+def _on_chunks_of(result: Result, other: Result) -> Result:
+    """``result`` restricted to the chunks (period, start) that ``other`` has."""
+    df, keys = result.to_df(), other.to_df()[["period", "chunk_start_index"]].drop_duplicates()
+    kept = df.merge(keys, on=["period", "chunk_start_index"], how="inner")
+    return Result(kept.reset_index(drop=True), result.calculator)

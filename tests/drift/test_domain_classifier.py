@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frame
+from synthetic import make_frame
 
 from seismo.drift.domain_classifier import DomainClassifierDrift
 from seismo.errors import ColumnNotFound, InvalidConfiguration

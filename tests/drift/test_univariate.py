@@ -10,7 +10,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 import seismo
-from conftest import make_frame
+from synthetic import make_frame
 from seismo.stats.binning import coarse_edges
 
 CHUNK = 4_000

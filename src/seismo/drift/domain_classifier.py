@@ -50,13 +50,14 @@ normalised to sum to 1. It answers "what changed?" for a multivariate alert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from ..base import FeatureCalculator
+from ..accumulate import StreamState, TableRows, local_chunk
+from ..base import FeatureCalculator, is_spark
 from ..calculator import rows_to_frame
 from ..chunking import Chunk, Chunker
 from .domain_fit import DomainFitCache, cross_fit
@@ -254,13 +255,26 @@ class DomainClassifierDrift(FeatureCalculator):
         self.feature_importance_ = self._importances(values, self._rows(values))
         return self
 
-    def calculate(self, analysis: DataLike) -> Result:
-        """AUROC of every analysis chunk against the reference sample; reference chunks included."""
+    def calculate(self, analysis: DataLike, *, streaming: bool | None = None,
+                  state: StreamState | None = None) -> Result:
+        """AUROC of every analysis chunk against the reference sample; reference chunks included.
+
+        ``streaming`` and ``state`` work as in `UnivariateDrift.calculate`; each complete
+        chunk is classified on its own rows, as in memory.
+        """
         self._require_fitted()
-        frame = self._load_analysis(analysis)
-        chunks = self._analysis_chunks(frame)
-        encoded = self._encode(frame)
-        values = [self._chunk_value(c, "analysis", encoded, self.reference_sample_) for c in chunks]
+        if is_spark(analysis):
+            raise InvalidConfiguration("DomainClassifierDrift does not run on Spark yet: it fits a classifier on "
+                                       "each chunk's rows; pass a parquet path to stream it")
+        built, new_state, skipped = self._accumulate([TableRows()], analysis, list(self.schema_.names),
+                                                     streaming=streaming, state=state)
+        values = []
+        for chunk in built:
+            frame = chunk.partials[0].frame()
+            self._check_frame_types(frame)
+            whole = chunk.to_chunk()
+            value = self._chunk_value(local_chunk(whole), "analysis", self._encode(frame), self.reference_sample_)
+            values.append(replace(value, chunk=whole))
         all_values = [*self.reference_values_, *values]
         rows = self._rows(all_values)
         df = rows_to_frame(rows)
@@ -270,7 +284,10 @@ class DomainClassifierDrift(FeatureCalculator):
         ).reset_index(drop=True)
         self._chunk_values_ = all_values
         self.feature_importance_ = self._importances(all_values, rows)
-        return Result(df, type(self).__name__)
+        result = Result(df, type(self).__name__)
+        result.state = new_state
+        result.rows_skipped = skipped
+        return result
 
     def top_features(self, result: Result | None = None, n: int = TOP_FEATURES) -> pd.DataFrame:
         """The features that separate each alerting chunk from the reference most: "what changed?".

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..base import BaseCalculator
+from ..accumulate import StreamState, TableRows, local_chunk
+from ..base import BaseCalculator, is_spark
 from ..calculator import (
     FittedTracker,
     chunk_values,
@@ -26,6 +27,7 @@ from ..calculator import (
     tidy_rows,
 )
 from ..chunking import Chunk
+from ..errors import InvalidConfiguration
 from ..drift.domain_fit import DomainFitCache, FeatureEncoder
 from ..frame import Frame
 from ..io import DataLike, read_schema
@@ -163,15 +165,39 @@ class Estimator(BaseCalculator):
         self.fitted_ = True
         return self
 
-    def estimate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None) -> Result:
-        """Estimated metrics per analysis chunk; ``realized`` is filled where labels are present."""
+    def estimate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None, *,
+                 streaming: bool | None = None, state: StreamState | None = None) -> Result:
+        """Estimated metrics per analysis chunk; ``realized`` is filled where labels are present.
+
+        ``streaming`` and ``state`` work as in `UnivariateDrift.calculate`: chunks are
+        assembled from batches (or completed from the previous run's open chunk) and each
+        complete chunk is estimated with the same code as in memory, on its own rows.
+        """
         require_fitted(self)
+        if is_spark(analysis):
+            raise InvalidConfiguration(f"{type(self).__name__} does not run on Spark yet: its per-chunk calibration "
+                                       "and domain classifier need the chunk's rows; pass a parquet path to stream it")
         extra = self._feature_columns()
         if self._optional_features():
             present = set(read_schema(analysis, "analysis").names)
             extra = [c for c in extra if c in present]
-        frame = self.realized_._load_labelled(analysis, targets, id, require_labels=False, extra=extra)
-        chunks = self.realized_._analysis_chunks(frame)
+        columns, prepare = self.realized_._labelled_input(analysis, targets, id, require_labels=False, extra=extra)
+        self.chunker_ = self.realized_.chunker_
+        built, new_state, skipped = self._accumulate([TableRows()], analysis, columns, streaming=streaming,
+                                                     state=state, prepare=prepare)
+        rows = list(self.reference_rows_)
+        for chunk in built:
+            frame = chunk.partials[0].frame()
+            whole = chunk.to_chunk()
+            rows += tidy_rows(self.fitted_tracker_, [whole], self._chunk_values(frame, [local_chunk(whole)]),
+                              "analysis")
+        result = Result(rows_to_frame(rows, list(self._extra_columns)), type(self).__name__)
+        result.state = new_state
+        result.rows_skipped = skipped
+        return result
+
+    def _chunk_values(self, frame: Frame, chunks: list[Chunk]) -> list[dict]:
+        """Estimates, trust diagnostics and realized values of ``chunks`` of ``frame``."""
         tracker = self.fitted_tracker_.tracker
         shifts = self._chunk_shifts(frame, chunks)
         encoded = tracker.encode(frame)
@@ -185,10 +211,7 @@ class Estimator(BaseCalculator):
         else:
             trusts = [self.trust_.analysis_values(s, c.size, self._shift_expected(s)) for s, c in zip(shifts, chunks)]
         estimated = self._with_trust(estimated, trusts)
-        realized = self._realized_values(frame, chunks)
-        rows = self.reference_rows_ + tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, realized), "analysis")
-        df = rows_to_frame(rows, list(self._extra_columns))
-        return Result(df, type(self).__name__)
+        return _with_realized(estimated, self._realized_values(frame, chunks))
 
     def _realized_values(self, frame: Frame, chunks: list[Chunk]) -> list[dict] | None:
         if self.realized_.y_true not in frame.columns:
