@@ -184,6 +184,8 @@ class BaseCalculator:
         ``prepare`` turns each batch into what the trackers read (e.g. joins late labels).
         """
         if is_spark(data):
+            if prepare is not None:
+                raise InvalidConfiguration("with a Spark DataFrame, join the late labels in Spark and pass no targets")
             return self._spark_result(fitted, data, columns, state)
         built, new_state, skipped = self._accumulate([f.tracker for f in fitted], data, columns,
                                                      streaming=streaming, state=state, prepare=prepare)
