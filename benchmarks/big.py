@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--dir", type=Path, default=Path(os.environ.get("SEISMO_BIG_DIR", "/tmp/seismo-big")))
     parser.add_argument("--only", choices=["drift+quality", "monitor"], default=None)
+    parser.add_argument("--generate-only", action="store_true", help="write the data set and stop")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     directory = args.dir / f"{args.rows}x{args.features}"
@@ -128,6 +129,8 @@ def main() -> None:
     size = sum(f.stat().st_size for f in directory.glob("*.parquet")) / 1024**3
     print(f"data: {args.rows:,} rows x {args.features} features, {size:.1f} GiB of parquet in {directory} "
           f"(ready in {time.perf_counter() - t:.0f} s)")
+    if args.generate_only:
+        return
     cores = len(os.sched_getaffinity(0))
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f} at start\n")
     print(f"{'work':<15} {'fit s':>7} {'run s':>8} {'rows/s':>12} {'values/s/core':>14} {'peak RSS':>9}")

@@ -43,7 +43,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .errors import InvalidConfiguration
 from .result import Result
@@ -169,6 +168,8 @@ def _correlate(x: pd.Series, y: pd.Series) -> tuple[float, float, int, str | Non
         return np.nan, np.nan, n, "constant drift values"
     if both["y"].nunique() < 2:
         return np.nan, np.nan, n, "constant performance values"
+    from scipy import stats
+
     rho = float(stats.spearmanr(both["x"], both["y"])[0])
     r = float(stats.pearsonr(both["x"], both["y"])[0])
     return rho, r, n, None
@@ -293,7 +294,7 @@ def prediction_sensitivity(
         if len(both) < MIN_PAIRS or x.nunique() < 2 or p.nunique() < 2:
             out[c] = 0.0
         elif pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
-            out[c] = float(abs(stats.spearmanr(x.astype(float), p)[0]))
+            out[c] = float(abs(_spearman(x.astype(float), p)))
         else:
             ranks = p.rank()
             groups = ranks.groupby(x.astype(str))
@@ -301,3 +302,9 @@ def prediction_sensitivity(
             total = float(((ranks - ranks.mean()) ** 2).sum())
             out[c] = float(np.sqrt(between / total)) if total > 0 else 0.0
     return pd.Series(out, dtype=float, name="sensitivity")
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy import stats
+
+    return float(stats.spearmanr(x, y)[0])

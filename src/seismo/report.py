@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.offline
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # plotly is imported when a figure is drawn
+    import plotly.graph_objects as go
 
 from .metrics.registry import METRICS
 from .result import Result
@@ -149,6 +151,8 @@ class Report:
     # shared by the HTML renderer
     @staticmethod
     def plotly_js() -> str:
+        import plotly.offline
+
         return plotly.offline.get_plotlyjs()
 
     @staticmethod

@@ -38,7 +38,6 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from scipy.stats import poisson
 
 Kind = Literal["location", "proportion", "extensive", "count", "distance", "fixed"]
 TAIL = 0.00135  # one-sided tail of a normal variable beyond 3σ
@@ -121,6 +120,8 @@ FIXED = Scaling("fixed")
 @lru_cache(maxsize=4096)
 def _poisson_ppf(q: float, expected: float) -> float:
     """scipy's Poisson quantile, cached: chunks of one size ask for the same one for every row."""
+    from scipy.stats import poisson  # scipy.stats is heavy to import; most runs never need it
+
     return float(poisson.ppf(q, expected))
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import lightgbm as lgb
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # LightGBM is imported when a model is trained, not with seismo
+    import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -113,12 +116,16 @@ def fit_classifier(
     X: pd.DataFrame, y: np.ndarray, seed: int, **overrides
 ) -> lgb.LGBMClassifier:
     objective = "binary" if len(np.unique(y)) == 2 else "multiclass"
+    import lightgbm as lgb
+
     model = lgb.LGBMClassifier(**lgbm_params(seed, objective, **overrides))
     model.fit(X, y)
     return model
 
 
 def fit_regressor(X: pd.DataFrame, y: np.ndarray, seed: int, **overrides) -> lgb.LGBMRegressor:
+    import lightgbm as lgb
+
     model = lgb.LGBMRegressor(**lgbm_params(seed, "regression", **overrides))
     model.fit(X, y)
     return model

@@ -15,8 +15,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
-from sklearn.model_selection import StratifiedKFold
 
 from ..errors import InvalidConfiguration, InvalidData, NotFittedError
 
@@ -90,6 +88,8 @@ class Calibrator:
             model = copy.deepcopy(self.method)
             model.fit(x, t.astype(int))
             return model
+        from sklearn.isotonic import IsotonicRegression  # scikit-learn is imported when a map is fitted
+
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(x, t.astype(float))
         return (np.asarray(iso.X_thresholds_, dtype=float), np.asarray(iso.y_thresholds_, dtype=float))
 
@@ -139,6 +139,8 @@ class Calibrator:
         k = min(int(self.n_splits), int(np.bincount(y).max()))
         if k < 2:
             return []
+        from sklearn.model_selection import StratifiedKFold
+
         cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
         with warnings.catch_warnings():  # rare classes get fewer members than folds; handled as degenerate
             warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)

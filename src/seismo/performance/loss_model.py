@@ -15,12 +15,13 @@ fixed at fit; values unseen at fit become missing, which LightGBM routes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
+if TYPE_CHECKING:  # LightGBM and scikit-learn are imported when a model is fitted or loaded
+    import lightgbm as lgb
+
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold
 
 from ..errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError
 from ..metrics.partials import MAPE_EPS, MSLE_LOWER_LIMIT
@@ -164,6 +165,8 @@ class LossModel:
         keep = np.isfinite(target)  # rows without a label carry no loss to learn
         if not keep.any():
             raise InvalidData("no row has a finite loss to train the loss model on")
+        import lightgbm as lgb
+
         model = lgb.LGBMRegressor(**self.params())
         model.fit(matrix[keep], target[keep], categorical_feature=self._categorical_indices() or "auto")
         return model.booster_
@@ -187,6 +190,8 @@ class LossModel:
         if len(X) < self.n_splits:
             raise InvalidConfiguration(f"n_splits={self.n_splits} needs at least as many rows; X has {len(X)}")
         self.oof_losses_ = {loss: np.empty(len(X)) for loss in self.losses}
+        from sklearn.model_selection import KFold
+
         folds = KFold(int(self.n_splits), shuffle=True, random_state=self.random_state).split(matrix)
         for train, held_out in folds:
             for loss in self.losses:
@@ -233,6 +238,8 @@ class LossModel:
                     state["random_state"], state["categorical"] or None)
         model.feature_names_ = list(state["feature_names"])
         model.categories_ = {name: list(cats) for name, cats in state["categories"].items()}
+        import lightgbm as lgb
+
         model.boosters_ = {loss: lgb.Booster(model_str=text) for loss, text in state["boosters"].items()}
         if "oof_losses" in state:
             model.oof_losses_ = {loss: np.asarray(v, dtype=np.float64) for loss, v in state["oof_losses"].items()}
