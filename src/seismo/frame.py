@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
-from .io import DataLike, dataset_for, datetime_values, float_values, read_table, string_values
+from .io import DataLike, dataset_for, datetime_values, float_values, read_table, record_batches, string_values
 
 BATCH_ROWS = 1_000_000  # rows per streamed batch: memory is bounded by this times the columns read
 STREAM_ABOVE_BYTES = 2 * 1024**3  # a path whose needed columns would take more than this in memory is streamed
@@ -104,11 +104,9 @@ def iter_frames(data: DataLike, columns: list[str], timestamp: str | None, where
     batch_rows = batch_rows or BATCH_ROWS
     if timestamp is not None and timestamp not in columns:
         columns = [*columns, timestamp]
-    dataset = dataset_for(data, columns, where)
     pending: list[pa.RecordBatch] = []
     n_pending = 0
-    # one fragment and one batch read ahead: memory stays near one batch (more readahead buys little here)
-    for batch in dataset.to_batches(columns=columns, batch_size=batch_rows, batch_readahead=1, fragment_readahead=1):
+    for batch in record_batches(data, columns, where, batch_rows):
         pending.append(batch)
         n_pending += batch.num_rows
         if n_pending >= batch_rows:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 
 from .errors import ColumnNotFound, InvalidData
 
@@ -57,6 +58,31 @@ def _dataset(files: list[str], where: str) -> pads.Dataset:
 def dataset_for(path: str | os.PathLike, columns: list[str] | None = None, where: str = "input") -> pads.Dataset:
     """A lazy Arrow dataset over a parquet/CSV file, directory or glob; checks ``columns`` exist."""
     return _checked(_dataset(_expand_path(path), where), columns, where)
+
+
+def record_batches(path: str | os.PathLike, columns: list[str], where: str,
+                   batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The ``columns`` of a parquet/CSV path in file order, a batch at a time.
+
+    Parquet files are read with `pyarrow.parquet.ParquetFile.iter_batches`, which decodes
+    little ahead of the consumer (a dataset scanner's read-ahead held several batches).
+    """
+    files = _expand_path(path)
+    dataset = _checked(_dataset(files, where), columns, where)
+    if Path(files[0]).suffix.lower() == ".csv":
+        yield from dataset.to_batches(columns=columns, batch_size=batch_rows, batch_readahead=1,
+                                      fragment_readahead=1)
+        return
+    target = pa.schema([dataset.schema.field(c) for c in columns])  # files may differ in type: unify as the dataset does
+    for f in files:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns):
+            if batch.schema != target:
+                try:
+                    batch = pa.Table.from_batches([batch]).select(columns).cast(target).combine_chunks().to_batches()[0]
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise InvalidData(f"the {where} file {f!r} holds columns of other types than the first file "
+                                      f"({exc})") from exc
+            yield batch
 
 
 def _checked(dataset: pads.Dataset, columns: list[str] | None, where: str) -> pads.Dataset:
