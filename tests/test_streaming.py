@@ -149,3 +149,22 @@ def test_realized_performance_streams_and_joins_late_labels_per_batch(late_label
     in_memory = calc.calculate(data, targets=targets).to_df()
     streamed = calc.calculate(str(tmp_path / "ana"), targets=targets, streaming=True).to_df()
     _assert_same(in_memory, streamed)
+
+
+def test_monitor_streamed_equals_in_memory(reference, holes, tmp_path, monkeypatch):
+    """Every calculator of a Monitor, including the estimator (with its trust diagnostics) and the
+    domain classifier, which assemble each chunk's rows from batches."""
+    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 2_900)
+    _write_parts(holes, tmp_path / "ana", [6_000, 14_000])
+    monitor = seismo.Monitor("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true",
+                             timestamp="timestamp", features=COLUMNS, chunk_size=4_000).fit(reference)
+    in_memory = monitor.run(holes).to_df()
+    streamed = monitor.run(str(tmp_path / "ana"), streaming=True).to_df()
+    keys = ["calculator", *KEYS]
+    a = in_memory.sort_values(keys).reset_index(drop=True)
+    b = streamed.sort_values(keys).reset_index(drop=True)
+    assert set(a["calculator"]) == set(b["calculator"]) >= {"estimated_performance", "domain_classifier_drift"}
+    pd.testing.assert_frame_equal(a[keys + ["alert"]], b[keys + ["alert"]])
+    for col in ["value", "sampling_error", "upper_threshold", "realized"]:
+        np.testing.assert_allclose(a[col].astype(float), b[col].astype(float), rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=col)
