@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -197,11 +198,53 @@ def _integral_floats_as_ints(array: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def string_values(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
-    """A categorical column as Arrow strings, nulls (and float NaN) kept as null."""
+    """A categorical column as Arrow strings, nulls (and float NaN) kept as null.
+
+    A dictionary column (pandas categorical, parquet dictionary pages) is converted
+    on its dictionary, once per distinct value; its encoded form stays available
+    through `dictionary_form` for lookups that need each distinct value only once.
+    """
     if isinstance(array, pa.Array):
         array = pa.chunked_array([array])
     if pa.types.is_dictionary(array.type):
-        array = _decode_dictionary(array)
+        encoded = _string_dictionaries(array)
+        strings = pa.chunked_array(
+            [chunk.dictionary.take(chunk.indices) for chunk in encoded.chunks], type=pa.string()
+        )
+        _DICTIONARY_FORMS[id(strings)] = (weakref.ref(strings), encoded)
+        return strings
+    return _plain_string_values(array)
+
+
+_DICTIONARY_FORMS: dict[int, tuple[weakref.ref, pa.ChunkedArray]] = {}
+
+
+def dictionary_form(strings: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """The dictionary-encoded form of a `string_values` result made from a dictionary column.
+
+    None for any other array. The form lives as long as ``strings`` does.
+    """
+    entry = _DICTIONARY_FORMS.get(id(strings))
+    if entry is not None and entry[0]() is strings:
+        return entry[1]
+    return None
+
+
+def _string_dictionaries(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The dictionary column with each chunk's dictionary turned into `string_values` text."""
+    for key, (ref, _) in list(_DICTIONARY_FORMS.items()):  # a snapshot: trackers may run in threads
+        if ref() is None:
+            _DICTIONARY_FORMS.pop(key, None)
+    chunks, last, text = [], None, None
+    for chunk in array.chunks:
+        if last is None or not chunk.dictionary.equals(last):  # chunks often share one dictionary
+            last = chunk.dictionary
+            text = _plain_string_values(pa.chunked_array([last])).combine_chunks()
+        chunks.append(pa.DictionaryArray.from_arrays(chunk.indices, text))
+    return pa.chunked_array(chunks, type=pa.dictionary(array.type.index_type, pa.string()))
+
+
+def _plain_string_values(array: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_floating(array.type):
         nan = pc.is_nan(array)
         array = pc.if_else(nan, pa.scalar(None, array.type), array)

@@ -95,7 +95,7 @@ def test_fine_to_coarse_constant_reference() -> None:
     assert n_coarse_bins(edges) == 3
 
 
-@pytest.mark.parametrize("kind", ["normal", "uniform", "lognormal", "integers", "tiny_span", "two_points", "edges"])
+@pytest.mark.parametrize("kind", ["normal", "uniform", "lognormal", "integers", "tiny_span", "two_points", "edges", "next_to_points"])
 def test_lookup_bins_equal_binary_search(kind):
     """The lookup table (used for large inputs) gives exactly the binary search's bins."""
     from seismo.stats.binning import LOOKUP_MIN_VALUES, PointLookup, _search_bins
@@ -110,6 +110,7 @@ def test_lookup_bins_equal_binary_search(kind):
         "tiny_span": 1e12 + rng.uniform(0, 1e-3, size=50_000),
         "two_points": np.r_[np.zeros(100), np.ones(100)],
         "edges": rng.normal(size=50_000),
+        "next_to_points": rng.normal(size=50_000),
     }[kind]
     points = fine_points(ref)
     values = np.r_[rng.choice(ref, n), rng.normal(np.median(ref), np.std(ref) * 2 + 1e-9, n)]
@@ -121,6 +122,9 @@ def test_lookup_bins_equal_binary_search(kind):
         lookup = PointLookup(points)
         cells = points[0] + np.arange(0, lookup.n_cells, 7) / lookup.scale
         values = np.r_[values, cells, np.nextafter(cells, -np.inf), np.nextafter(cells, np.inf)]
+    if kind == "next_to_points":  # a lone point's cell decides with one comparison: below, at, above
+        near = rng.choice(points, n)
+        values = np.r_[values, near, np.nextafter(near, -np.inf), np.nextafter(near, np.inf), -1e300, 1e300]
     expected = _search_bins(values, points)
     for _ in range(2):  # a retired lookup and a kept one both answer exactly
         np.testing.assert_array_equal(fine_bin_index(values, points), expected)

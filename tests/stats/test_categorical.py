@@ -53,6 +53,38 @@ def test_codes_match_definition(top_k: int) -> None:
     assert codes.max() < n_category_bins(CATEGORIES, top_k)
 
 
+@pytest.mark.parametrize("top_k", [0, 5, 50])
+def test_dictionary_columns_give_the_same_codes(top_k: int) -> None:
+    """Categoricals look up each dictionary entry once; the bins equal those of plain text."""
+    rng = np.random.default_rng(top_k + 1)
+    values = draw(rng, 3000, np.ones(16))
+    plain = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+    want = [brute_code(v, top_k) for v in values]
+    chunks = [pa.array(plain[i : i + 700]).dictionary_encode() for i in range(0, 3000, 700)]  # own dictionaries
+    with_null_entry = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, None, 2, 1], pa.int8()), pa.array(["c0", None, "new1"])
+    )
+    cases = [
+        (pa.chunked_array(chunks), want),
+        (pa.chunked_array([pa.array(plain).dictionary_encode()]).cast(pa.dictionary(pa.int32(), pa.large_string())), want),
+        (pa.chunked_array([with_null_entry]), [brute_code(v, top_k) for v in ["c0", None, None, "new1", None]]),
+    ]
+    for column, expected in cases:
+        strings = string_values(column)
+        assert strings.type == pa.string()
+        assert strings.to_pylist() == pa.chunked_array([column.cast(column.type.value_type)]).to_pylist()
+        assert category_bins(strings, pa.array(CATEGORIES), top_k).tolist() == expected
+        assert category_bins(column, pa.array(CATEGORIES), top_k).tolist() == expected
+
+
+def test_numeric_dictionary_is_text_like_plain_numbers() -> None:
+    floats = pa.array([1.0, 2.5, float("nan"), None, 3.0, 1.0])
+    for column in (floats, pa.array([True, False, None])):
+        assert string_values(column.dictionary_encode()).to_pylist() == string_values(column).to_pylist()
+    codes = category_bins(string_values(floats.dictionary_encode()), pa.array(["1", "3", "2.5"]), 1)
+    assert codes.tolist() == [0, 1, 3, 3, 1, 0]
+
+
 def test_counts_properties() -> None:
     values = np.array(["c0", "c0", "c7", "zzz", None, np.nan, "c1"], dtype=object)
     counts = CategoryCounts.from_codes(

@@ -114,3 +114,17 @@ def test_degenerate_and_empty_inputs() -> None:
     assert all(np.isnan(chi2(full, empty)))
     with pytest.raises(ValueError, match="differ in length"):
         psi(full, full[:2])
+
+
+def test_chi2_closed_form_matches_scipy_on_random_tables() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        size = int(rng.integers(2, 12))
+        ref = rng.integers(0, 50, size).astype(float) * (rng.random(size) < 0.8)
+        cur = ref + rng.integers(-2, 3, size) if rng.random() < 0.3 else rng.integers(0, 50, size)
+        cur = np.maximum(cur, 0).astype(float)
+        keep = (ref > 0) | (cur > 0)
+        if ref.sum() == 0 or cur.sum() == 0 or keep.sum() < 2:
+            continue
+        want = chi2_contingency(np.vstack([ref[keep], cur[keep]]))
+        assert chi2(ref, cur) == pytest.approx((want.statistic, want.pvalue), rel=1e-9, abs=1e-300)

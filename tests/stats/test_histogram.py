@@ -86,3 +86,13 @@ def test_mismatched_bins_raise(data) -> None:
     points, values = data
     with pytest.raises(ValueError, match="different points"):
         Histogram.from_values(values, points) + Histogram.from_values(values, points[:10])
+
+
+def test_infinite_values_count_in_the_tails_but_not_in_the_sums() -> None:
+    points = np.array([0.0, 1.0, 2.0])
+    values = np.array([-np.inf, -3.0, 0.5, 1.0, np.inf, 7.0, np.nan, np.nan])
+    hist = Histogram.from_values(values, points)
+    assert hist.counts.tolist() == [2, 0, 1, 1, 0, 0, 2, 2]
+    assert hist.sums.tolist() == [-3.0, 0, 0.5, 1.0, 0, 0, 7.0, 0]
+    finite = Histogram.from_values(values[np.isfinite(values)], points)
+    assert np.array_equal(finite.sums, hist.sums)

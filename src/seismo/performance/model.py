@@ -54,33 +54,56 @@ class ClassSpec:
 
 
 def probabilities(frame: Frame, spec: ClassSpec) -> np.ndarray:
-    """Scores of the scored classes, (n, S); NaN or values outside [0, 1] are errors."""
-    out = np.empty((frame.n_rows, len(spec.proba_columns)))
-    for j, col in enumerate(spec.proba_columns):
-        values = frame.floats(col)
-        bad = ~((values >= 0.0) & (values <= 1.0))
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0])
-            raise InvalidData(
-                f"y_pred_proba column {col!r} in the {frame.where} data has {int(bad.sum())} values "
-                f"that are NaN or outside [0, 1] (first at row {first}: {float(values[first])})"
-            )
-        out[:, j] = values
+    """Scores of the scored classes, (n, S), read-only; NaN or values outside [0, 1] are errors.
+
+    One scored column is a view of the frame's cached values; several are stored
+    column by column (Fortran order), so neither filling nor reading a class copies strided.
+    """
+    columns = [_checked_scores(frame, col) for col in spec.proba_columns]
+    if len(columns) == 1:
+        out = columns[0].reshape(-1, 1)
+    else:
+        out = np.empty((frame.n_rows, len(columns)), order="F")
+        for j, values in enumerate(columns):
+            out[:, j] = values
+    out.flags.writeable = False
     return out
 
 
+def _checked_scores(frame: Frame, column: str) -> np.ndarray:
+    values = frame.floats(column)
+    if values.size and 0.0 <= values.min() and values.max() <= 1.0:  # NaN fails both
+        return values
+    bad = ~((values >= 0.0) & (values <= 1.0))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise InvalidData(
+            f"y_pred_proba column {column!r} in the {frame.where} data has {int(bad.sum())} values "
+            f"that are NaN or outside [0, 1] (first at row {first}: {float(values[first])})"
+        )
+    return values
+
+
 def class_index(frame: Frame, column: str, spec: ClassSpec, role: str, allow_missing: bool) -> np.ndarray:
-    """Index of each row's class in ``spec.labels``; -1 where missing (if allowed)."""
+    """Index of each row's class in ``spec.labels``; -1 where missing (if allowed).
+
+    Numbers are compared with integer class labels numerically, which is the same
+    match as comparing their text (`string_values`) without making a string per row.
+    """
     array = frame.column(column)
     if pa.types.is_boolean(array.type):
         array = pc.cast(array, pa.int64())
-    strings = string_values(array)
-    index = pc.fill_null(pc.index_in(strings, value_set=pa.array(spec.labels)), -1)
-    index = index.to_numpy(zero_copy_only=False).astype(np.int64)
-    missing = pc.is_null(strings).to_numpy(zero_copy_only=False)
+    numeric = _numeric_class_index(array, spec.labels)
+    if numeric is not None:
+        index, missing = numeric
+    else:
+        strings = string_values(array)
+        index = pc.fill_null(pc.index_in(strings, value_set=pa.array(spec.labels)), -1)
+        index = index.to_numpy(zero_copy_only=False).astype(np.int64)
+        missing = pc.is_null(strings).to_numpy(zero_copy_only=False)
     unknown = (index < 0) & ~missing
     if unknown.any():
-        found = pc.unique(pc.filter(strings, pa.array(unknown))).to_pylist()[:10]
+        found = pc.unique(pc.filter(string_values(array), pa.array(unknown))).to_pylist()[:10]
         raise InvalidData(
             f"{role} column {column!r} in the {frame.where} data has values {found} that are not "
             f"among the known classes {list(spec.labels)}"
@@ -90,6 +113,64 @@ def class_index(frame: Frame, column: str, spec: ClassSpec, role: str, allow_mis
             f"{role} column {column!r} in the {frame.where} data has {int(missing.sum())} missing values"
         )
     return index
+
+
+_EXACT_FLOAT_INTEGERS = 2**53  # below this every integer is a float64 exactly
+
+
+def _integer_labels(labels: tuple[str, ...]) -> np.ndarray | None:
+    """The labels as integers when each is an integer's canonical text ("3", not "03" or "3.0")."""
+    try:
+        keys = [int(label) for label in labels]
+    except ValueError:
+        return None
+    if any(str(key) != label or abs(key) >= _EXACT_FLOAT_INTEGERS for key, label in zip(keys, labels)):
+        return None
+    return np.array(keys, dtype=np.int64)
+
+
+def _numeric_class_index(
+    array: pa.ChunkedArray, labels: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(class index or -1, missing) of an integer or float column, or None to match as text.
+
+    `string_values` writes an integral float as the integer ("1.0" -> "1") and NaN as
+    missing, so an integral float equals an integer label exactly when its text does.
+    """
+    kind = array.type
+    numeric = (pa.types.is_integer(kind) and kind != pa.uint64()) or pa.types.is_floating(kind)
+    keys = _integer_labels(labels) if numeric else None
+    if keys is None:
+        return None
+    if pa.types.is_floating(kind):
+        values = pc.fill_null(pc.cast(array, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        return _searched_positions(values, keys), np.isnan(values)  # NaN equals no key
+    ints = pc.cast(array, pa.int64())
+    index = _integer_positions(pc.fill_null(ints, 0).to_numpy(zero_copy_only=False), keys)
+    missing = pc.is_null(ints).to_numpy(zero_copy_only=False)
+    index[missing] = -1
+    return index, missing
+
+
+def _integer_positions(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each value in ``keys`` (distinct int64), -1 if absent, by one table lookup."""
+    lo = int(keys.min())
+    span = int(keys.max()) - lo + 1
+    if span > 1 << 20:  # sparse keys: binary search instead of a huge table
+        return _searched_positions(values, keys)
+    table = np.full(span + 1, -1, dtype=np.int64)  # the last slot answers every value out of range
+    table[keys - lo] = np.arange(len(keys))
+    # Read as unsigned, a value below ``lo`` wraps far above ``span``, so one minimum clips both sides.
+    offset = (values - lo).view(np.uint64)
+    return table.take(np.minimum(offset, np.uint64(span)))
+
+
+def _searched_positions(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each value (integer or float) in ``keys``, -1 if absent, by binary search."""
+    order = np.argsort(keys)
+    ordered = keys[order]
+    at = np.minimum(np.searchsorted(ordered, values), len(keys) - 1)
+    return np.where(ordered[at] == values, order[at], -1)
 
 
 def regression_values(frame: Frame, column: str, role: str, allow_missing: bool) -> np.ndarray:

@@ -110,10 +110,12 @@ class PointLookup:
 
     The reference range is cut into many equal cells. A cell with no point in it or
     in its two neighbours maps every value in it to the same open-interval bin, read
-    from the table in O(1). Values in the other cells (a few percent for continuous
-    data: those next to a point, the tails, exact point values) fall back to the
-    binary search. The neighbour margin absorbs floating-point rounding of the cell
-    number, so the answer equals `_search_bins` exactly. Where most values fall back
+    from the table in O(1). A cell whose neighbourhood holds exactly one point ``k``
+    needs one comparison: below it bin ``2k``, equal ``2k + 1``, above ``2k + 2``
+    (values clipped into the end cells lie beyond every point, so the rule holds
+    there too). Values in the remaining cells (several points close together)
+    fall back to the binary search. The neighbour margin absorbs floating-point
+    rounding of the cell number, so the answer equals `_search_bins` exactly. Where most values fall back
     (heavy tails squeeze the data into few cells; a discrete column's values sit on
     its points) the lookup is slower than plain search, so after one use it retires
     itself when more than ``MAX_SLOW_SHARE`` of the values needed the fallback.
@@ -130,8 +132,8 @@ class PointLookup:
         # points in [edge(c - 1), edge(c + 2)]: cell c and its neighbours
         left = np.searchsorted(points, edges[np.maximum(np.arange(self.n_cells) - 1, 0)], side="left")
         right = np.searchsorted(points, edges[np.arange(self.n_cells) + 2], side="right")
-        clean = right == left
-        self.table = np.where(clean, 2 * left, -1).astype(np.int64)  # 2k: the open interval below point k
+        # 2k: the open interval below point k (no point near); -2 - k: only point k near; -1: several
+        self.table = np.select([right == left, right == left + 1], [2 * left, -2 - left], -1).astype(np.int64)
         self.worthwhile = True
 
     def bins(self, values: np.ndarray) -> np.ndarray:
@@ -140,11 +142,18 @@ class PointLookup:
         nan = np.isnan(values)
         t[nan] = 0
         out = self.table.take(t.astype(np.intp))
-        slow = out < 0
-        slow &= ~nan
-        n_slow = int(np.count_nonzero(slow))
-        self.worthwhile = n_slow <= self.MAX_SLOW_SHARE * len(values)
-        if n_slow:
+        near = out < 0
+        near &= ~nan
+        rows = np.flatnonzero(near)
+        codes = out[rows]
+        single = codes <= -2
+        if single.any():
+            at, k = rows[single], -2 - codes[single]
+            v, point = values[at], self.points[k]
+            out[at] = 2 * k + (v >= point) + (v > point)
+        slow = rows[~single]
+        self.worthwhile = slow.size <= self.MAX_SLOW_SHARE * len(values)
+        if slow.size:
             out[slow] = _search_bins(values[slow], self.points)
         out[nan] = 2 * len(self.points) + 1
         return out

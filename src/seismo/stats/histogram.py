@@ -30,9 +30,12 @@ class Histogram:
     def from_bins(cls, bins: np.ndarray, values: np.ndarray, n_bins: int) -> Histogram:
         """Histogram from bin indices already computed (shared across statistics)."""
         values = np.asarray(values, dtype=np.float64)
-        weights = np.where(np.isfinite(values), values, 0.0)  # NaN and ±inf must not poison sums
         counts = np.bincount(bins, minlength=n_bins).astype(np.float64)
-        sums = np.bincount(bins, weights=weights, minlength=n_bins).astype(np.float64)
+        sums = np.bincount(bins, weights=values, minlength=n_bins)
+        sums[-1] = 0.0  # the NaN bin holds only NaN values
+        if not np.isfinite(sums).all():  # ±inf in a tail bin: sum its finite values only
+            weights = np.where(np.isfinite(values), values, 0.0)
+            sums = np.bincount(bins, weights=weights, minlength=n_bins)
         return cls(counts, sums)
 
     def _check(self, other: Histogram) -> None:
