@@ -162,3 +162,56 @@ def test_configuration_errors():
     drift = PCADrift(columns=["x0", "x1"], chunk_size=100).fit(reference)
     with pytest.raises(ColumnNotFound):
         drift.calculate(reference[["x0"]])
+
+
+def test_dictionary_encoded_categories_score_as_their_strings():
+    """Codes taken through a column's dictionaries (one per chunk, in any order, null
+    entries and indices included) equal the lookup of the decoded strings."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(13)
+
+    def table(n: int, dictionaries: list[list], plain: bool) -> pa.Table:
+        x = rng.normal(size=n)
+        chunks = []
+        for words, rows in zip(dictionaries, np.array_split(np.arange(n), len(dictionaries))):
+            indices = pa.array(rng.integers(0, len(words), rows.size), mask=rng.random(rows.size) < 0.1)
+            chunks.append(pa.DictionaryArray.from_arrays(indices, pa.array(words, pa.string())))
+        c = pa.chunked_array(chunks)
+        if plain:
+            c = pa.chunked_array([chunk.dictionary_decode() for chunk in chunks])
+        y = x * 0.8 + rng.normal(scale=0.5, size=n)
+        return pa.table({"x": x, "y": y, "c": c})
+
+    reference = table(4_000, [["u", "v", "w"], ["w", "u", None, "v"]], plain=False)
+    drift = PCADrift(chunk_size=500, n_resamples=5, column_types={"c": "categorical"}).fit(reference)
+    analysis = table(2_000, [["v", "new", "u"], ["w"], [None, "u"]], plain=False)
+    as_strings = pa.table({"x": analysis["x"], "y": analysis["y"], "c": analysis["c"].cast(pa.string())})
+    assert pa.types.is_dictionary(analysis["c"].type) and not pa.types.is_dictionary(as_strings["c"].type)
+    by_dictionary, by_string = _row_errors(drift, analysis), _row_errors(drift, as_strings)
+    np.testing.assert_array_equal(by_dictionary, by_string)
+    assert np.isfinite(by_dictionary).all()
+    assert len(set(np.round(by_dictionary, 12))) > 100  # the categories do enter the errors
+
+
+def test_row_errors_are_exact_where_they_are_tiny():
+    """err² = ‖z‖² − ‖zWᵀ‖² cancels where the error is a tiny share of ‖z‖; such rows must
+    still match ‖z − zWᵀW‖, here on rank-2 data in 4 columns (errors ~1e-9) and with every
+    component kept (errors ~1e-15)."""
+    rng = np.random.default_rng(14)
+    columns, mixing = ["a", "b", "c", "d"], rng.normal(size=(2, 4))
+
+    def frame(n: int) -> pd.DataFrame:
+        low = rng.normal(size=(n, 2)) @ mixing
+        return pd.DataFrame(low + 1e-9 * rng.normal(size=(n, 4)), columns=columns)
+
+    reference, analysis = frame(5_000), frame(3_000)
+    for variance, largest in ((0.9, 1e-7), (1.0, 1e-12)):
+        drift = PCADrift(chunk_size=500, n_resamples=5, variance=variance).fit(reference)
+        model = drift.model_
+        z = (analysis.to_numpy() - model.center) / model.scale - model.mu
+        w = model.components
+        expected = np.linalg.norm(z - (z @ w.T) @ w, axis=1)
+        errors = _row_errors(drift, analysis)
+        assert errors.max() < largest
+        np.testing.assert_allclose(errors, expected, rtol=1e-6, atol=1e-15)

@@ -36,19 +36,23 @@ the reference sample (`seismo.reference`); its rows are still all scored.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
 
 from ..base import FeatureCalculator
 from ..calculator import ROWS, MetricInfo
 from ..chunking import Chunker
 from ..errors import InvalidConfiguration
 from ..frame import Frame
-from ..io import DataLike
+from ..io import DataLike, string_values
 from ..reference import row_positions
 from ..scaling import LOCATION
 from ..stats.moments import Moments
@@ -57,40 +61,90 @@ from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 
 METRIC = "pca_reconstruction_error"
 N_FOLDS = 5
-_BLOCK = 65_536  # rows scored at once, to bound the memory of the encoded matrix
+# Rows scored at once. Rows are scored block by block end to end (raw -> standardised ->
+# projected -> error) so the block's (d, _BLOCK) matrix stays in cache and memory stays
+# small whatever the number of rows.
+_BLOCK = 16_384
 _UNSEEN, _MISSING = -1, -2  # category codes besides positions in the reference vocabulary
+# err² = ‖z‖² − ‖zWᵀ‖² loses digits to cancellation where the error is a tiny share of
+# ‖z‖² (a row lying almost in the principal subspace); such rows are recomputed as ‖z − zWᵀW‖².
+_CANCELLATION = 1e-4
+
+Rows = slice | np.ndarray
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limits = None
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread while any thread is inside; the setting is restored when the last
+    one leaves (nested `threadpool_limits` in two threads could otherwise restore out of order)."""
+    global _blas_users, _blas_limits
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limits = threadpool_limits(1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limits.restore_original_limits()
 
 
 @dataclass
 class RawColumns:
-    """A frame's features before imputation: continuous floats and category codes."""
+    """A frame's features before imputation, one 1-D array per column.
 
-    continuous: np.ndarray  # (n, dc) float64, NaN where missing or non-finite
-    codes: np.ndarray  # (n, dk) int64: vocabulary position, _UNSEEN or _MISSING
+    Continuous values are float64 where NaN and ±inf count as missing (the frame's own
+    arrays, not copied); categories are int32 positions in the reference vocabulary,
+    `_UNSEEN` or `_MISSING`. ``n_categories`` are the vocabulary sizes.
+    """
 
-    @property
-    def n_rows(self) -> int:
-        return self.continuous.shape[0]
+    continuous: list[np.ndarray]
+    codes: list[np.ndarray]
+    n_categories: list[int]
+    n_rows: int
 
-    def take(self, rows: slice | np.ndarray) -> "RawColumns":
-        return RawColumns(self.continuous[rows], self.codes[rows])
+    def take(self, rows: Rows) -> "RawColumns":
+        n = rows.size if isinstance(rows, np.ndarray) else len(range(self.n_rows)[rows])
+        return RawColumns([c[rows] for c in self.continuous], [c[rows] for c in self.codes], self.n_categories, n)
 
 
 def raw_columns(frame: Frame, continuous: list[str], categorical: list[str], vocabularies: list[pa.Array]) -> RawColumns:
     """Read the features of ``frame`` once; categories are looked up in the reference vocabularies."""
-    n = frame.n_rows
-    cont = np.empty((n, len(continuous)), dtype=np.float64)
-    for j, name in enumerate(continuous):
-        values = frame.floats(name)
-        cont[:, j] = np.where(np.isfinite(values), values, np.nan)
-    codes = np.empty((n, len(categorical)), dtype=np.int64)
-    for j, (name, vocabulary) in enumerate(zip(categorical, vocabularies)):
-        strings = frame.strings(name)
-        index = pc.fill_null(pc.index_in(strings, value_set=vocabulary), _UNSEEN)
-        col = index.to_numpy(zero_copy_only=False).astype(np.int64)
-        col[pc.is_null(strings).to_numpy(zero_copy_only=False)] = _MISSING
-        codes[:, j] = col
-    return RawColumns(cont, codes)
+    return RawColumns([frame.floats(name) for name in continuous],
+                      [category_codes(frame, name, v) for name, v in zip(categorical, vocabularies)],
+                      [len(v) for v in vocabularies], frame.n_rows)
+
+
+def category_codes(frame: Frame, name: str, vocabulary: pa.Array) -> np.ndarray:
+    """Vocabulary position of each value of column ``name``, `_UNSEEN` or `_MISSING` (int32).
+
+    A dictionary-encoded column (pandas Categorical, parquet dictionaries) is looked up
+    once per dictionary entry and the codes are taken by its indices, so no string is
+    decoded per row.
+    """
+    column = frame.column(name)
+    if not pa.types.is_dictionary(column.type):
+        return _codes_of(frame.strings(name), vocabulary)
+    parts = [np.empty(0, dtype=np.int32)]
+    for chunk in column.chunks:
+        # the entry codes, then _MISSING at the end for null indices
+        entries = np.append(_codes_of(string_values(chunk.dictionary), vocabulary), np.int32(_MISSING))
+        indices = pc.fill_null(chunk.indices.cast(pa.int32()), len(entries) - 1).to_numpy(zero_copy_only=False)
+        parts.append(entries[indices])
+    return np.concatenate(parts)
+
+
+def _codes_of(strings: pa.ChunkedArray, vocabulary: pa.Array) -> np.ndarray:
+    index = pc.fill_null(pc.index_in(strings, value_set=vocabulary), _UNSEEN)
+    codes = index.to_numpy(zero_copy_only=False).astype(np.int32)
+    codes[pc.is_null(strings).to_numpy(zero_copy_only=False)] = _MISSING
+    return codes
 
 
 @dataclass
@@ -107,28 +161,33 @@ class PCAModel:
 
     @classmethod
     def fit(cls, raw: RawColumns, variance: float) -> "PCAModel":
-        cont, codes = raw.continuous, raw.codes
-        with np.errstate(invalid="ignore"):
-            observed = np.isfinite(cont).sum(axis=0)
-            means = np.where(observed > 0, np.nansum(cont, axis=0) / np.maximum(observed, 1), 0.0)
-        frequencies, fills = [], np.zeros(codes.shape[1])
-        for j in range(codes.shape[1]):
-            col = codes[:, j]
+        means = np.zeros(len(raw.continuous))
+        for j, col in enumerate(raw.continuous):
+            finite = col[np.isfinite(col)]
+            means[j] = finite.mean() if finite.size else 0.0
+        frequencies, fills = [], np.zeros(len(raw.codes))
+        for j, col in enumerate(raw.codes):
             known = col[col >= 0]
             size = int(col.max()) + 1 if col.size and col.max() >= 0 else 0
             counts = np.bincount(known, minlength=size).astype(float)
             share = counts / known.size if known.size else counts
             frequencies.append(share)
             fills[j] = share.max() if share.size else 0.0
-        model = cls(means, frequencies, fills, np.zeros(0), np.ones(0), np.zeros(0), np.zeros((0, 0)))
-        x = model.encode(raw)
-        center = x.mean(axis=0)
-        scale = x.std(axis=0)
+        d = means.size + len(frequencies)
+        model = cls(means, frequencies, fills, np.zeros(d), np.ones(d), np.zeros(d), np.zeros((0, d)))
+        x = np.empty((d, raw.n_rows))  # one row per feature: the encoded fit rows, unscaled
+        model._fill(raw, slice(None), x)
+        center = x.mean(axis=1)
+        scale = x.std(axis=1)
         scale = np.where(scale > 1e-12 * np.maximum(np.abs(center), 1.0), scale, 1.0)
-        z = (x - center) / scale
-        mu = z.mean(axis=0)
-        _, s, vt = np.linalg.svd(z - mu, full_matrices=False)
-        explained = s**2
+        x -= center[:, None]
+        x /= scale[:, None]
+        mu = x.mean(axis=1)
+        x -= mu[:, None]
+        # The right singular vectors of the centred (n, d) matrix are the eigenvectors of its
+        # (d, d) scatter matrix, and the squared singular values its eigenvalues: the same PCA
+        # from a d×d decomposition instead of an n×d one.
+        _, explained, vt = np.linalg.svd(x @ x.T, hermitian=True)
         total = explained.sum()
         if total <= 0 or not np.isfinite(total):
             k = 0
@@ -142,28 +201,61 @@ class PCAModel:
     def n_components(self) -> int:
         return self.components.shape[0]
 
-    def encode(self, raw: RawColumns) -> np.ndarray:
-        """Imputed, frequency-encoded features (before scaling), shape (n, d)."""
-        cont = np.where(np.isnan(raw.continuous), self.means, raw.continuous)
-        cat = np.empty(raw.codes.shape, dtype=np.float64)
-        for j, share in enumerate(self.frequencies):
-            col = raw.codes[:, j]
-            inside = (col >= 0) & (col < share.size)
-            cat[:, j] = np.where(inside, share[np.where(inside, col, 0)] if share.size else 0.0, 0.0)
-            cat[col == _MISSING, j] = self.fills[j]
-        return np.hstack([cont, cat])
+    def _fill(self, raw: RawColumns, rows: Rows, out: np.ndarray,
+              shift: np.ndarray | None = None, inv_scale: np.ndarray | None = None) -> None:
+        """Write ``(x − shift) · inv_scale`` of the encoded ``rows`` into ``out`` (d, len(rows)).
 
-    def standardise(self, raw: RawColumns) -> np.ndarray:
-        return (self.encode(raw) - self.center) / self.scale
+        ``x`` is imputed and frequency-encoded; without ``shift`` and ``inv_scale`` it is
+        written as is. One row of ``out`` per feature, so every write is contiguous.
+        """
+        d = out.shape[0]
+        shift = np.zeros(d) if shift is None else shift
+        inv_scale = np.ones(d) if inv_scale is None else inv_scale
+        for j, col in enumerate(raw.continuous):
+            values, row = col[rows], out[j]
+            np.subtract(values, shift[j], out=row)
+            row *= inv_scale[j]
+            missing = ~np.isfinite(values)
+            if missing.any():
+                row[missing] = (self.means[j] - shift[j]) * inv_scale[j]
+        dc = len(raw.continuous)
+        for j, (col, share, size) in enumerate(zip(raw.codes, self.frequencies, raw.n_categories)):
+            # encoded value of every code: its share (0 past the fit rows' categories), the
+            # fill at _MISSING (-2) and 0 at _UNSEEN (-1), already shifted and scaled
+            table = np.zeros(size + 2)
+            table[:share.size] = share
+            table[_MISSING] = self.fills[j]
+            table = (table - shift[dc + j]) * inv_scale[dc + j]
+            np.take(table, col[rows], out=out[dc + j])
 
-    def errors(self, raw: RawColumns) -> np.ndarray:
-        """Per-row Euclidean reconstruction error in the standardised space."""
-        out = np.empty(raw.n_rows)
+    def errors(self, raw: RawColumns, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per-row Euclidean reconstruction error in the standardised space (of ``rows``, or all).
+
+        ``z − μ = (x − c − μσ) / σ``, so centring and scaling are one shift and one scale
+        applied while a block is filled; with orthonormal ``W`` the error is
+        ``‖z − μ‖² − ‖(z − μ)Wᵀ‖²``, one product per block. The products, (k, d) by
+        (d, `_BLOCK`), run on one BLAS thread: more threads only wait on each other, on a
+        busy machine badly (measured 60× slower); threads over blocks did not pay on 2 cores.
+        """
+        n = raw.n_rows if rows is None else rows.size
+        out = np.empty(n)
+        shift = self.center + self.mu * self.scale
+        inv_scale = 1.0 / self.scale
         w = self.components
-        for start in range(0, raw.n_rows, _BLOCK):
-            block = slice(start, start + _BLOCK)
-            zc = self.standardise(raw.take(block)) - self.mu
-            out[block] = np.linalg.norm(zc - (zc @ w.T) @ w, axis=1)
+        buffer = np.empty((shift.size, min(n, _BLOCK)))
+        with _one_blas_thread():
+            for start in range(0, n, _BLOCK):
+                stop = min(start + _BLOCK, n)
+                zc = buffer[:, :stop - start]
+                self._fill(raw, slice(start, stop) if rows is None else rows[start:stop], zc, shift, inv_scale)
+                projected = w @ zc
+                squared = np.einsum("ij,ij->j", zc, zc)
+                error = squared - np.einsum("ij,ij->j", projected, projected)
+                inexact = np.flatnonzero(error < _CANCELLATION * squared)
+                if inexact.size:
+                    residual = zc[:, inexact] - w.T @ projected[:, inexact]
+                    error[inexact] = np.einsum("ij,ij->j", residual, residual)
+                np.sqrt(np.maximum(error, 0.0), out=out[start:stop])
         return out
 
 
@@ -239,19 +331,24 @@ class OutOfFoldScorer(PCATracker):
     and the reference sample (rows at its ``positions``) alike.
     """
 
-    def __init__(self, tracker: PCATracker, models: list[PCAModel], seed: int):
+    def __init__(self, tracker: PCATracker, models: list[PCAModel], seed: int,
+                 known: tuple[Frame, RawColumns, np.ndarray] | None = None):
         super().__init__(tracker.model, tracker.continuous, tracker.categorical, tracker.vocabularies)
         self.models = models
         self.seed = seed
+        self.known = known  # a frame whose raw columns and folds were already made (the fit's)
 
     def encode(self, frame: Frame) -> np.ndarray:
-        raw = self.raw(frame)
-        folds = fold_of(row_positions(frame), self.seed, len(self.models))
+        if self.known is not None and self.known[0] is frame:
+            _, raw, folds = self.known
+        else:
+            raw = self.raw(frame)
+            folds = fold_of(row_positions(frame), self.seed, len(self.models))
         out = np.empty(raw.n_rows)
         for fold, model in enumerate(self.models):
             held = np.flatnonzero(folds == fold)
             if held.size:
-                out[held] = model.errors(raw.take(held))
+                out[held] = model.errors(raw, held)
         return out
 
 
@@ -320,7 +417,7 @@ class PCADrift(FeatureCalculator):
         tracker = PCATracker(model, continuous, categorical, vocabularies)
         folds = fold_of(row_positions(sample), self.random_state)
         scorer = OutOfFoldScorer(tracker, fold_models(raw, folds, self.variance, self.max_fit_rows, rng),
-                                 self.random_state)
+                                 self.random_state, known=(sample, raw, folds))
         self.model_ = model
         self.n_components_ = model.n_components
         self.fitted_trackers_ = self._fit_trackers([tracker], ref, overrides, encoders=[scorer])
