@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -42,8 +42,9 @@ class OpenChunk:
     stop: int  # one past its last row so far
     start_date: np.datetime64 | None
     end_date: np.datetime64 | None
-    partials: list[Any]
+    partials: list[Any] | None
     key: str | None = None  # period label; positional keys are made when the chunk is closed
+    settled: Any = None  # what ``settle`` made of a complete chunk (its partials are then dropped)
 
     def to_chunk(self) -> Chunk:
         key = self.key if self.key is not None else f"[{self.start}:{self.stop - 1}]"
@@ -78,8 +79,9 @@ class ChunkAccumulator:
     """
 
     def __init__(self, trackers: list[Any], chunker: Chunker, *, total_rows: int | None = None,
-                 state: StreamState | None = None):
+                 state: StreamState | None = None, settle: Callable[[OpenChunk], Any] | None = None):
         self.trackers = trackers
+        self.settle = settle
         self.chunker = chunker
         self.total_rows = total_rows
         self.closed: list[OpenChunk] = []
@@ -154,6 +156,7 @@ class ChunkAccumulator:
             else:
                 if self.open is not None:
                     self.closed.append(self.open)
+                    self._settle_closed()
                 self.open = OpenChunk(self.next_index, code, self.rows_seen + lo, self.rows_seen + hi, first, last,
                                       parts, key)
                 self.next_index += 1
@@ -192,8 +195,29 @@ class ChunkAccumulator:
                 still_open = last
         if not keep_open:
             chunks = apply_incomplete(self.chunker, chunks)
+        if self.settle is not None:
+            chunks = [self._settled(c, keep_partials=c is still_open) for c in chunks]
         state = StreamState(self.rows_seen, self.next_index, self.watermark, still_open)
         return chunks, state
+
+    def _settle_closed(self) -> None:
+        """Settle complete chunks as soon as they close, so that what they hold (raw rows for a
+        per-chunk model) does not pile up; the newest stays as it is, because the incomplete
+        rule may still append the last chunk to it."""
+        if self.settle is None:
+            return
+        for chunk in self.closed[:-1]:
+            if chunk.partials is not None:
+                self._settled(chunk, keep_partials=False)
+
+    def _settled(self, chunk: OpenChunk, keep_partials: bool) -> OpenChunk:
+        if chunk.partials is None:
+            return chunk
+        if keep_partials:  # an open chunk: report it as it stands, keep its rows for later ones
+            return replace(chunk, settled=self.settle(chunk))
+        chunk.settled = self.settle(chunk)
+        chunk.partials = None
+        return chunk
 
     def _may_grow(self, chunk: OpenChunk) -> bool:
         if isinstance(self.chunker, SizeChunker):

@@ -196,10 +196,12 @@ class BaseCalculator:
 
     def _accumulate(self, trackers: list, data: DataLike, columns: list[str], *, streaming: bool | None,
                     state: StreamState | None, prepare: Callable[[Frame], Frame] | None = None,
+                    settle: Callable[[OpenChunk], object] | None = None,
                     ) -> tuple[list[OpenChunk], StreamState, int]:
-        """Every analysis chunk's merged partials, the state to continue from, and the rows skipped."""
+        """Every analysis chunk's merged partials (or, with ``settle``, what it made of each
+        complete chunk, in ``settled``), the state to continue from, and the rows skipped."""
         frames, total = self._analysis_frames(data, columns, streaming, state)
-        acc = ChunkAccumulator(trackers, self.chunker_, total_rows=total, state=state)
+        acc = ChunkAccumulator(trackers, self.chunker_, total_rows=total, state=state, settle=settle)
         skipped = 0
         position = 0
         for frame in frames:

@@ -56,7 +56,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..accumulate import StreamState, TableRows, local_chunk
+from ..accumulate import OpenChunk, StreamState, TableRows, local_chunk
 from ..base import FeatureCalculator, is_spark
 from ..calculator import rows_to_frame
 from ..chunking import Chunk, Chunker
@@ -266,15 +266,16 @@ class DomainClassifierDrift(FeatureCalculator):
         if is_spark(analysis):
             raise InvalidConfiguration("DomainClassifierDrift does not run on Spark yet: it fits a classifier on "
                                        "each chunk's rows; pass a parquet path to stream it")
-        built, new_state, skipped = self._accumulate([TableRows()], analysis, list(self.schema_.names),
-                                                     streaming=streaming, state=state)
-        values = []
-        for chunk in built:
+        def settle(chunk: OpenChunk) -> _ChunkValue:  # a complete chunk, classified on its own rows
             frame = chunk.partials[0].frame()
             self._check_frame_types(frame)
             whole = chunk.to_chunk()
             value = self._chunk_value(local_chunk(whole), "analysis", self._encode(frame), self.reference_sample_)
-            values.append(replace(value, chunk=whole))
+            return replace(value, chunk=whole)
+
+        built, new_state, skipped = self._accumulate([TableRows()], analysis, list(self.schema_.names),
+                                                     streaming=streaming, state=state, settle=settle)
+        values = [chunk.settled for chunk in built]
         all_values = [*self.reference_values_, *values]
         rows = self._rows(all_values)
         df = rows_to_frame(rows)

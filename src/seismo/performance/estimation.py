@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..accumulate import StreamState, TableRows, local_chunk
+from ..accumulate import OpenChunk, StreamState, TableRows, local_chunk
 from ..base import BaseCalculator, is_spark
 from ..calculator import (
     FittedTracker,
@@ -183,14 +183,16 @@ class Estimator(BaseCalculator):
             extra = [c for c in extra if c in present]
         columns, prepare = self.realized_._labelled_input(analysis, targets, id, require_labels=False, extra=extra)
         self.chunker_ = self.realized_.chunker_
+        def settle(chunk: OpenChunk) -> list[dict]:  # a complete chunk's rows: estimated on its own rows
+            whole = chunk.to_chunk()
+            values = self._chunk_values(chunk.partials[0].frame(), [local_chunk(whole)])
+            return tidy_rows(self.fitted_tracker_, [whole], values, "analysis")
+
         built, new_state, skipped = self._accumulate([TableRows()], analysis, columns, streaming=streaming,
-                                                     state=state, prepare=prepare)
+                                                     state=state, prepare=prepare, settle=settle)
         rows = list(self.reference_rows_)
         for chunk in built:
-            frame = chunk.partials[0].frame()
-            whole = chunk.to_chunk()
-            rows += tidy_rows(self.fitted_tracker_, [whole], self._chunk_values(frame, [local_chunk(whole)]),
-                              "analysis")
+            rows += chunk.settled
         result = Result(rows_to_frame(rows, list(self._extra_columns)), type(self).__name__)
         result.state = new_state
         result.rows_skipped = skipped
