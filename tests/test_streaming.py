@@ -168,3 +168,12 @@ def test_monitor_streamed_equals_in_memory(reference, holes, tmp_path, monkeypat
     for col in ["value", "sampling_error", "upper_threshold", "realized"]:
         np.testing.assert_allclose(a[col].astype(float), b[col].astype(float), rtol=1e-9, atol=1e-12,
                                    equal_nan=True, err_msg=col)
+
+
+def test_a_state_can_be_resumed_twice_with_the_same_result(reference, holes):
+    """Resuming must not change the state it started from: a retried run gives the same numbers."""
+    calc = seismo.DataQuality(columns=COLUMNS, timestamp="timestamp", chunk_size=3_000, n_resamples=5).fit(reference)
+    first = calc.calculate(holes.iloc[:4_500], state=seismo.StreamState())
+    again = [calc.calculate(holes.iloc[:9_000], state=first.state).to_df() for _ in range(2)]
+    _assert_same(again[0], again[1])
+    assert first.state.open.stop == 4_500

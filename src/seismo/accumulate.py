@@ -90,7 +90,8 @@ class ChunkAccumulator:
         self.rows_seen = state.rows_seen
         self.next_index = state.next_index
         self.watermark = state.watermark
-        self.open = state.open
+        # a copy: merging into it must not change the caller's state (a retried run starts from it again)
+        self.open = replace(state.open) if state.open is not None else None
         if isinstance(chunker, CountChunker) and total_rows is None:
             raise InvalidConfiguration("chunk_number needs the total row count; give chunk_size or chunk_period "
                                        "for incremental runs")
