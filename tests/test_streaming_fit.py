@@ -250,3 +250,30 @@ def test_streamed_fit_refuses_what_it_cannot_do(reference, tmp_path, monkeypatch
             seismo.DataQuality(columns=COLUMNS, chunker=Halves(), n_resamples=5).fit(path, streaming=True)
         with pytest.raises(InvalidData, match="fewer than one chunk"):
             seismo.DataQuality(columns=COLUMNS, chunk_size=50_000, n_resamples=5).fit(path, streaming=True)
+
+
+@pytest.mark.parametrize("estimator", ["cbpe", "pape"])
+def test_estimators_fit_a_streamed_reference(estimator, reference, analysis, tmp_path, monkeypatch):
+    """With the sample holding every row the streamed fit equals the in-memory one; with a quarter
+    of the rows (score bins and calibration from the sample, counts from every row) thresholds
+    and estimates stay close."""
+    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 3_333)
+    reference.to_parquet(tmp_path / "ref.parquet", index=False)
+    cls = seismo.PAPE if estimator == "pape" else seismo.CBPE
+    args = dict(y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true", timestamp="timestamp",
+                chunk_size=4_000, metrics=["roc_auc", "accuracy"], n_resamples=5, features=["a", "b", "c", "d"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        in_memory = cls("binary", **args).fit(reference).estimate(analysis).to_df()
+        streamed = cls("binary", **args).fit(str(tmp_path / "ref.parquet"), streaming=True).estimate(analysis).to_df()
+        monkeypatch.setattr(seismo.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
+        sampled = cls("binary", **args).fit(str(tmp_path / "ref.parquet"), streaming=True).estimate(analysis).to_df()
+    pd.testing.assert_frame_equal(in_memory[["period", "chunk_key", "metric", "alert"]],
+                                  streamed[["period", "chunk_key", "metric", "alert"]])
+    for col in ["value", "sampling_error", "lower_threshold", "realized", "calibration_gap"]:
+        np.testing.assert_allclose(streamed[col].astype(float), in_memory[col].astype(float), rtol=1e-9,
+                                   atol=1e-12, equal_nan=True, err_msg=col)
+    np.testing.assert_allclose(sampled["lower_threshold"], in_memory["lower_threshold"], rtol=0.02, equal_nan=True)
+    analysis_rows = sampled["period"] == "analysis"
+    gap = np.abs(sampled.loc[analysis_rows, "value"] - in_memory.loc[analysis_rows, "value"])
+    assert float(gap.max()) < 0.03  # a calibration learned on 5,000 of 20,000 rows

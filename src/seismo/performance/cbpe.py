@@ -159,7 +159,7 @@ class CBPE(Estimator):
         self.column_types = column_types
         self.trust = trust
 
-    def fit(self, reference: Any) -> "CBPE":
+    def fit(self, reference: Any, *, streaming: bool | None = None) -> "CBPE":
         """Learn the calibration, thresholds and sampling errors (and the trust diagnostics' reference)."""
         self.feature_names_ = []
         if self.trust:
@@ -167,7 +167,7 @@ class CBPE(Estimator):
                 if self.features is None:
                     warnings.simplefilter("ignore", SeismoWarning)
                 self.feature_names_ = self._feature_names(reference, self.features, "reference")
-        return super().fit(reference)
+        return super().fit(reference, streaming=streaming)
 
     def _feature_columns(self) -> list[str]:
         return list(getattr(self, "feature_names_", []))

@@ -123,10 +123,10 @@ class DLE(Estimator):
         self.trust = trust
         self.problem_type = "regression"
 
-    def fit(self, reference: Any) -> "DLE":
+    def fit(self, reference: Any, *, streaming: bool | None = None) -> "DLE":
         """Train the loss models and learn thresholds from the labelled reference."""
         self.feature_names_ = self._feature_names(reference, self.features, "reference")
-        return super().fit(reference)
+        return super().fit(reference, streaming=streaming)
 
     def _feature_columns(self) -> list[str]:
         return list(getattr(self, "feature_names_", []))

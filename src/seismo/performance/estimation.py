@@ -20,6 +20,7 @@ import numpy as np
 from ..accumulate import OpenChunk, StreamState, TableRows, local_chunk
 from ..base import BaseCalculator, is_spark
 from ..calculator import (
+    ROWS,
     FittedTracker,
     chunk_values,
     require_fitted,
@@ -29,8 +30,9 @@ from ..calculator import (
 from ..chunking import Chunk
 from ..errors import InvalidConfiguration
 from ..drift.domain_fit import DomainFitCache, FeatureEncoder
-from ..frame import Frame
+from ..frame import Frame, should_stream
 from ..io import DataLike, read_schema
+from ..reference import row_positions, scan_reference
 from ..result import Result
 from .realized import RealizedPerformance
 from .trust import (
@@ -140,11 +142,16 @@ class Estimator(BaseCalculator):
     def _with_trust(values: list[dict], trusts: list[dict]) -> list[dict]:
         return [{**v, **trust} for v, trust in zip(values, trusts)]
 
-    def fit(self, reference: DataLike) -> "Estimator":
-        """Learn the estimate's model plus thresholds and sampling errors from the labelled reference."""
+    def fit(self, reference: DataLike, *, streaming: bool | None = None) -> "Estimator":
+        """Learn the estimate's model plus thresholds and sampling errors from the labelled reference.
+
+        ``streaming`` works as in `UnivariateDrift.fit` (see `_fit_streamed`).
+        """
         realized = self._realized_calculator()
         names = realized._check_config()
         columns = list(dict.fromkeys([*realized._model_columns(), *self._feature_columns()]))
+        if should_stream(reference, columns, streaming):
+            return self._fit_streamed(reference, realized, columns)
         frame = self._load(reference, columns, "reference")
         self._check_not_empty(frame)
         realized._fit_frame(frame, names)
@@ -160,6 +167,38 @@ class Estimator(BaseCalculator):
         trust = self.trust_
         estimated = self._with_trust(estimated, [trust.reference_values(c) if trust else empty_values()
                                                  for c in chunks])
+        real_values = _realized_from_rows(fitted_real.reference_table, chunks)
+        self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
+        self.fitted_ = True
+        return self
+
+    def _fit_streamed(self, reference: DataLike, realized: RealizedPerformance, columns: list[str]) -> "Estimator":
+        """A reference larger than memory. Thresholds, sampling errors and the realized reference
+        values come from every row (`RealizedPerformance.fit` streams them). What needs raw rows
+        (the calibration or loss models, the trust diagnostics' reference sample) learns from a
+        uniform sample of at most `seismo.reference.REFERENCE_SAMPLE_ROWS` rows, and each
+        reference chunk's estimate is computed on the sampled rows that fall in it. With a
+        sample holding every row, this equals the in-memory fit.
+        """
+        realized.fit(reference, streaming=True)
+        sample = scan_reference(reference, columns, self.timestamp, seed=self.random_state).frame
+        self.realized_ = realized
+        self.chunker_ = realized.chunker_
+        self.metrics_ = realized.metrics_
+        tracker = self._estimation_tracker(sample)
+        self.trust_ = self._build_trust(sample)
+        fitted_real = realized.fitted_trackers_[0]
+        self.fitted_tracker_ = FittedTracker(tracker, fitted_real.metrics, reference_rows=fitted_real.reference_rows)
+        chunks = realized.reference_chunks_
+        positions = row_positions(sample)  # in time order, so each chunk's sampled rows are contiguous
+        in_sample = [Chunk(c.index, c.key, int(np.searchsorted(positions, c.start)),
+                           int(np.searchsorted(positions, c.stop)), c.start_date, c.end_date) for c in chunks]
+        estimated = chunk_values(tracker, tracker.encode_reference(sample), in_sample, None, leave_out=False)
+        for values in estimated:  # sampling errors are those of the whole chunk, not of its sampled rows
+            values.pop(ROWS, None)
+        trust = self.trust_
+        estimated = self._with_trust(estimated, [trust.reference_values(c) if trust else empty_values()
+                                                 for c in in_sample])
         real_values = _realized_from_rows(fitted_real.reference_table, chunks)
         self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
         self.fitted_ = True

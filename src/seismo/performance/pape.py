@@ -294,11 +294,11 @@ class PAPE(CBPE):
         return (int(self.max_reference_rows), self._params(), int(self.n_splits),
                 (float(self.weight_clip[0]), float(self.weight_clip[1])))
 
-    def fit(self, reference: Any) -> "PAPE":
+    def fit(self, reference: Any, *, streaming: bool | None = None) -> "PAPE":
         """Learn thresholds from the realized reference metric and keep the labelled reference sample."""
         self._check_pape_config()
         self.feature_names_ = self._feature_names(reference, self.features, "reference")
-        return super(CBPE, self).fit(reference)
+        return super(CBPE, self).fit(reference, streaming=streaming)
 
     def _optional_features(self) -> bool:
         return False  # the estimate itself needs them
