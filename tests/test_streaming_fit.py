@@ -277,3 +277,18 @@ def test_estimators_fit_a_streamed_reference(estimator, reference, analysis, tmp
     analysis_rows = sampled["period"] == "analysis"
     gap = np.abs(sampled.loc[analysis_rows, "value"] - in_memory.loc[analysis_rows, "value"])
     assert float(gap.max()) < 0.03  # a calibration learned on 5,000 of 20,000 rows
+
+
+def test_domain_classifier_fits_a_streamed_reference(reference, analysis, tmp_path, monkeypatch):
+    """Equal to the in-memory fit when the sample holds every row; categories exact either way."""
+    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 3_333)
+    reference.to_parquet(tmp_path / "ref.parquet", index=False)
+    args = dict(columns=["a", "b", "c", "d"], timestamp="timestamp", chunk_size=4_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        in_memory = seismo.DomainClassifierDrift(**args).fit(reference)
+        streamed = seismo.DomainClassifierDrift(**args).fit(str(tmp_path / "ref.parquet"), streaming=True)
+    a, b = in_memory.calculate(analysis).to_df(), streamed.calculate(analysis).to_df()
+    pd.testing.assert_frame_equal(a, b)
+    assert {k: v[0].to_pylist() for k, v in in_memory.categories_.items()} == \
+        {k: v[0].to_pylist() for k, v in streamed.categories_.items()}

@@ -129,9 +129,9 @@ class Monitor:
     def fit(self, reference: DataLike, *, progress: Progress | None = None,
             streaming: bool | None = None) -> "Monitor":
         """Fit every calculator on the labelled reference; ``progress(what, done, total)`` is told
-        before each one (the CLI draws a bar from it). ``streaming``: every calculator but the
-        domain classifier fits a parquet/CSV reference in batches, with a documented sample for
-        what needs raw rows (docs/streaming.md); the domain classifier reads it in memory."""
+        before each one (the CLI draws a bar from it). ``streaming``: every calculator fits a
+        parquet/CSV reference in batches, with a documented sample for what needs raw rows
+        (docs/streaming.md)."""
         drift_args = dict(columns=self.features, **self._common(), **self._roles(), incomplete=self.incomplete,
                           random_state=self.random_state)
         self.calculators_: dict[str, Any] = self._performance()

@@ -57,11 +57,12 @@ import numpy as np
 import pandas as pd
 
 from ..accumulate import OpenChunk, StreamState, TableRows, local_chunk
+from ..reference import row_positions
 from ..base import FeatureCalculator, is_spark
 from ..calculator import rows_to_frame
 from ..chunking import Chunk, Chunker
 from .domain_fit import DomainFitCache, cross_fit
-from ..encoding import category_bins, reference_categories
+from ..encoding import category_bins
 from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..io import DataLike
@@ -220,27 +221,40 @@ class DomainClassifierDrift(FeatureCalculator):
         return _ChunkValue(chunk, period, value, len(current), len(reference), importance)
 
     # -- public API ------------------------------------------------------------
-    def fit(self, reference: DataLike) -> DomainClassifierDrift:
-        """Encode the reference, keep a bounded sample of it, and compute every reference chunk's value."""
+    def fit(self, reference: DataLike, *, streaming: bool | None = None) -> DomainClassifierDrift:
+        """Encode the reference, keep a bounded sample of it, and compute every reference chunk's value.
+
+        ``streaming`` works as in `UnivariateDrift.fit`: the classifier then learns from the
+        uniform sample of the reference (`seismo.reference.REFERENCE_SAMPLE_ROWS` rows at most),
+        each reference chunk being represented by its sampled rows; categories are exact.
+        """
         self._check_config()
-        frame, chunks = self._load_reference_features(reference)
+        ref = self._reference_features(reference, streaming)
+        frame = ref.frame
+        if ref.streamed:  # chunk edges from a second pass; each chunk's sampled rows are contiguous
+            chunks, _, _ = self._stream_reference_partials([], ref)
+            positions = row_positions(frame)
+            local = [Chunk(c.index, c.key, int(np.searchsorted(positions, c.start)),
+                           int(np.searchsorted(positions, c.stop)), c.start_date, c.end_date) for c in chunks]
+        else:
+            chunks = local = ref.chunks
         self.threshold_: Threshold = resolve_thresholds(self.thresholds, [METRIC]).get(METRIC, DEFAULT_THRESHOLD)
         self.categories_ = {}
         self.categorical_indices_ = []
         for j, spec in enumerate(self.schema_.columns):
             if spec.kind == "categorical":
-                categories = reference_categories(frame.strings(spec.name), spec.name)
+                categories = ref.categories(spec.name)
                 self.categories_[spec.name] = (categories, min(self.max_categories, len(categories)))
                 self.categorical_indices_.append(j)
         encoded = self._encode(frame)
         n_rows = frame.n_rows
 
         values = []
-        for chunk in chunks:  # each reference chunk against a sample of the rest of the reference
+        for chunk, whole in zip(local, chunks):  # each reference chunk against a sample of the rest of the reference
             rng = np.random.default_rng([self.random_state, 2, chunk.index])
             rest = np.r_[np.arange(0, chunk.start), np.arange(chunk.stop, n_rows)]
             sample = encoded[self._sample(rng, rest, self.max_reference_rows)]
-            values.append(self._chunk_value(chunk, "reference", encoded, sample))
+            values.append(replace(self._chunk_value(chunk, "reference", encoded, sample), chunk=whole))
         rng = np.random.default_rng([self.random_state, 3])
         self.reference_sample_ = encoded[self._sample(rng, np.arange(n_rows), self.max_reference_rows)]
 
