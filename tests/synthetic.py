@@ -25,3 +25,13 @@ def make_frame(n: int, seed: int = 0, shift: float = 0.0, start: str = "2024-01-
     df["timestamp"] = pd.date_range(start, periods=n, freq="10min")
     df["id"] = np.arange(n) + (0 if start == "2024-01-01" else 10_000_000)
     return df
+
+
+def write_parts(df: pd.DataFrame, directory, sizes: list[int]) -> str:
+    """``df`` as consecutive parquet files of ``sizes`` rows in ``directory`` (in name order = time order)."""
+    directory.mkdir(exist_ok=True)
+    start = 0
+    for i, size in enumerate(sizes):
+        df.iloc[start:start + size].to_parquet(directory / f"part-{i:03d}.parquet", index=False)
+        start += size
+    return str(directory)

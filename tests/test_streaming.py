@@ -11,7 +11,7 @@ import seismo
 import seismo.frame
 from seismo.errors import InvalidConfiguration, InvalidData
 
-from synthetic import make_frame
+from synthetic import make_frame, write_parts
 
 COLUMNS = ["a", "b", "c", "d"]
 KEYS = ["period", "chunk_key", "column", "metric"]
@@ -20,14 +20,6 @@ KEYS = ["period", "chunk_key", "column", "metric"]
 def _calculators(**chunking):
     common = dict(columns=COLUMNS, timestamp="timestamp", n_resamples=5, **chunking)
     return [seismo.UnivariateDrift(**common), seismo.DataQuality(**common), seismo.PCADrift(**common)]
-
-
-def _write_parts(df: pd.DataFrame, directory, sizes: list[int]) -> None:
-    directory.mkdir(exist_ok=True)
-    start = 0
-    for i, size in enumerate(sizes):
-        df.iloc[start:start + size].to_parquet(directory / f"part-{i:03d}.parquet", index=False)
-        start += size
 
 
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -54,7 +46,7 @@ def holes(analysis: pd.DataFrame) -> pd.DataFrame:
 def test_streamed_batches_equal_in_memory(chunking, reference, holes, tmp_path, monkeypatch):
     # batches of 1,777 rows never line up with chunks of 3,000 rows, weeks, or 7 equal chunks
     monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 1_777)
-    _write_parts(holes, tmp_path / "ana", [5_000, 6_500, 8_500])
+    write_parts(holes, tmp_path / "ana", [5_000, 6_500, 8_500])
     for calc in _calculators(**chunking):
         calc.fit(reference)
         in_memory = calc.calculate(holes).to_df()
@@ -145,7 +137,7 @@ def test_realized_performance_streams_and_joins_late_labels_per_batch(late_label
     if late_labels:  # labels for a random 70% of the rows, in shuffled order
         targets = analysis[["id", "y_true"]].sample(frac=0.7, random_state=1)
         data = analysis.drop(columns="y_true")
-    _write_parts(data, tmp_path / "ana", [7_000, 13_000])
+    write_parts(data, tmp_path / "ana", [7_000, 13_000])
     in_memory = calc.calculate(data, targets=targets).to_df()
     streamed = calc.calculate(str(tmp_path / "ana"), targets=targets, streaming=True).to_df()
     _assert_same(in_memory, streamed)
@@ -155,7 +147,7 @@ def test_monitor_streamed_equals_in_memory(reference, holes, tmp_path, monkeypat
     """Every calculator of a Monitor, including the estimator (with its trust diagnostics) and the
     domain classifier, which assemble each chunk's rows from batches."""
     monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 2_900)
-    _write_parts(holes, tmp_path / "ana", [6_000, 14_000])
+    write_parts(holes, tmp_path / "ana", [6_000, 14_000])
     monitor = seismo.Monitor("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true",
                              timestamp="timestamp", features=COLUMNS, chunk_size=4_000).fit(reference)
     in_memory = monitor.run(holes).to_df()

@@ -19,7 +19,7 @@ from seismo.errors import InvalidConfiguration, InvalidData
 from seismo.io import read_schema
 from seismo.reference import feature_extras, scan_reference
 
-from synthetic import make_frame
+from synthetic import make_frame, write_parts
 
 COLUMNS = ["a", "b", "c", "d"]
 KEYS = ["period", "chunk_key", "column", "metric"]
@@ -39,15 +39,6 @@ def _calculators(n_resamples: int = 10, **chunking) -> list:
         seismo.RealizedPerformance("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true",
                                    **common),
     ]
-
-
-def _write_parts(df: pd.DataFrame, directory, sizes: list[int]) -> str:
-    directory.mkdir(exist_ok=True)
-    start = 0
-    for i, size in enumerate(sizes):
-        df.iloc[start:start + size].to_parquet(directory / f"part-{i:03d}.parquet", index=False)
-        start += size
-    return str(directory)
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +68,7 @@ def test_streamed_fit_equals_in_memory_when_the_sample_holds_every_row(chunking,
                                                                       tmp_path, monkeypatch):
     # batches of 1,777 rows never line up with chunks of 3,000 rows, weeks, or 7 equal chunks
     monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 1_777)
-    path = _write_parts(holed_reference, tmp_path / "ref", [6_000, 7_500, 6_500])
+    path = write_parts(holed_reference, tmp_path / "ref", [6_000, 7_500, 6_500])
     for calc in _calculators(**chunking):
         in_memory = calc.fit(holed_reference)
         reference_rows = [f.reference_rows for f in in_memory.fitted_trackers_]
@@ -89,7 +80,7 @@ def test_streamed_fit_equals_in_memory_when_the_sample_holds_every_row(chunking,
 
 def test_realized_performance_keeps_its_reference_chunks_when_streamed(reference, tmp_path, monkeypatch):
     monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 2_500)
-    path = _write_parts(reference, tmp_path / "ref", [9_000, 11_000])
+    path = write_parts(reference, tmp_path / "ref", [9_000, 11_000])
     calc = _calculators(chunk_size=3_000, incomplete="append")[3]
     in_memory = calc.fit(reference).reference_chunks_
     assert calc.fit(path, streaming=True).reference_chunks_ == in_memory
@@ -99,7 +90,7 @@ def test_realized_performance_keeps_its_reference_chunks_when_streamed(reference
 @pytest.fixture(scope="module")
 def small_sample_results(holed_reference, analysis, tmp_path_factory):
     """In-memory and streamed results of every calculator, the stream keeping 5,000 of 20,000 rows."""
-    path = _write_parts(holed_reference, tmp_path_factory.mktemp("ref"), [8_000, 12_000])
+    path = write_parts(holed_reference, tmp_path_factory.mktemp("ref"), [8_000, 12_000])
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(seismo.frame, "BATCH_ROWS", 3_333)
         patch.setattr(seismo.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
@@ -153,7 +144,7 @@ def _correlated(n: int, seed: int) -> pd.DataFrame:
 
 def test_pca_fits_on_the_sample_and_scores_every_reference_row(tmp_path, monkeypatch):
     reference, analysis = _correlated(20_000, seed=1), _correlated(20_000, seed=2)
-    path = _write_parts(reference, tmp_path / "ref", [20_000])
+    path = write_parts(reference, tmp_path / "ref", [20_000])
     monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 3_333)
     monkeypatch.setattr(seismo.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
     in_memory = seismo.PCADrift(chunk_size=2_000, n_resamples=100).fit(reference).calculate(analysis).to_df()
@@ -175,7 +166,7 @@ def test_exact_extras_keep_reference_ranges_and_categories(tmp_path, monkeypatch
     df.loc[df.index[7_777], "a"] = 40.0  # far above every other value
     df["e"] = np.where(np.arange(20_000) == 4_322, 10, np.arange(20_000) % 10)  # 11 distinct: continuous
     columns = [*COLUMNS, "e"]
-    path = _write_parts(df, tmp_path / "ref", [10_000, 10_000])
+    path = write_parts(df, tmp_path / "ref", [10_000, 10_000])
     monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 4_000)
     monkeypatch.setattr(seismo.reference, "REFERENCE_SAMPLE_ROWS", 1_000)
     sample = scan_reference(path, columns, None, sample_rows=1_000, seed=0).frame  # the sample fit draws
@@ -209,7 +200,7 @@ def test_exact_extras_keep_reference_ranges_and_categories(tmp_path, monkeypatch
 
 def test_the_sample_has_the_configured_size_and_does_not_depend_on_the_batch_size(tmp_path, monkeypatch):
     df = make_frame(20_000, seed=2)
-    path = _write_parts(df, tmp_path / "ref", [5_000, 15_000])
+    path = write_parts(df, tmp_path / "ref", [5_000, 15_000])
     ranges, counts = feature_extras(read_schema(path), COLUMNS, None)
     assert ranges == ["a", "b", "d"] and counts == {"c": None, "d": 10}  # d: integer, kind decided by its count
     samples = []
@@ -243,7 +234,7 @@ def test_streamed_fit_refuses_what_it_cannot_do(reference, tmp_path, monkeypatch
         def split(self, n_rows, timestamps=None):
             return [Chunk(0, "first", 0, n_rows // 2), Chunk(1, "second", n_rows // 2, n_rows)]
 
-    path = _write_parts(reference, tmp_path / "ordered", [20_000])
+    path = write_parts(reference, tmp_path / "ordered", [20_000])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(InvalidConfiguration, match="custom chunker"):

@@ -255,66 +255,6 @@ def count_edges(chunk_number: int, total_rows: int | None) -> np.ndarray:
 
 
 @dataclass
-class ChunkRows:
-    """The encoded rows of (part of) a chunk, for statistics whose partial needs all of them at once.
-
-    Merging concatenates, so memory is bounded by the chunk, not by the data. ``start`` is
-    the global position of the first row, which keeps seeds tied to the chunk wherever
-    its rows came from.
-    """
-
-    start: int
-    n: int
-    encoded: Any  # an array or a dict of arrays with rows along axis 0 (other values are kept as they are)
-
-    def merge(self, other: "ChunkRows") -> "ChunkRows":
-        first, second = (self, other) if self.start <= other.start else (other, self)
-        return ChunkRows(first.start, first.n + second.n, _concat(first.encoded, second.encoded, first.n))
-
-    __add__ = merge
-
-
-def _take(encoded: Any, rows: slice, n_rows: int) -> Any:
-    if isinstance(encoded, dict):
-        return {k: _take(v, rows, n_rows) for k, v in encoded.items()}
-    if isinstance(encoded, np.ndarray) and encoded.ndim and encoded.shape[0] == n_rows:
-        return encoded[rows]
-    return encoded
-
-
-def _concat(a: Any, b: Any, n_a: int) -> Any:
-    if isinstance(a, dict):
-        return {k: _concat(a[k], b[k], n_a) for k in a}
-    if isinstance(a, np.ndarray) and a.ndim and a.shape[0] == n_a:
-        return np.concatenate([a, b])
-    return a
-
-
-class WholeChunk:
-    """Adapts a tracker whose partial is not mergeable (a per-chunk model fit): it keeps the
-    chunk's encoded rows and builds the real partial once the chunk is complete."""
-
-    def __init__(self, inner: Any):
-        self.inner = inner
-        self.column = inner.column
-        self.comparative = inner.comparative
-
-    def metric_infos(self) -> list:
-        return self.inner.metric_infos()
-
-    def encode(self, frame: Frame) -> tuple[Any, int, int]:
-        return self.inner.encode(frame), frame.offset, frame.n_rows
-
-    def partial(self, enc: tuple[Any, int, int], rows: slice) -> ChunkRows:
-        encoded, offset, n_rows = enc
-        return ChunkRows(offset + rows.start, rows.stop - rows.start, _take(encoded, rows, n_rows))
-
-    def finish(self, part: ChunkRows, reference: Any = None) -> dict:
-        whole = self.inner.partial(part.encoded, slice(0, part.n), start=part.start)
-        return self.inner.finish(whole, reference)
-
-
-@dataclass
 class ChunkTable:
     """The raw rows of (part of) a chunk: for calculators that fit a model per chunk.
 

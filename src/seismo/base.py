@@ -15,7 +15,7 @@ import pyarrow as pa
 from .accumulate import ChunkAccumulator, OpenChunk, StreamState, apply_incomplete
 from .calculator import (DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, finish_chunks, fit_from_partials,
                          fit_tracker, require_fitted, rows_to_frame, tidy_rows)
-from .chunking import (Chunk, Chunker, CountChunker, check_reference_rows, chunk_analysis, chunk_reference,
+from .chunking import (Chunk, Chunker, CountChunker, check_reference_rows, chunk_reference,
                        make_chunker, warn_few_reference_chunks)
 from .errors import InvalidConfiguration, InvalidData, SeismoWarning
 from .frame import Frame, count_rows, iter_frames, load_frame, should_stream
@@ -89,13 +89,6 @@ class BaseCalculator:
     def _load(self, data: DataLike, columns: list[str], where: str) -> Frame:
         return load_frame(data, columns, self.timestamp, where)
 
-    def _load_analysis(self, data: DataLike, extra: list[str] = ()) -> Frame:
-        """Read the analysis columns and check their types before any statistic runs."""
-        frame = self._load(data, [*self.schema_.names, *extra], "analysis")
-        self._check_not_empty(frame)
-        self._check_frame_types(frame)
-        return frame
-
     def _reference_chunks(self, frame: Frame) -> list[Chunk]:
         self.chunker_ = self._make_chunker()
         return chunk_reference(self.chunker_, frame.n_rows, frame.timestamps)
@@ -149,16 +142,6 @@ class BaseCalculator:
         kept = apply_incomplete(self.chunker_, built)
         warn_few_reference_chunks(len(kept))
         return [c.to_chunk() for c in kept], [c.partials for c in kept], wholes
-
-    def _analysis_chunks(self, frame: Frame) -> list[Chunk]:
-        return chunk_analysis(self.chunker_, frame.n_rows, frame.timestamps)
-
-    def _result(self, fitted: list[FittedTracker], frame: Frame) -> Result:
-        """The result of in-memory chunks of one frame (one batch through the accumulator)."""
-        acc = ChunkAccumulator([f.tracker for f in fitted], self.chunker_, total_rows=frame.n_rows)
-        acc.feed(frame)
-        built, _ = acc.finish()
-        return self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
 
     def _result_from(self, fitted: list[FittedTracker], chunks: list[Chunk], values: list[list[dict]]) -> Result:
         rows = []

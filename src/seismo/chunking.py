@@ -202,9 +202,3 @@ def warn_few_reference_chunks(n_chunks: int) -> None:
             SeismoWarning,
             stacklevel=4,
         )
-
-
-def chunk_analysis(chunker: Chunker, n_rows: int, timestamps: np.ndarray | None) -> list[Chunk]:
-    if n_rows == 0:
-        raise InvalidData("the analysis set is empty; there is nothing to monitor")
-    return chunker.split(n_rows, timestamps)

@@ -124,7 +124,7 @@ class ValueCounts:
 class BottomKRows:
     """The rows with the ``k`` smallest position hashes seen so far (a uniform sample).
 
-    The bottom-k rule of `seismo.stats.sample.RowSample`, kept on Arrow rows of any
+    Bottom-k sampling on `seismo.stats.sample.row_keys`, kept on Arrow rows of any
     column type: the sample must be taken while the rows go by, in one pass.
     """
 

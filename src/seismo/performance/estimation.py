@@ -155,22 +155,7 @@ class Estimator(BaseCalculator):
         frame = self._load(reference, columns, "reference")
         self._check_not_empty(frame)
         realized._fit_frame(frame, names)
-        self.realized_ = realized
-        self.chunker_ = realized.chunker_
-        self.metrics_ = realized.metrics_
-        tracker = self._estimation_tracker(frame)
-        self.trust_ = self._build_trust(frame)
-        fitted_real = realized.fitted_trackers_[0]
-        self.fitted_tracker_ = FittedTracker(tracker, fitted_real.metrics, reference_rows=fitted_real.reference_rows)
-        chunks = realized.reference_chunks_
-        estimated = chunk_values(tracker, tracker.encode_reference(frame), chunks, None, leave_out=False)
-        trust = self.trust_
-        estimated = self._with_trust(estimated, [trust.reference_values(c) if trust else empty_values()
-                                                 for c in chunks])
-        real_values = _realized_from_rows(fitted_real.reference_table, chunks)
-        self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
-        self.fitted_ = True
-        return self
+        return self._fit_on(realized, frame, realized.reference_chunks_, sampled=False)
 
     def _fit_streamed(self, reference: DataLike, realized: RealizedPerformance, columns: list[str]) -> "Estimator":
         """A reference larger than memory. Thresholds, sampling errors and the realized reference
@@ -182,23 +167,30 @@ class Estimator(BaseCalculator):
         """
         realized.fit(reference, streaming=True)
         sample = scan_reference(reference, columns, self.timestamp, seed=self.random_state).frame
+        positions = row_positions(sample)  # in time order, so each chunk's sampled rows are contiguous
+        in_sample = [Chunk(c.index, c.key, int(np.searchsorted(positions, c.start)),
+                           int(np.searchsorted(positions, c.stop)), c.start_date, c.end_date)
+                     for c in realized.reference_chunks_]
+        return self._fit_on(realized, sample, in_sample, sampled=True)
+
+    def _fit_on(self, realized: RealizedPerformance, frame: Frame, in_frame: list[Chunk], sampled: bool) -> "Estimator":
+        """Fit the estimate's model on ``frame`` (every reference row, or a sample: ``sampled``) and
+        build the reference rows; ``in_frame`` are the reference chunks as rows of ``frame``."""
         self.realized_ = realized
         self.chunker_ = realized.chunker_
         self.metrics_ = realized.metrics_
-        tracker = self._estimation_tracker(sample)
-        self.trust_ = self._build_trust(sample)
+        tracker = self._estimation_tracker(frame)
+        self.trust_ = self._build_trust(frame)
         fitted_real = realized.fitted_trackers_[0]
         self.fitted_tracker_ = FittedTracker(tracker, fitted_real.metrics, reference_rows=fitted_real.reference_rows)
         chunks = realized.reference_chunks_
-        positions = row_positions(sample)  # in time order, so each chunk's sampled rows are contiguous
-        in_sample = [Chunk(c.index, c.key, int(np.searchsorted(positions, c.start)),
-                           int(np.searchsorted(positions, c.stop)), c.start_date, c.end_date) for c in chunks]
-        estimated = chunk_values(tracker, tracker.encode_reference(sample), in_sample, None, leave_out=False)
-        for values in estimated:  # sampling errors are those of the whole chunk, not of its sampled rows
-            values.pop(ROWS, None)
+        estimated = chunk_values(tracker, tracker.encode_reference(frame), in_frame, None, leave_out=False)
+        if sampled:  # sampling errors are those of the whole chunk, not of its sampled rows
+            for values in estimated:
+                values.pop(ROWS, None)
         trust = self.trust_
         estimated = self._with_trust(estimated, [trust.reference_values(c) if trust else empty_values()
-                                                 for c in in_sample])
+                                                 for c in in_frame])
         real_values = _realized_from_rows(fitted_real.reference_table, chunks)
         self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
         self.fitted_ = True

@@ -383,16 +383,6 @@ class RealizedPerformance(BaseCalculator):
         check_unique_ids(labels, id_column)
         return columns, lambda frame: join_targets(frame, labels, id_column, self.y_true)
 
-    def _load_labelled(
-        self, analysis: DataLike, targets: DataLike | None, id: str | None, require_labels: bool,
-        extra: list[str] = (),
-    ) -> Frame:
-        """The analysis model columns in memory, with labels joined from ``targets``."""
-        columns, prepare = self._labelled_input(analysis, targets, id, require_labels, extra)
-        frame = self._load(analysis, columns, "analysis")
-        self._check_not_empty(frame)
-        return prepare(frame) if prepare is not None else frame
-
     @property
     def metric_specs(self) -> list[MetricSpec]:
         return [METRICS[m] for m in self.metrics_]
