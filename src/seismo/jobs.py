@@ -64,25 +64,41 @@ def _user() -> str | None:
 
 
 def _read_state(config: Config, store: Any) -> dict[str, bytes]:
-    """The saved files: from the store, or from the ``saved_monitor`` directory."""
+    """The saved files: from the store, or from the ``saved_monitor`` directory.
+
+    In a directory only the files the job file lists are read: the directory may be the
+    user's own (``saved_monitor: .``), full of data that is none of seismo's business.
+    """
     directory = config.state_dir()
     if directory is None:
         return store.load_state(config.model.name)
-    if not directory.is_dir():
-        return {}
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {name: (directory / name).read_bytes() for name in _state_files(directory)
+            if (directory / name).is_file()}
+
+
+def _state_files(directory: Path) -> list[str]:
+    """The names seismo wrote into a ``saved_monitor`` directory: the job file and what it lists."""
+    from .persist import PersistError
+
+    job_file = directory / JOB_FILE
+    if not job_file.is_file():
+        return []
+    try:
+        job = json.loads(job_file.read_bytes())
+    except ValueError:
+        job = None
+    if not isinstance(job, dict) or not {"config_hash", "model", "files"} <= job.keys() \
+            or not isinstance(job["files"], list):
+        raise PersistError(f"{job_file} is not a job file seismo wrote; point saved_monitor at an empty "
+                           "directory or one that seismo saved into")
+    return [JOB_FILE, *(MONITOR_PREFIX + name for name in job["files"] if isinstance(name, str))]
 
 
 def _write_state_dir(directory: Path, state: dict[str, bytes]) -> None:
-    """Write the files, then drop any left from an earlier monitor."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, content in state.items():
-        target = directory / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    for old in directory.rglob("*"):
-        if old.is_file() and str(old.relative_to(directory)) not in state:
-            old.unlink()
+    """Replace the files an earlier run saved, atomically, the job file last; never touch others."""
+    from .persist.files import replace_files
+
+    replace_files(directory, state, owned=_state_files(directory), last=JOB_FILE)
 
 
 def _saved_monitor(config: Config, state: dict[str, bytes]) -> Monitor | None:

@@ -24,6 +24,7 @@ import numpy as np
 from .decode import Decoder
 from .encode import Encoder
 from .errors import PersistError
+from .files import replace_files
 
 FORMAT = "seismo.persist"
 FORMAT_VERSION = 1
@@ -166,24 +167,21 @@ def save(obj: Any, directory: str | os.PathLike) -> Path:
 
     The manifest is written last, each file by an atomic rename: a reader never sees a new
     manifest with old files, and a crash mid-save leaves a checksum mismatch, never a silently
-    mixed object. Files a previous save listed and this one does not are removed.
+    mixed object. Files a previous save listed and this one does not are removed; a file seismo
+    did not write is never removed or overwritten (see `files.replace_files`).
     """
     files = dumps(obj)  # everything that can fail does, before anything is written
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     previous: set[str] = set()
-    try:
-        previous = set(read_manifest((directory / MANIFEST).read_bytes())["files"])
-    except (OSError, PersistError):
-        pass
-    for name in [n for n in files if n != MANIFEST] + [MANIFEST]:
-        target = directory / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(files[name])
-        os.replace(temporary, target)
-    for name in previous - set(files):
-        (directory / name).unlink(missing_ok=True)
+    if (directory / MANIFEST).exists():
+        try:
+            previous = set(read_manifest((directory / MANIFEST).read_bytes())["files"]) | {MANIFEST}
+        except OSError as exc:
+            raise PersistError(f"{directory / MANIFEST} cannot be read ({exc.strerror or exc})") from None
+        except PersistError as exc:  # not our manifest: it is the user's file, and stays
+            raise PersistError(f"{directory / MANIFEST} is not a manifest seismo wrote ({exc}); "
+                               "save into an empty directory or one that seismo saved into") from None
+    replace_files(directory, files, owned=previous, last=MANIFEST)
     return directory
 
 
