@@ -1,6 +1,7 @@
 """Reading a config in three steps, each able to report several problems at once.
 
-YAML parsing (a syntax error names its line), `${VAR}` expansion (an unset variable
+YAML parsing (a syntax error names its line; duplicated keys, object tags and alias bombs are
+refused, see `yaml_safe.py`), `${VAR}` expansion (an unset variable
 names the key that uses it), and pydantic validation (an unknown key gets a "did you
 mean"), followed by the checks across sections in `checks.py`. Every problem carries
 the key path, e.g. ``chunking.chunk_size``.
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from .checks import semantic_problems
 from .problems import ConfigError, Problem, did_you_mean
 from .schema import Config
+from .yaml_safe import YamlRefused, load_config_yaml
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -69,7 +71,10 @@ def expand_env(tree: Any, env: typing.Mapping[str, str] | None = None,
 def parse_yaml(text: str, source: str = "config") -> tuple[Any, list[Problem]]:
     """The YAML tree, or a problem naming the line (and column) of a syntax error."""
     try:
-        tree = yaml.safe_load(text)
+        tree = load_config_yaml(text)
+    except YamlRefused as exc:
+        where = f"{source}, line {exc.line}" if exc.line else source
+        return None, [Problem("yaml_refused", where, str(exc))]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
