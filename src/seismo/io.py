@@ -256,29 +256,8 @@ def _plain_string_values(array: pa.ChunkedArray) -> pa.ChunkedArray:
     return array
 
 
-def datetime_values(array: pa.ChunkedArray | pa.Array, column: str) -> np.ndarray:
-    """A timestamp column as datetime64[ns] (UTC for zone-aware data).
+def datetime_values(array: pa.ChunkedArray | pa.Array, column: str, fmt: str | None = None) -> np.ndarray:
+    """A timestamp column as datetime64[ns] (UTC for zone-aware data); see `seismo.timestamps`."""
+    from .timestamps import parse_timestamps  # it reads strings with this module's string_values
 
-    Strings are parsed with pandas; a value that cannot be parsed or a null is an error
-    naming the column, because rows could not be ordered or chunked by time.
-    """
-    series = array.to_pandas()
-    if isinstance(series, pd.DataFrame):  # pragma: no cover - defensive
-        series = series.iloc[:, 0]
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        raise InvalidData(
-            f"timestamp column {column!r} holds numbers ({series.dtype}); give datetimes or "
-            "date strings such as '2024-01-31'"
-        )
-    try:
-        parsed = pd.to_datetime(series, utc=True, format="mixed")
-    except (ValueError, TypeError) as exc:
-        raise InvalidData(f"timestamp column {column!r} cannot be parsed: {exc}") from exc
-    n_null = int(parsed.isna().sum())
-    if n_null:
-        first = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise InvalidData(
-            f"timestamp column {column!r} has {n_null} missing or unparseable values "
-            f"(first at row {first}); every row needs a time to be chunked"
-        )
-    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return parse_timestamps(array, column, fmt)

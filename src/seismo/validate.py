@@ -11,14 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import sources
 from .config import Config, Problem, read_config
+from .errors import InvalidData
 from .io import string_values
 from .schema import label_text
+from .timestamps import parse_timestamps
 
 SAMPLE_ROWS = 10_000
 DATA_PERIODS = ("reference", "analysis")
@@ -192,22 +193,12 @@ def _classes(config: Config, reference_sample: pa.Table | None) -> set[str]:
 
 
 def _timestamp_problems(values: pa.ChunkedArray, column: str, period: str) -> list[Problem]:
-    kind = values.type
-    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        nulls = values.null_count
-        return [] if not nulls else [Problem("timestamp_parse", f"data.{period}",
-                                             f"timestamp column {column!r} has {nulls} missing values")]
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind)):
-        return [Problem("timestamp_parse", f"data.{period}",
-                        f"timestamp column {column!r} holds {kind} values; give datetimes or date strings")]
-    text = pd.Series(string_values(values).to_pylist(), dtype=object)
-    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    bad = text[parsed.isna()]
-    if bad.empty:
-        return []
-    return [Problem("timestamp_parse", f"data.{period}",
-                    f"timestamp column {column!r} has {len(bad)} values that are not dates, e.g. "
-                    f"{list(bad.head(3))}")]
+    """The run's own parser on the sampled rows: ambiguous or mixed formats are problems here too."""
+    try:
+        parse_timestamps(values, column)
+    except InvalidData as exc:
+        return [Problem("timestamp_parse", f"data.{period}", str(exc))]
+    return []
 
 
 def _size_problems(config: Config) -> list[Problem]:
