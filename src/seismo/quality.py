@@ -27,6 +27,7 @@ from .io import DataLike
 from .stats.binning import fine_bin_index, fine_points, n_fine_bins
 from .stats.categorical import CategoryCounts
 from .stats.continuous import quantile
+from .stats.tails import Tails
 from .stats.histogram import Histogram
 from .stats.moments import Moments
 from .thresholds import ConstantThreshold, TWO_SIDED_THRESHOLD, resolve_thresholds
@@ -46,17 +47,19 @@ class ContinuousQualityPartial:
     histogram: Histogram
     moments: Moments
     infinite: np.ndarray  # [count of -inf, count of +inf]
+    tails: Tails | None = None  # values beyond the reference's range, for the median (None: not kept)
 
     def merge(self, other: "ContinuousQualityPartial") -> "ContinuousQualityPartial":
+        tails = None if self.tails is None or other.tails is None else self.tails + other.tails
         return ContinuousQualityPartial(
-            self.histogram + other.histogram, self.moments + other.moments, self.infinite + other.infinite
+            self.histogram + other.histogram, self.moments + other.moments, self.infinite + other.infinite, tails
         )
 
     __add__ = merge
 
     def __sub__(self, other: "ContinuousQualityPartial") -> "ContinuousQualityPartial":
         """The reference without some rows. Only the histogram survives subtraction,
-        which is all the reference side of a comparison (the range) reads."""
+        which is all the reference side of a comparison (the range) reads; tails do not."""
         return ContinuousQualityPartial(self.histogram - other.histogram, Moments(), self.infinite - other.infinite)
 
     def finite_histogram(self) -> Histogram:
@@ -102,8 +105,10 @@ class ContinuousQualityTracker:
         bins, values = encoded
         chunk_values = values[rows]
         infinite = np.array([np.sum(chunk_values == -np.inf), np.sum(chunk_values == np.inf)], dtype=float)
+        tails = Tails.from_values(chunk_values, self.points[0], self.points[-1]) if self.points.size else None
         return ContinuousQualityPartial(
-            Histogram.from_bins(bins[rows], chunk_values, self.n_bins), Moments.from_values(chunk_values), infinite
+            Histogram.from_bins(bins[rows], chunk_values, self.n_bins), Moments.from_values(chunk_values), infinite,
+            tails,
         )
 
     def finish(self, part: ContinuousQualityPartial, reference: ContinuousQualityPartial) -> dict:
@@ -134,7 +139,8 @@ def quality_of_continuous(part: ContinuousQualityPartial, reference: Histogram, 
             "out_of_range_rate": tails / hist.n if hist.n else np.nan,
             "mean": moments.mean if moments.n else np.nan,
             "std": moments.std,
-            "median": quantile(part.finite_histogram(), points, 0.5, moments.lo, moments.hi) if moments.n else np.nan,
+            "median": (quantile(part.finite_histogram(), points, 0.5, moments.lo, moments.hi, part.tails)
+                       if moments.n else np.nan),
             "sum": moments.total,
         }
 

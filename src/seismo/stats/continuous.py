@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from seismo.stats.histogram import Histogram
+from seismo.stats.tails import Tails
 
 
 def _cdf_after_bins(hist: Histogram) -> np.ndarray:
@@ -165,14 +166,16 @@ def coarse_counts(hist: Histogram, mapping: np.ndarray, n_coarse: int) -> np.nda
     return np.bincount(mapping[keep], weights=hist.counts[keep], minlength=n_coarse)
 
 
-def quantile(hist: Histogram, points: np.ndarray, q: float, lo: float, hi: float) -> float:
+def quantile(hist: Histogram, points: np.ndarray, q: float, lo: float, hi: float, tails: Tails | None = None) -> float:
     """Approximate q-quantile of the non-NaN values (numpy's default ``linear`` rule).
 
     The two order statistics around rank ``(n - 1) q`` are exact in a point bin.
     In an open interval the values are spread evenly between its limits, which
     are the neighbouring points narrowed to the chunk's own ``lo``/``hi`` (the
     tails' outer limits). The chunk's minimum and maximum are known exactly, so
-    the first nonempty bin starts at ``lo`` and the last one ends at ``hi``.
+    the first nonempty bin starts at ``lo`` and the last one ends at ``hi``. With ``tails``
+    (the values beyond the first and last point, see `seismo.stats.tails`) an order statistic
+    in a tail bin is read from its sketch, to a relative accuracy of the distance to the point.
     """
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"quantile q must be in [0, 1], got {q}")
@@ -195,5 +198,11 @@ def quantile(hist: Histogram, points: np.ndarray, q: float, lo: float, hi: float
         t = np.where(spacings > 0, (orders - (cum[b] - m) + gap_left) / spacings, 0.0)
     start, stop = np.maximum(limits[k], lo), np.minimum(limits[k + 1], hi)
     values = np.where(b % 2 == 1, limits[k + 1], start + t * (stop - start))
+    if tails is not None:  # beyond the reference's range even spreading is off by orders of magnitude
+        within = orders - (cum[b] - m)
+        for upper, tail_bin, sketch in ((False, 0, tails.below), (True, counts.size - 1, tails.above)):
+            here = b == tail_bin
+            if here.any() and sketch.n > 0:
+                values = np.where(here, tails.value(upper, np.where(here, within, 0.0)), values)
     frac = rank - orders[0]
     return float(values[0] + frac * (values[1] - values[0]))
