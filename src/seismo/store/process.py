@@ -1,7 +1,9 @@
 """Which process owns a run, and whether that process is still alive.
 
-A run row records its host, pid and, on Linux, the process start time, so that a pid
-reused by an unrelated process after a crash is not mistaken for the run's owner.
+A run row records its host, pid and the process's start time, so that a pid reused by an
+unrelated process after a crash is not mistaken for the run's owner. psutil answers both
+questions the same way on Linux, macOS and Windows (there, ``os.kill(pid, 0)`` would send
+CTRL_C to the process rather than probe it).
 """
 
 from __future__ import annotations
@@ -10,40 +12,27 @@ import os
 import socket
 from dataclasses import dataclass
 
+import psutil
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields 3.. of /proc/<pid>/stat (state first), or None off Linux or when the process is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses, so split after its last ')'.
-    return stat[stat.rfind(")") + 2 :].split()
+_START = "psutil:"  # marks start times written by this module; older rows held Linux clock ticks
 
 
 def process_start(pid: int) -> str | None:
-    """The kernel's start time of `pid` (clock ticks since boot), or None off Linux or when gone."""
-    fields = _proc_stat(pid)
-    return fields[19] if fields and len(fields) > 19 else None
-
-
-def is_zombie(pid: int) -> bool:
-    """A killed process its parent has not reaped yet: it still answers kill(pid, 0)."""
-    fields = _proc_stat(pid)
-    return bool(fields) and fields[0] in ("Z", "X")
-
-
-def pid_alive(pid: int) -> bool:
+    """When `pid` started (seconds since the epoch, as text), or None when it is gone or hidden."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
+        return f"{_START}{psutil.Process(pid).create_time():.3f}"
+    except (psutil.Error, OSError):
+        return None
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (killed, not yet reaped by its parent)."""
+    try:
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.AccessDenied:  # exists, owned by someone else
         return True
-    except OSError:  # pragma: no cover - e.g. pid out of range
+    except (psutil.Error, OSError):
         return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -60,11 +49,13 @@ class ProcessIdentity:
     def is_gone(self) -> bool:
         """True when this process, on this host, has certainly ended.
 
-        Only decidable for processes of the current host; callers check the host first.
+        Only decidable for processes of the current host; callers check the host first. A
+        start time recorded by an older seismo cannot be compared: then a live pid counts as
+        the same process, which errs towards waiting, never towards breaking a live run's lock.
         """
-        if not pid_alive(self.pid) or is_zombie(self.pid):
+        if not _running(self.pid):
             return True
-        if self.start is None:  # cannot tell a reused pid apart; assume it is the same process
+        if self.start is None or not self.start.startswith(_START):
             return False
         now = process_start(self.pid)
         return now is not None and now != self.start
