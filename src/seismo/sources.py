@@ -9,6 +9,8 @@ data without reading all of it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
@@ -42,14 +44,15 @@ def files(config: Config, period: str) -> list[str]:
         raise SourceError("no_files", f"data.{period}", f"{exc} (from {source.path!r})") from None
 
 
-def _query(config: Config, period: str, sql: str) -> pd.DataFrame:
+def _query(config: Config, period: str, statement: Any = None) -> pd.DataFrame:
+    """Run ``statement`` (default: the source's own query) and return its rows."""
     import sqlalchemy
 
     source = _source(config, period)
     engine = sqlalchemy.create_engine(source.url)
     try:
         with engine.connect() as connection:
-            return pd.read_sql(sqlalchemy.text(sql), connection)
+            return pd.read_sql(sqlalchemy.text(source.query) if statement is None else statement, connection)
     except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
         cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
         reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
@@ -58,17 +61,32 @@ def _query(config: Config, period: str, sql: str) -> pd.DataFrame:
         engine.dispose()
 
 
-def _wrapped(config: Config, period: str, select: str = "*", tail: str = "") -> str:
-    """The source's query as a subquery, so a sample or a count needs no SQL parsing."""
+def _subquery(config: Config, period: str) -> Any:
+    """The source's query as a SQLAlchemy subquery: each database's compiler then writes the
+    alias, the row limit (LIMIT, TOP, FETCH FIRST) and the count in its own dialect."""
+    import sqlalchemy
+
     query = _source(config, period).query.strip().rstrip(";")
-    return f"SELECT {select} FROM ({query}) AS seismo_source {tail}".strip()
+    return sqlalchemy.text(query).columns().subquery("seismo_source")
+
+
+def _first_rows(config: Config, period: str, rows: int) -> Any:
+    import sqlalchemy
+
+    return sqlalchemy.select(sqlalchemy.literal_column("*")).select_from(_subquery(config, period)).limit(int(rows))
+
+
+def _count(config: Config, period: str) -> Any:
+    import sqlalchemy
+
+    return sqlalchemy.select(sqlalchemy.func.count().label("n")).select_from(_subquery(config, period))
 
 
 def read(config: Config, period: str) -> DataLike:
     """What a calculator accepts for one period: a resolved path, or the query's rows as a DataFrame."""
     source = _source(config, period)
     if source.is_sql:
-        return _query(config, period, source.query)
+        return _query(config, period)
     files(config, period)  # a clear error naming the key when nothing matches
     return config.path_of(source.path)
 
@@ -89,7 +107,7 @@ def sample(config: Config, period: str, columns: list[str] | None = None, rows: 
     """The first ``rows`` rows (only ``columns``), for checks that look at values."""
     source = _source(config, period)
     if source.is_sql:
-        frame = _query(config, period, _wrapped(config, period, tail=f"LIMIT {int(rows)}"))
+        frame = _query(config, period, _first_rows(config, period, rows))
         return read_table(frame, [c for c in (columns or frame.columns) if c in frame.columns], period)
     matched = files(config, period)
     try:
@@ -102,7 +120,7 @@ def column(config: Config, period: str, name: str) -> pa.ChunkedArray:
     """Every value of one column (e.g. the ids of the targets, to find duplicates)."""
     source = _source(config, period)
     if source.is_sql:  # SELECT *: a column name would need the database's own quoting rules
-        return read_table(_query(config, period, source.query), [name], period).column(name)
+        return read_table(_query(config, period), [name], period).column(name)
     return _dataset(files(config, period)).to_table(columns=[name]).column(name)
 
 
@@ -110,7 +128,7 @@ def row_count(config: Config, period: str) -> int:
     """Rows in a source; from parquet metadata where possible."""
     source = _source(config, period)
     if source.is_sql:
-        return int(_query(config, period, _wrapped(config, period, "COUNT(*) AS n"))["n"].iloc[0])
+        return int(_query(config, period, _count(config, period))["n"].iloc[0])
     return _dataset(files(config, period)).count_rows()
 
 
