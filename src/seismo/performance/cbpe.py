@@ -27,6 +27,7 @@ from .calibration import Calibrator
 from .estimation import Estimator
 from .model import ClassSpec, class_index, probabilities
 from .realized import finish_classification
+from .trust import MetricGaps
 
 
 class CBPETracker:
@@ -184,6 +185,21 @@ class CBPE(Estimator):
         observed = np.where((labels >= 0) & (y_pred >= 0), (labels == y_pred).astype(float), np.nan)
         expected = expected_correct(tracker.reference_calibrated, y_pred)
         return observed, expected, "rate", "accuracy"
+
+    def _metric_gaps(self, frame: Frame) -> MetricGaps:
+        """Every reported metric, realized against the out-of-fold estimate, on reference rows."""
+        tracker = self._tracker_
+        spec = self.realized_.class_spec_
+        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
+        enc = tracker.encode_reference(frame)
+        fitted = self.realized_.fitted_trackers_[0]
+
+        def sampling_errors(n: float) -> dict[str, float]:
+            return {name: float(m.scale.sampling_error(m.unit_std, n, fitted.reference_rows))
+                    for name, m in fitted.metrics.items()}
+
+        return MetricGaps(labels, enc["y_pred"], enc["soft"], enc["score_bins"], enc["n_bins"], spec.scored,
+                          tracker.finish, sampling_errors)
 
     def _estimation_tracker(self, frame: Frame) -> CBPETracker:
         realized = self.realized_

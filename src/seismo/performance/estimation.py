@@ -114,7 +114,13 @@ class Estimator(BaseCalculator):
         probe = getattr(self, "probe_", None)
         if probe is None:
             probe = self._domain_probe(frame, np.flatnonzero(np.isfinite(observed)))
-        return TrustModel(observed, expected, kind, probe, what)
+        return TrustModel(observed, expected, kind, probe, what, metric_gaps=self._metric_gaps(frame),
+                          calibration_rows=float(np.isfinite(observed).sum()))
+
+    def _metric_gaps(self, frame: Frame) -> Any:
+        """Per-metric calibration gaps (`trust.MetricGaps`, classification); None: the single gap of
+        `_trust_arrays`."""
+        return None
 
     def share_domain_fits(self, cache: DomainFitCache) -> None:
         """Reuse domain-classifier fits with other calculators given the same ``cache`` (see `Monitor`)."""

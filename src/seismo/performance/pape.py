@@ -83,7 +83,7 @@ from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..metrics.partials import ClassificationPartial, bin_scores
 from .calibration import Calibrator
-from .cbpe import CBPE, CBPETracker, calibration_input, expected_correct, soft_labels
+from .cbpe import CBPE, CBPETracker, calibration_input, soft_labels
 from .model import ClassSpec, class_index, probabilities
 from .trust import DEFAULT_WEIGHT_CLIP, ChunkShift, DomainProbe, effective_sample_size
 
@@ -171,7 +171,8 @@ class PAPETracker(CBPETracker):
         return weighted_calibration(self.sample_scores, self.sample_labels, shift.weights, scores)
 
     def sample_expected(self, shift: ChunkShift) -> np.ndarray:
-        """Out-of-fold P(correct) of the reference sample under this chunk's weighted calibration."""
+        """Out-of-fold calibrated probabilities (n, C) of the reference sample under this chunk's
+        weighted calibration: the estimates its calibration gaps compare with the labels."""
         n = len(self.sample_scores)
         folds = np.random.default_rng([self.random_state, 11]).permutation(n) % GAP_FOLDS
         calibrated = np.empty_like(self.sample_scores, dtype=float)
@@ -179,7 +180,7 @@ class PAPETracker(CBPETracker):
             fit, held = folds != k, folds == k
             calibrated[held] = weighted_calibration(self.sample_scores[fit], self.sample_labels[fit],
                                                     shift.weights[fit], self.sample_scores[held])
-        return expected_correct(calibrated, self.sample_pred)
+        return soft_labels(calibrated)
 
     def partial(self, enc: dict, rows: slice | np.ndarray) -> ClassificationPartial:
         if "kind" not in enc:  # reference: CBPE's out-of-fold calibration, no reweighting

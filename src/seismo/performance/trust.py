@@ -42,9 +42,16 @@ The rule (`trust_verdict`), one reason per trigger, the worst level wins:
   sample size is below 10% of the reference sample (the reweighted reference is
   dominated by a few rows: PAPE's weighted calibration, and the calibration gap
   itself, are then noisy well beyond ``sampling_error``); or when the
-  calibration gap exceeds 2 sampling errors *beyond twice its own standard
-  error* ``s_g = sqrt(Σ w² (d − g)²) / Σ w`` (``d`` the row gaps), so a gap that
-  is only reference noise never flags.
+  calibration gap exceeds 2 sampling errors *beyond its own standard error*
+  ``s_g`` (``sqrt(Σ w² (d − g)²) / Σ w`` for a single gap, ``d`` the row gaps; a
+  grouped jackknife for `MetricGaps`, which CBPE and PAPE use: one gap per
+  reported metric, as ROC AUC or F1 can miss where accuracy does not), so a gap
+  that is only reference noise rarely flags; or when a chunk whose shift was
+  learned has *support* below its own size: the effective reference rows behind
+  its calibration (CBPE: ESS share × labelled reference rows; reweighting PAPE:
+  its sample's ESS). With fewer of them than the chunk has rows, the calibration
+  there carries an error of about ``SE · sqrt(n / support)``, as large as the
+  sampling noise the band stands for, and the band does not include it.
 * ``ok`` otherwise.
 
 Reference chunks have no shift: unit weights over the chunk's own rows (their
@@ -54,6 +61,7 @@ out-of-fold gap is realized minus estimated on that chunk), ``unseen_share``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,6 +69,7 @@ import numpy as np
 
 from ..chunking import Chunk
 from ..drift.domain_fit import DomainFit, DomainFitCache, FeatureEncoder, cross_fit
+from ..metrics.partials import ClassificationPartial, ConfusionSums, ScoreHistogram
 
 UNSEEN = "unseen_share"
 ESS = "effective_sample_size"
@@ -74,7 +83,11 @@ UNSEEN_LOW = 0.10
 UNSEEN_NONE = 0.50
 ESS_LOW_SHARE = 0.10
 GAP_LOW = 2.0
-GAP_NOISE = 2.0
+GAP_NOISE = 1.0
+#: a shifted chunk whose reference support (effective rows behind its calibration) is smaller than
+#: the chunk itself is estimated less precisely than its band assumes
+SUPPORT_LOW = 1.0
+JACKKNIFE_GROUPS = 10
 NOISE_Z = 3.0  # AUROC within this many null standard errors of 0.5: no shift learned
 
 #: CBPE and DLE: the domain classifier only feeds diagnostics, so it is small and cheap
@@ -193,8 +206,13 @@ def calibration_gap(observed: np.ndarray, expected: np.ndarray, weights: np.ndar
 
 
 def trust_verdict(unseen_share: float, ess_share: float, gap_beyond_noise: float,
-                  what: str = "accuracy") -> tuple[str, str]:
-    """``(trust, reason)`` by the rule in the module docstring; NaN diagnostics never trigger."""
+                  what: str = "accuracy", *, support_rows: float = float("nan"),
+                  n_chunk: float = float("nan")) -> tuple[str, str]:
+    """``(trust, reason)`` by the rule in the module docstring; NaN diagnostics never trigger.
+
+    ``what`` names the metric whose gap is ``gap_beyond_noise``; ``support_rows`` is the reference
+    support of a shifted chunk (NaN when no shift was learned), compared with its ``n_chunk`` rows.
+    """
     level, reasons = 0, []
     if unseen_share >= UNSEEN_NONE:
         level = 2
@@ -206,6 +224,10 @@ def trust_verdict(unseen_share: float, ess_share: float, gap_beyond_noise: float
         level = max(level, 1)
         reasons.append(f"only {ess_share:.0%} of the reference sample resembles the chunk "
                        f"(effective sample size)")
+    if support_rows < SUPPORT_LOW * n_chunk:
+        level = max(level, 1)
+        reasons.append(f"only {support_rows:,.0f} reference rows (effective) resemble the chunk's {n_chunk:,.0f}: "
+                       f"the calibration there is known less precisely than the band assumes")
     if abs(gap_beyond_noise) >= GAP_LOW:
         level = max(level, 1)
         side = "over" if gap_beyond_noise < 0 else "under"
@@ -214,53 +236,173 @@ def trust_verdict(unseen_share: float, ess_share: float, gap_beyond_noise: float
     return ("ok", "low", "none")[level], "; ".join(reasons)
 
 
+def _grouped_sums(y: np.ndarray, y_pred: np.ndarray, bins: np.ndarray, n_bins: np.ndarray, scored: tuple[int, ...],
+                  w: np.ndarray, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted confusion sums (G, C, C) and score histograms (G, S, W) of soft labels ``y``, per row group."""
+    n_classes = y.shape[1]
+    cell = group * n_classes + y_pred
+    matrix = np.stack([np.bincount(cell, weights=w * y[:, i], minlength=n_groups * n_classes)
+                       for i in range(n_classes)], axis=1).reshape(n_groups, n_classes, n_classes)
+    # matrix[g, pred, true] -> [g, true, pred], as ConfusionSums stores it
+    matrix = matrix.transpose(0, 2, 1)
+    n_scored, width = len(scored), int(n_bins.max())
+    flat = (group[:, None] * n_scored * width + np.arange(n_scored)[None, :] * width + bins).ravel()
+    ys = y[:, list(scored)]
+    size = n_groups * n_scored * width
+    pos = np.bincount(flat, weights=(w[:, None] * ys).ravel(), minlength=size).reshape(n_groups, n_scored, width)
+    neg = np.bincount(flat, weights=(w[:, None] * (1.0 - ys)).ravel(), minlength=size).reshape(n_groups, n_scored,
+                                                                                                 width)
+    return matrix, pos, neg
+
+
+class MetricGaps:
+    """Every reported classification metric, realized against estimated, on weighted reference rows.
+
+    Per reference row: ``labels`` (class index, -1 unlabelled), ``y_pred`` (-1 missing), ``soft``
+    (the estimator's out-of-fold calibrated probabilities, (n, C)) and ``score_bins`` (the realized
+    tracker's fine bins of the raw scores). `gaps` builds the weighted partial of the labels and
+    of ``soft`` over the given rows (weights rescaled to the chunk's row count, so sums such as
+    business value are on the chunk's scale) and finishes both with ``finish``, the metric code
+    of the estimate itself. The gap's noise is a grouped jackknife over `JACKKNIFE_GROUPS` groups of
+    rows. Units are each metric's sampling error at the chunk's size (``sampling_errors(n)``).
+
+    This replaces one accuracy-only gap: in a multiclass problem a chunk's ROC AUC or F1 can be
+    several sampling errors off while accuracy is not, because per-class calibration can fail in
+    the chunk's region where the predicted class's does not.
+    """
+
+    def __init__(self, labels: np.ndarray, y_pred: np.ndarray, soft: np.ndarray, score_bins: np.ndarray,
+                 n_bins: list[int], scored: tuple[int, ...], finish: Callable[[ClassificationPartial], dict],
+                 sampling_errors: Callable[[float], dict[str, float]]):
+        self.labels = labels
+        self.y_pred = y_pred
+        self.soft = soft
+        self.score_bins = score_bins.reshape(len(labels), -1)
+        self.n_bins = np.asarray(n_bins, dtype=np.int64).ravel()
+        self.scored = tuple(int(c) for c in scored)
+        self.finish = finish
+        self.sampling_errors = sampling_errors
+
+    def _partial(self, matrix: np.ndarray, pos: np.ndarray, neg: np.ndarray, n: int) -> ClassificationPartial:
+        return ClassificationPartial(ConfusionSums(matrix), ScoreHistogram(pos, neg, self.n_bins), n, self.scored)
+
+    def _values(self, sums: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> tuple[dict, list[dict]]:
+        """Metrics of all groups together and of each leave-one-group-out partial."""
+        matrix, pos, neg = sums
+        total = (matrix.sum(axis=0), pos.sum(axis=0), neg.sum(axis=0))
+        whole = self.finish(self._partial(*total, n))
+        left_out = [self.finish(self._partial(total[0] - matrix[g], total[1] - pos[g], total[2] - neg[g], n))
+                    for g in range(len(matrix))]
+        return whole, left_out
+
+    def gaps(self, rows: np.ndarray, weights: np.ndarray, n_chunk: int,
+             soft: np.ndarray | None = None) -> dict[str, tuple[float, float]]:
+        """``metric -> (gap, gap beyond GAP_NOISE jackknife errors)`` in chunk sampling errors (realized − estimated).
+
+        ``soft`` overrides the estimates of ``rows`` (PAPE: its chunk's out-of-fold weighted map).
+        """
+        rows = np.asarray(rows)
+        q = self.soft[rows] if soft is None else np.asarray(soft, dtype=float)
+        w = np.asarray(weights, dtype=float)
+        keep = (self.labels[rows] >= 0) & (self.y_pred[rows] >= 0) & (w > 0) & np.isfinite(q).all(axis=1)
+        n_groups = JACKKNIFE_GROUPS
+        if keep.sum() < 2 * n_groups or n_chunk < 1:
+            return {}
+        r, q, w = rows[keep], q[keep], w[keep]
+        w = w * (n_chunk / w.sum())
+        group = np.arange(len(r)) % n_groups
+        args = (self.y_pred[r], self.score_bins[r], self.n_bins, self.scored, w, group, n_groups)
+        onehot = np.eye(q.shape[1])[self.labels[r]]
+        real, real_out = self._values(_grouped_sums(onehot, *args), int(n_chunk))
+        est, est_out = self._values(_grouped_sums(q, *args), int(n_chunk))
+        out = {}
+        for name, se in self.sampling_errors(n_chunk).items():
+            gap = real.get(name, np.nan) - est.get(name, np.nan)
+            loo = np.array([a.get(name, np.nan) - b.get(name, np.nan) for a, b in zip(real_out, est_out)])
+            if not (np.isfinite(gap) and np.isfinite(loo).all() and se > 0):
+                continue
+            noise = float(np.sqrt((n_groups - 1) / n_groups * np.sum((loo - loo.mean()) ** 2)))
+            beyond = np.sign(gap) * max(abs(gap) - GAP_NOISE * noise, 0.0)
+            out[name] = (float(gap / se), float(beyond / se))
+        return out
+
+
+def worst_gap(gaps: dict[str, tuple[float, float]]) -> tuple[str, float, float]:
+    """The metric whose gap is largest beyond noise (then largest): ``(name, gap, beyond)``; NaN if none."""
+    if not gaps:
+        return "", float("nan"), float("nan")
+    name = max(gaps, key=lambda k: (abs(gaps[k][1]), abs(gaps[k][0])))
+    return name, gaps[name][0], gaps[name][1]
+
+
 class TrustModel:
     """Everything an estimator needs to report trust diagnostics per chunk.
 
     ``observed``/``expected``: per reference row, the realized and the out-of-fold
     estimated quantity whose gap is the calibration gap (NaN where unlabelled);
     ``kind``: ``"rate"`` (classification: P(correct)) or ``"loss"`` (regression).
-    ``probe`` is None when there are no feature columns: then only the gap is
-    reported, with unit weights over the whole reference.
+    ``metric_gaps`` (classification): when given, the gap is taken per reported metric
+    (`MetricGaps`) and the worst one is reported; ``observed``/``expected`` then only
+    serve DLE-style single gaps. ``calibration_rows``: how many labelled reference rows
+    the estimate's calibration was fitted on (the support of a shifted chunk is that
+    many times its share of effective rows). ``probe`` is None when there are no
+    feature columns: then only the gap is reported, with unit weights over the whole reference.
     """
 
     def __init__(self, observed: np.ndarray, expected: np.ndarray, kind: Literal["rate", "loss"],
-                 probe: DomainProbe | None, what: str):
+                 probe: DomainProbe | None, what: str, metric_gaps: MetricGaps | None = None,
+                 calibration_rows: float = float("nan")):
         self.observed = observed
         self.expected = expected
         self.kind = kind
         self.probe = probe
         self.what = what
+        self.metric_gaps = metric_gaps
+        self.calibration_rows = calibration_rows
 
     @property
     def sample_size(self) -> float:
         return float(len(self.probe.sample)) if self.probe is not None else float("nan")
 
-    def _values(self, unseen: float, ess: float, gap: tuple[float, float]) -> dict:
+    def _values(self, unseen: float, ess: float, gap: tuple[str, float, float], n_chunk: float,
+                support: float = float("nan")) -> dict:
         ess_share = ess / self.sample_size if self.probe is not None else float("nan")
-        trust, reason = trust_verdict(unseen, ess_share, gap[1], self.what)
-        return {(None, UNSEEN): unseen, (None, ESS): ess, (None, GAP): gap[0], (None, TRUST): trust,
+        what, gap_se, beyond = gap
+        trust, reason = trust_verdict(unseen, ess_share, beyond, what or self.what, support_rows=support,
+                                      n_chunk=n_chunk)
+        return {(None, UNSEEN): unseen, (None, ESS): ess, (None, GAP): gap_se, (None, TRUST): trust,
                 (None, REASON): reason}
 
+    def _gap(self, rows: np.ndarray, weights: np.ndarray, n_chunk: int,
+             expected: np.ndarray | None = None) -> tuple[str, float, float]:
+        if self.metric_gaps is not None:
+            return worst_gap(self.metric_gaps.gaps(rows, weights, n_chunk, expected))
+        e = self.expected[rows] if expected is None else expected
+        return ("", *calibration_gap(self.observed[rows], e, weights, n_chunk, self.kind))
+
     def reference_values(self, chunk: Chunk) -> dict:
-        rows = chunk.rows
-        o, e = self.observed[rows], self.expected[rows]
-        gap = calibration_gap(o, e, np.ones(len(o)), chunk.size, self.kind)
+        rows = np.arange(chunk.start, chunk.stop)
+        gap = self._gap(rows, np.ones(len(rows)), chunk.size)
         unseen = 0.0 if self.probe is not None else float("nan")
-        return self._values(unseen, self.sample_size, gap)
+        return self._values(unseen, self.sample_size, gap, chunk.size)
 
     def analysis_values(self, shift: ChunkShift | None, n_chunk: int, expected: np.ndarray | None = None) -> dict:
-        """Diagnostics of an analysis chunk; ``expected`` overrides the sample rows' estimates (PAPE)."""
+        """Diagnostics of an analysis chunk; ``expected`` overrides the sample rows' estimates (PAPE,
+        which then calibrates on its sample alone: the sample is the support of its estimate)."""
         if shift is None or self.probe is None:
-            gap = calibration_gap(self.observed, self.expected, np.ones(len(self.observed)), n_chunk, self.kind)
-            return self._values(float("nan"), float("nan"), gap)
+            rows = np.arange(len(self.observed))
+            return self._values(float("nan"), float("nan"), self._gap(rows, np.ones(len(rows)), n_chunk), n_chunk)
         sample = self.probe.sample
-        e = self.expected[sample] if expected is None else expected
         # judged under the chunk's density ratio even where the estimate itself did not reweight
         weights = shift.fit.reference_weights(self.probe.weight_clip) if shift.fit is not None else shift.weights
-        gap = calibration_gap(self.observed[sample], e, weights, n_chunk, self.kind)
-        unseen = float("nan") if shift.fit is None else float(np.mean(shift.fit.chunk_ratios() >= UNSEEN_RATIO))
-        return self._values(unseen, effective_sample_size(weights), gap)
+        gap = self._gap(sample, weights, n_chunk, expected)
+        ess = effective_sample_size(weights)
+        unseen, support = float("nan"), float("nan")
+        if shift.fit is not None:
+            unseen = float(np.mean(shift.fit.chunk_ratios() >= UNSEEN_RATIO))
+            if not shift_within_noise(shift.fit):
+                support = ess if expected is not None else ess / self.sample_size * self.calibration_rows
+        return self._values(unseen, ess, gap, n_chunk, support)
 
 
 def empty_values() -> dict:
