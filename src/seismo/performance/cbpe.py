@@ -192,14 +192,8 @@ class CBPE(Estimator):
         spec = self.realized_.class_spec_
         labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
         enc = tracker.encode_reference(frame)
-        fitted = self.realized_.fitted_trackers_[0]
-
-        def sampling_errors(n: float) -> dict[str, float]:
-            return {name: float(m.scale.sampling_error(m.unit_std, n, fitted.reference_rows))
-                    for name, m in fitted.metrics.items()}
-
         return MetricGaps(labels, enc["y_pred"], enc["soft"], enc["score_bins"], enc["n_bins"], spec.scored,
-                          tracker.finish, sampling_errors)
+                          tracker, self.realized_.fitted_trackers_[0])
 
     def _estimation_tracker(self, frame: Frame) -> CBPETracker:
         realized = self.realized_

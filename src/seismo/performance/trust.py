@@ -61,9 +61,8 @@ out-of-fold gap is realized minus estimated on that chunk), ``unseen_share``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -264,7 +263,9 @@ class MetricGaps:
     of ``soft`` over the given rows (weights rescaled to the chunk's row count, so sums such as
     business value are on the chunk's scale) and finishes both with ``finish``, the metric code
     of the estimate itself. The gap's noise is a grouped jackknife over `JACKKNIFE_GROUPS` groups of
-    rows. Units are each metric's sampling error at the chunk's size (``sampling_errors(n)``).
+    rows. Units are each metric's sampling error at the chunk's size, from the realized tracker's
+    fitted noise model (``realized``). Both ``tracker`` and ``realized`` are seismo objects, not
+    closures, so a saved monitor keeps them without pickle.
 
     This replaces one accuracy-only gap: in a multiclass problem a chunk's ROC AUC or F1 can be
     several sampling errors off while accuracy is not, because per-class calibration can fail in
@@ -272,16 +273,22 @@ class MetricGaps:
     """
 
     def __init__(self, labels: np.ndarray, y_pred: np.ndarray, soft: np.ndarray, score_bins: np.ndarray,
-                 n_bins: list[int], scored: tuple[int, ...], finish: Callable[[ClassificationPartial], dict],
-                 sampling_errors: Callable[[float], dict[str, float]]):
+                 n_bins: list[int], scored: tuple[int, ...], tracker: Any, realized: Any):
         self.labels = labels
         self.y_pred = y_pred
         self.soft = soft
         self.score_bins = score_bins.reshape(len(labels), -1)
         self.n_bins = np.asarray(n_bins, dtype=np.int64).ravel()
         self.scored = tuple(int(c) for c in scored)
-        self.finish = finish
-        self.sampling_errors = sampling_errors
+        self.tracker = tracker  # its ``finish`` is the metric code of the estimate itself
+        self.realized = realized  # the realized tracker's FittedTracker: each metric's sampling error
+
+    def finish(self, part: ClassificationPartial) -> dict:
+        return self.tracker.finish(part)
+
+    def sampling_errors(self, n: float) -> dict[str, float]:
+        return {name: float(m.scale.sampling_error(m.unit_std, n, self.realized.reference_rows))
+                for name, m in self.realized.metrics.items()}
 
     def _partial(self, matrix: np.ndarray, pos: np.ndarray, neg: np.ndarray, n: int) -> ClassificationPartial:
         return ClassificationPartial(ConfusionSums(matrix), ScoreHistogram(pos, neg, self.n_bins), n, self.scored)
