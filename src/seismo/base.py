@@ -108,7 +108,7 @@ class BaseCalculator:
         """Thresholds and sampling errors of each tracker, from every reference chunk's partial.
 
         ``encoders[i]`` encodes the reference for ``trackers[i]`` where that differs from
-        the tracker's own ``encode`` (PCA scores reference rows out of fold). A streamed
+        the tracker's own ``encode`` (PCA adds its in-sample optimism to its fit rows). A streamed
         reference is read a second time here, through the same accumulator as the analysis;
         its random subsets are drawn from the sample.
         """

@@ -120,7 +120,7 @@ def fit_tracker(
     """Learn thresholds and sampling errors of one tracker from a reference held in memory.
 
     ``encoded``: the reference's encoding when it is not ``tracker.encode(frame)``
-    (PCA scores its reference rows out of fold).
+    (PCA adds its in-sample optimism to the reference rows it was fitted on).
     """
     if encoded is None:
         encoded = tracker.encode(frame)
