@@ -63,3 +63,101 @@ def test_small_kept_last_chunk_gets_wider_bounds():
     df = calc.calculate(analysis).filter(period="analysis").to_df()
     assert not df["alert"].any()
     assert df["upper_threshold"].iloc[-1] > 2 * df["upper_threshold"].iloc[0]
+
+
+# ---------------------------------------------------------------- FalseAlarmThreshold (the default)
+# Reference values drawn from a known null: with 5,000 of them the fitted quantile's own noise is
+# a few percent (measured over seeds: chi-square 0.999 quantile within ±4%), so the tolerances
+# below are several times what the fit's sampling noise gives.
+
+from scipy import stats  # noqa: E402
+
+from seismo.errors import InvalidConfiguration  # noqa: E402
+from seismo.scaling import PROPORTION  # noqa: E402
+from seismo.thresholds import DEFAULT_FALSE_ALARM_RATE, FalseAlarmThreshold  # noqa: E402
+
+
+def _unit_distance(exponent: float):
+    return distance(exponent).fit(np.ones(3), np.ones(3), np.ones(3))
+
+
+def test_chi_square_null_gives_the_chi_square_quantile():
+    values = np.random.default_rng(1).chisquare(9, 5_010)
+    bounds = FalseAlarmThreshold(0.001, sides="upper").learn(values[:10], values[10:], _unit_distance(0.0),
+                                                              quadratic=True)
+    assert bounds.lower is None
+    assert bounds.upper == pytest.approx(stats.chi2.ppf(0.999, 9), rel=0.08)
+
+
+def test_root_of_chi_square_null_gives_the_root_quantile():
+    values = np.sqrt(np.random.default_rng(2).chisquare(4, 5_010))  # e.g. Hellinger on five bins
+    bounds = FalseAlarmThreshold(0.01, sides="upper").learn(values[:10], values[10:], _unit_distance(0.5))
+    assert bounds.upper == pytest.approx(np.sqrt(stats.chi2.ppf(0.99, 4)), rel=0.05)
+
+
+def test_kolmogorov_null_gets_its_heavier_tail():
+    """KS's null (the Kolmogorov distribution) has a heavier tail than a chi-square of the same
+    mean and variance; the power-gamma family must not cut it short (a chi-square fit to its
+    square puts the 0.1% bound at 1.84, where the true false-alarm rate is 2.3 times higher)."""
+    values = stats.kstwobign.rvs(size=5_010, random_state=np.random.default_rng(3))
+    upper = FalseAlarmThreshold(0.001, sides="upper").learn(values[:10], values[10:], _unit_distance(0.5)).upper
+    assert stats.kstwobign.sf(upper) < 2 * 0.001
+    assert upper == pytest.approx(stats.kstwobign.ppf(0.999), rel=0.1)
+
+
+def test_location_bounds_are_normal_quantiles_split_between_the_sides():
+    values = np.random.default_rng(4).normal(0.0, 2.0, 5_010)
+    scale = LOCATION.fit(values, np.full(values.size, 100.0), np.full(values.size, 900.0))
+    bounds = FalseAlarmThreshold(0.002).learn(values[:10], values[10:], scale)
+    expected = 2.0 * stats.norm.isf(0.001)  # 0.2% per cell, 0.1% on each side
+    assert bounds.upper == pytest.approx(expected, rel=0.05) and bounds.lower == pytest.approx(-expected, rel=0.05)
+    assert FalseAlarmThreshold(0.002, sides="lower").learn(values[:10], values[10:], scale).upper is None
+
+
+def test_few_reference_values_widen_the_bounds():
+    """A Student-t prediction limit: ten values cannot pin down a 0.1% tail, so the bound is wider."""
+    rng = np.random.default_rng(5)
+    scale = LOCATION.fit(np.zeros(3), np.full(3, 100.0), np.full(3, 900.0))
+    few = [FalseAlarmThreshold().learn(rng.normal(size=10), np.empty(0), scale).upper for _ in range(200)]
+    many = [FalseAlarmThreshold().learn(rng.normal(size=10), rng.normal(size=200), scale).upper for _ in range(200)]
+    assert np.median(few) > 1.3 * np.median(many)
+
+
+def test_slow_variation_in_the_contiguous_chunks_is_kept():
+    """Contiguous chunks five times as spread as random subsets (a seasonal reference): an F test
+    detects it and the bounds come from the contiguous values alone, not the pooled spread."""
+    rng = np.random.default_rng(6)
+    contiguous, resampled = rng.normal(0, 5, 12), rng.normal(0, 1, 50)
+    scale = LOCATION.fit(np.zeros(3), np.full(3, 100.0), np.full(3, 900.0))
+    bounds = FalseAlarmThreshold(0.001).learn(contiguous, resampled, scale)
+    half = stats.t.isf(0.0005, 11) * contiguous.std(ddof=1) * np.sqrt(1 + 1 / 12)
+    assert bounds.upper == pytest.approx(contiguous.mean() + half)
+
+
+def test_equal_spreads_are_pooled():
+    rng = np.random.default_rng(7)
+    contiguous, resampled = rng.normal(0, 1, 10), rng.normal(0, 1, 50)
+    scale = LOCATION.fit(np.zeros(3), np.full(3, 100.0), np.full(3, 900.0))
+    pooled = np.r_[contiguous, resampled]
+    half = stats.t.isf(0.0005, 59) * pooled.std(ddof=1) * np.sqrt(1 + 1 / 60)
+    assert FalseAlarmThreshold(0.001).learn(contiguous, resampled, scale).upper == pytest.approx(pooled.mean() + half)
+
+
+def test_the_poisson_floor_of_a_rate_follows_the_stated_rate():
+    scale = PROPORTION.fit(np.full(20, 0.001), np.full(20, 1_000.0), np.full(20, 9_000.0))
+    z = np.zeros(20)  # every reference chunk at the centre: the normal bound adds nothing
+    for rate in (0.001, 0.1):
+        upper = FalseAlarmThreshold(rate).learn(z[:10], z[10:], scale).at(1_000, 10_000)[1]
+        expected = stats.poisson.ppf(1 - rate / 2, 0.001 * 1_000 * 1.1) / 1_000
+        assert upper == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("rate", [0, 1, -0.1, 1.5, "0.01"])
+def test_false_alarm_rate_must_be_a_probability(rate):
+    with pytest.raises(InvalidConfiguration, match="false_alarm_rate"):
+        FalseAlarmThreshold(rate)
+
+
+def test_defaults_state_the_documented_rate():
+    assert DEFAULT_FALSE_ALARM_RATE == 0.001
+    assert FalseAlarmThreshold().false_alarm_rate == 0.001 and FalseAlarmThreshold().sides == "both"

@@ -20,7 +20,7 @@ from .quality import DataQuality
 from .ranking import prediction_sensitivity, rank
 from .report import Report
 from .result import Result
-from .thresholds import ConstantThreshold, StandardDeviationThreshold, Threshold
+from .thresholds import ConstantThreshold, FalseAlarmThreshold, StandardDeviationThreshold, Threshold
 
 __version__ = "0.1.0"
 
@@ -31,6 +31,7 @@ __all__ = [
     "Chunker",
     "ColumnNotFound",
     "ConstantThreshold",
+    "FalseAlarmThreshold",
     "CountChunker",
     "DRIFT_METHODS",
     "DataQuality",

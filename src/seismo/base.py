@@ -6,7 +6,6 @@ learned is set in ``fit`` on attributes ending in ``_``.
 
 from __future__ import annotations
 
-import warnings
 from typing import Callable, Iterator, Literal
 
 import numpy as np
@@ -17,12 +16,13 @@ from .calculator import (DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, fi
                          fit_tracker, require_fitted, rows_to_frame, tidy_rows)
 from .chunking import (Chunk, Chunker, CountChunker, check_reference_rows, chunk_reference,
                        make_chunker, warn_few_reference_chunks)
-from .errors import InvalidConfiguration, InvalidData, SeismoWarning
+from .errors import InvalidConfiguration, InvalidData
+from .features import infer_features
 from .frame import Frame, count_rows, iter_frames, load_frame, should_stream
 from .io import DataLike, float_values, read_schema
 from .reference import ReferenceData, feature_extras, scan_reference
 from .result import Result
-from .schema import Roles, build_schema, is_temporal
+from .schema import Roles, build_schema
 
 
 class BaseCalculator:
@@ -67,24 +67,11 @@ class BaseCalculator:
         )
 
     def _feature_names(self, data: DataLike, requested: list[str] | None, where: str) -> list[str]:
-        """Requested features, or every column without a role (temporal ones skipped, with a warning)."""
+        """Requested features, or every column without a role less datetimes and identifiers
+        (`seismo.features.infer_features`, one rule for every calculator; warns what it left out)."""
         if requested is not None:
             return list(requested)
-        schema = read_schema(data, where)
-        taken = set(self._roles().model_columns())
-        names = []
-        for fld in schema:
-            if fld.name in taken:
-                continue
-            if is_temporal(fld):
-                warnings.warn(
-                    f"column {fld.name!r} holds {fld.type} values and is not monitored as a feature",
-                    SeismoWarning,
-                    stacklevel=4,
-                )
-                continue
-            names.append(fld.name)
-        return names
+        return infer_features(data, self._roles(), where, stacklevel=3)
 
     def _load(self, data: DataLike, columns: list[str], where: str) -> Frame:
         return load_frame(data, columns, self.timestamp, where)

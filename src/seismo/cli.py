@@ -1,7 +1,9 @@
 """The `seismo` command line: `run`, `validate`, `report` and `demo`.
 
-Exit codes, for schedulers: 0 no alerts, 1 alerts (per ``--fail-on``), 2 a config or
-data error, reported as a message that names the key, file or column (no traceback).
+Exit codes, for schedulers: 0 no alerts, 1 alerts (per ``--fail-on``; a chunk where performance
+cannot be judged, its estimate having trust "none" and no labels, counts as a performance
+alert), 2 a config or data error, reported as a message that names the key, file or column
+(no traceback).
 Progress bars are drawn here, on stderr, and never by the library.
 """
 
@@ -64,6 +66,8 @@ def _chunk_table(title: str, frames: dict[str, pd.DataFrame], perf: pd.DataFrame
     for idx, row in perf_rows.iterrows():
         value = f"{row['value']:.3f} ± {3 * row['sampling_error']:.3f}" + ("  [red]ALERT[/red]" if row["alert"] else "")
         realized = "-" if pd.isna(row["realized"]) else f"{row['realized']:.3f}"
+        if row.get("trust") == "none" and pd.isna(row["realized"]):
+            value += "  [red]cannot judge[/red]"
         drift_hits = _alerting(frames["drift"], idx)
         drifted = drift_hits.groupby("column")["metric"].count().sort_values(ascending=False)
         quality_hits = _alerting(frames["quality"], idx)
@@ -171,9 +175,12 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
 
 
 def _exit_code(outcome: Any, fail_on: FailOn) -> int:
-    if fail_on is FailOn.any and outcome.alerts:
+    """A chunk whose performance cannot be judged (estimate trust none, no labels) alerts as a
+    performance alert does: an estimate that cannot be believed never passes for "all is well"."""
+    blind = bool(getattr(outcome, "cannot_judge", None))
+    if fail_on is FailOn.any and (outcome.alerts or blind):
         return EXIT_ALERTS
-    if fail_on is FailOn.performance and outcome.performance_alerts:
+    if fail_on is FailOn.performance and (outcome.performance_alerts or blind):
         return EXIT_ALERTS
     return EXIT_OK
 
@@ -207,7 +214,8 @@ def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool,
     code = _exit_code(outcome, fail_on)
     notes = list(dict.fromkeys(str(w.message) for w in caught))  # each once, not once per calculator
     if as_json:
-        print(json.dumps({"status": "alerts" if outcome.alerts else "ok", "exit_code": code, **outcome.to_dict(),
+        alerted = outcome.alerts or outcome.cannot_judge
+        print(json.dumps({"status": "alerts" if alerted else "ok", "exit_code": code, **outcome.to_dict(),
                           "warnings": notes}))
         return code, False
     for note in [] if quiet else notes:
@@ -218,6 +226,12 @@ def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool,
                       f"{refit}; {outcome.alerts} alerts, {outcome.performance_alerts} on performance", soft_wrap=True)
         for name, count in outcome.alerting_calculators.items():
             console.print(f"  {name}: {count} alerting rows")
+        if outcome.cannot_judge:
+            chunks = list(outcome.cannot_judge)
+            span = chunks[0] + (f" to {chunks[-1]}" if len(chunks) > 1 else "")
+            console.print(f"  [red]cannot judge performance here[/red]: {span} ({len(chunks)} chunks, estimate trust none, "
+                          f"no labels; {chunks[0]}: {outcome.cannot_judge[chunks[0]]})", soft_wrap=True,
+                          highlight=False)
     return code, False
 
 

@@ -26,7 +26,7 @@ from .config import Config, load_config
 from .io import DataLike
 from .monitor import Monitor, Progress  # progress(what, done, total): the CLI draws it, the library never does
 from .ranking import rank
-from .report import PERFORMANCE, Report
+from .report import PERFORMANCE, Report, cannot_judge
 from .result import RESULT_COLUMNS, Result
 
 JOB_FILE = "job.json"  # beside the monitor's own files: the config hash it was fitted for
@@ -44,6 +44,8 @@ class RunOutcome:
     performance_alerts: int  # alerting analysis rows of estimated or realized performance
     refitted: bool
     alerting_calculators: dict[str, int] = field(default_factory=dict)
+    # chunk -> reason, where the estimate has trust "none" and no label judges it: an alert too
+    cannot_judge: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -199,12 +201,16 @@ def _without_unchanged(df: pd.DataFrame, stored: pd.DataFrame, calculator: str) 
 
 
 def _outcome(run_id: int, config: Config, df: pd.DataFrame, refitted: bool) -> RunOutcome:
+    """What the run's rows say; a chunk whose performance cannot be judged (`report.cannot_judge`)
+    is listed in ``cannot_judge`` and makes the run alert as a performance alert does."""
     alerting = df[(df["period"] == "analysis") & df["alert"].astype(bool)]
     by_calculator = alerting.groupby("calculator").size()
     performance = int(by_calculator[by_calculator.index.isin(PERFORMANCE)].sum())
+    blind = cannot_judge(df[df["calculator"] == "estimated_performance"])
     return RunOutcome(run_id=run_id, model=config.model.name, rows=len(df), alerts=len(alerting),
                       performance_alerts=performance, refitted=refitted,
-                      alerting_calculators={k: int(v) for k, v in by_calculator.items()})
+                      alerting_calculators={k: int(v) for k, v in by_calculator.items()},
+                      cannot_judge=dict(zip(blind["chunk"], blind["trust_reason"])))
 
 
 def run_job(config: Config | str | Path, *, full: bool = False, progress: Progress | None = None) -> RunOutcome:

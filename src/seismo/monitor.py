@@ -44,6 +44,9 @@ class Monitor:
     ``run(analysis, targets=None)`` returns a `Report`. ``calculators`` maps a name of
     `CALCULATORS` to False (left out) or to extra constructor arguments, such as
     ``{"univariate_drift": {"methods": ["psi"], "thresholds": {...}}}``.
+
+    ``features=None``: every calculator monitors the columns without a role, less datetimes and
+    identifier-like columns (`seismo.features.infer_features`, one rule for all, one warning).
     """
 
     def __init__(
@@ -119,7 +122,8 @@ class Monitor:
                     out["estimated"] = PAPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features,
                                             **args)
                 else:
-                    out["estimated"] = CBPE(self.problem_type, y_pred_proba=self.y_pred_proba, **args)
+                    out["estimated"] = CBPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features,
+                                            **args)
         options = self._options("realized_performance")
         if options is not None:
             out["realized"] = RealizedPerformance(self.problem_type, y_pred_proba=self.y_pred_proba,

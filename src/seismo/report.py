@@ -17,7 +17,8 @@ from .result import Result
 
 PERFORMANCE = ("estimated_performance", "realized_performance")
 UNRELIABLE = ("low", "none")  # estimators' trust levels reported as "estimate unreliable here"
-WITHHELD = "none"  # ... and the level whose estimates raise no alert in the verdict at all
+WITHHELD = "none"  # ... and the level whose estimate is no judgment at all: "cannot judge performance here"
+CANNOT_JUDGE = "cannot judge performance here"
 MULTIVARIATE = ("pca_drift", "domain_classifier_drift")
 TOP_DRIFT = 3
 
@@ -26,6 +27,31 @@ def _chunk_label(row: pd.Series) -> str:
     if pd.notna(row.get("chunk_start_date")):
         return pd.Timestamp(row["chunk_start_date"]).strftime("%Y-%m-%d")
     return str(row["chunk_key"])
+
+
+def cannot_judge(estimated: pd.DataFrame) -> pd.DataFrame:
+    """Analysis chunks where nothing judges performance: the estimate has ``trust`` "none" and no
+    label gives a realized value. One row each: chunk_index, chunk (its label), trust_reason, and
+    ``estimate_alerts`` (whether the unbelievable estimate crosses a threshold there).
+
+    ``estimated``: an estimator's tidy rows (``Result.to_df()``, or the stored rows). Such a chunk
+    counts as a performance alert (`Report.summary`, ``seismo run --fail-on performance``): an
+    estimate that cannot be believed must never quietly stand for "no alert".
+    """
+    columns = ["chunk_index", "chunk", "trust_reason", "estimate_alerts"]
+    if "trust" not in estimated.columns or estimated.empty:
+        return pd.DataFrame(columns=columns)
+    df = estimated[estimated["period"] == "analysis"]
+    realized = df["realized"] if "realized" in df.columns else pd.Series(float("nan"), index=df.index)
+    by_chunk = df.assign(_none=df["trust"] == WITHHELD, _labelled=realized.notna(),
+                         _alert=df["alert"].astype(bool)).groupby("chunk_index", sort=True)
+    flags = by_chunk[["_none", "_labelled", "_alert"]].any()
+    chunks = flags.index[flags["_none"] & ~flags["_labelled"]]
+    first = by_chunk.head(1).set_index("chunk_index").loc[chunks]
+    return pd.DataFrame({"chunk_index": chunks,
+                         "chunk": [_chunk_label(r) for _, r in first.iterrows()],
+                         "trust_reason": first["trust_reason"].to_numpy(),
+                         "estimate_alerts": flags.loc[chunks, "_alert"].to_numpy()}, columns=columns)
 
 
 class Report:
@@ -87,6 +113,24 @@ class Report:
         weak = weak.assign(chunk_key=[_chunk_label(r) for _, r in weak.iterrows()])
         return weak[columns].reset_index(drop=True)
 
+    def cannot_judge(self) -> pd.DataFrame:
+        """Analysis chunks where performance cannot be judged (see `cannot_judge`)."""
+        result = self.results.get("estimated_performance")
+        return cannot_judge(result.to_df() if result is not None else pd.DataFrame())
+
+    def _cannot_judge_line(self) -> str | None:
+        """The chunks no estimate or label judges, with the first one's reason: an alert, never silence."""
+        blind = self.cannot_judge()
+        if blind.empty:
+            return None
+        n = self.results["estimated_performance"].filter(period="analysis").to_df()["chunk_index"].nunique()
+        span = blind["chunk"].iloc[0] + (f" to {blind['chunk'].iloc[-1]}" if len(blind) > 1 else "")
+        crossing = int(blind["estimate_alerts"].sum())
+        also = (f"; the estimate, not to be believed there, crosses its threshold in {crossing}"
+                if crossing else "")
+        return (f"{CANNOT_JUDGE}: {span} ({len(blind)} of {n} analysis chunks, estimate trust none, no labels; "
+                f"{blind['chunk'].iloc[0]}: {blind['trust_reason'].iloc[0]}{also})")
+
     def _unreliable_line(self) -> str | None:
         weak = self.unreliable()
         if weak.empty:
@@ -100,8 +144,10 @@ class Report:
     def summary(self) -> str:
         """A short plain-text verdict: when performance dropped, and the drift most likely behind it.
 
-        Chunks whose estimate has ``trust`` "none" raise no estimated alert; "low" ones do, marked
-        "low trust there". Both are listed as "estimate unreliable here", with the reason.
+        A chunk whose estimate has ``trust`` "none" (and no realized value) is no judgment either
+        way: it is reported as "cannot judge performance here", with the reason, and counts as a
+        performance alert; its estimate's own crossing is not reported as a drop. "low" chunks
+        alert as usual, marked "low trust there". Both are listed as "estimate unreliable here".
         """
         lines = []
         top = [c for c in self.ranking["column"].head(TOP_DRIFT)] if len(self.ranking) else []
@@ -110,15 +156,18 @@ class Report:
         for name, how in (("estimated_performance", "estimated"), ("realized_performance", "measured")):
             start = self._first_alert(name, worse=True)
             if start:
-                lines.append(f"performance {how} to drop beyond its threshold from {start[0]} on ({start[1]}); "
-                             f"most correlated drift: {', '.join(likely)}")
+                lines.append(f"performance {how} to drop beyond its threshold from {start[0]} on ({start[1]})"
+                             + (f"; most correlated drift: {', '.join(likely)}" if likely else ""))
             better = self._first_alert(name, worse=False)
             if better:
                 lines.append(f"performance {how} to improve beyond its threshold from {better[0]} on ({better[1]})")
         unreliable = self._unreliable_line()
-        if not lines:
+        blind = self._cannot_judge_line()
+        if not lines and not blind:
             lines.append("no performance alert" + (" where the estimate is reliable" if unreliable else "")
                          + (f"; drifting columns: {', '.join(likely)}" if len(drifted) else ""))
+        if blind:
+            lines.append(blind + (f"; most correlated drift: {', '.join(likely)}" if likely else ""))
         if unreliable:
             lines.append(unreliable)
         for name in MULTIVARIATE:

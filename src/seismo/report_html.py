@@ -22,6 +22,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
 .verdict{background:#fff4f4;border-left:4px solid #d62728;padding:.8rem 1rem;white-space:pre-line}
 .verdict.ok{background:#f3fbf3;border-left-color:#2ca02c}
+.cannot-judge{background:#fff4f4;border-left:4px solid #d62728;padding:.5rem 1rem}
 table{border-collapse:collapse;font-size:.9rem;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}
 th{background:#f6f6f6}details{margin:.6rem 0}summary{cursor:pointer;color:#555}
 """
@@ -99,7 +100,12 @@ def _unreliable_section(report: "Report", escape) -> str:
     if weak.empty:
         return ""
     table = weak.rename(columns={"chunk_key": "chunk", "trust_reason": "why"}).drop(columns="chunk_index")
-    return (f"<details open class='unreliable'><summary>Estimate unreliable in {len(weak)} chunk"
+    blind = report.cannot_judge()
+    alert = ("" if blind.empty else
+             f"<p class='cannot-judge'><strong>Cannot judge performance here</strong> in {len(blind)} chunk"
+             f"{'s' if len(blind) > 1 else ''} ({escape(', '.join(blind['chunk']))}): the estimate has trust "
+             "none and no label gives a realized value. Counted as a performance alert.</p>")
+    return (f"{alert}<details open class='unreliable'><summary>Estimate unreliable in {len(weak)} chunk"
             f"{'s' if len(weak) > 1 else ''} (grey markers)</summary>{_table(table, escape)}</details>")
 
 

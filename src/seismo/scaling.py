@@ -18,8 +18,9 @@ errors are mapped back at each chunk's own size:
   statistic whose bounds are never tighter than the Poisson tail of the same
   reach: a rate of a rare event counts a handful of rows, where the normal
   approximation would alert on a single row. The upper bound is at least
-  ``q/n`` with ``q`` the 99.865% quantile (the one-sided 3σ level) of a Poisson
-  count with the expected mean, and the lower bound at most the 0.135% quantile.
+  ``q/n`` with ``q`` the Poisson quantile of the expected count at the bound's
+  one-sided false-alarm rate (``1 − tail``), and the lower bound at most the
+  ``tail`` quantile. ``StandardDeviationThreshold`` uses ``TAIL`` (the normal 3σ level).
 * ``extensive`` (the sum): a location statistic times ``n``; ``count`` (raw
   confusion-matrix cells) is extensive with the same Poisson floor as a proportion.
 * ``distance`` (a two-sample statistic comparing a chunk of ``n`` rows with
@@ -77,8 +78,9 @@ class FittedScaling:
             per_row = values / n if kind in ("extensive", "count") else values
             return (per_row - self.center) / np.sqrt(np.maximum(1.0 / n - 1.0 / (n + m), 1e-300))
 
-    def from_unit(self, z: float, n: float, reference_rows: float) -> float:
-        """A unit-scale bound as a value for a new chunk of ``n`` rows."""
+    def from_unit(self, z: float, n: float, reference_rows: float, tail: float = TAIL) -> float:
+        """A unit-scale bound as a value for a new chunk of ``n`` rows; ``tail``: the bound's
+        one-sided false-alarm rate, which the Poisson floor of rates and counts keeps."""
         kind = self.scaling.kind
         n, reference_rows = np.float64(n), np.float64(reference_rows)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -88,14 +90,14 @@ class FittedScaling:
                 return float(z)
             value = self.center + z * np.sqrt(1.0 / n + 1.0 / reference_rows)
             if kind in ("proportion", "count"):
-                value = self._poisson_floor(value, z, n, reference_rows)
+                value = self._poisson_floor(value, z, n, reference_rows, tail)
             return float(value * n if kind in ("extensive", "count") else value)
 
-    def _poisson_floor(self, value: float, z: float, n: float, reference_rows: float) -> float:
+    def _poisson_floor(self, value: float, z: float, n: float, reference_rows: float, tail: float) -> float:
         expected = float(max(self.center, 0.0) * n * (1.0 + n / reference_rows))  # reference uncertainty too
         if z >= 0:
-            return max(value, _poisson_ppf(1.0 - TAIL, expected) / n)
-        return min(value, _poisson_ppf(TAIL, expected) / n)
+            return max(value, _poisson_ppf(1.0 - tail, expected) / n)
+        return min(value, _poisson_ppf(tail, expected) / n)
 
     def sampling_error(self, unit_std: float, n: float, reference_rows: float) -> float:
         """Standard error of a new chunk's value, from the spread of unit-scale reference samples."""

@@ -107,16 +107,6 @@ def is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
-def is_temporal(array: pa.ChunkedArray) -> bool:
-    return pa.types.is_temporal(array.type)
-
-
-def default_features(available: list[str], roles: Roles) -> list[str]:
-    """Every column not given another role."""
-    taken = set(roles.model_columns())
-    return [c for c in available if c not in taken]
-
-
 def build_schema(
     table: pa.Table,
     features: list[str],

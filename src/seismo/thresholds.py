@@ -10,27 +10,45 @@ How the reference is sampled (documented in docs/thresholds.md):
   the rest of the reference. They make the spread estimate stable when there
   are only ~10 reference chunks.
 
-`StandardDeviationThreshold` centres on the mean of all those values and uses
-the larger of the two standard deviations (contiguous, resampled): contiguous
-chunks carry the reference's own slow variation (seasonality) that random
-subsets miss, while random subsets are many and so keep the estimate steady.
-Thresholds are then clipped to the metric's range.
+`FalseAlarmThreshold` (the default) sets each bound at a stated per-cell
+false-alarm rate from a model of the statistic's null distribution on the
+size-free unit scale (`seismo.scaling`):
 
-Statistics that are quadratic in the difference between two distributions
-(chi-squared, PSI) are right-skewed like a chi-squared variable, so mean + 3 SD
-would fire about twice as often on them as on distances. Their thresholds are
-learned on their square root, the scale of the distances (JS, Hellinger, KS),
-and squared back; the reported threshold is on the statistic's own scale.
+* a distance is right-skewed: without drift, JS, Hellinger, KS, Wasserstein and
+  L-infinity behave like the square root of a (weighted) chi-squared variable,
+  PSI and chi2 like the chi-squared variable itself. The chi-squared-like
+  quantity is modelled as a scaled chi-square (a gamma distribution, fitted by
+  its mean and variance: Satterthwaite's approximation of a weighted sum of
+  chi-squares), and the bound is its predictive quantile (an F quantile, which
+  also accounts for the finite number of reference values);
+* a location statistic (mean, rate, performance metric) is normal, and the
+  bound is a Student-t prediction limit from the reference values.
+
+The reference values are pooled (contiguous and resampled), unless the
+contiguous ones are significantly more spread out by a one-sided F test: the
+reference then varies slowly (seasonality) more than random subsets show, and
+the bound is learned from the contiguous values alone.
+
+`StandardDeviationThreshold` (NannyML's rule) centres on the mean of all those
+values and uses the larger of the two standard deviations (contiguous,
+resampled). Statistics quadratic in the difference between two distributions
+(chi-squared, PSI) are learned on their square root there and squared back.
+Thresholds are then clipped to the metric's range.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from .errors import InvalidConfiguration
-from .scaling import FittedScaling
+from .scaling import TAIL, FittedScaling
+
+DEFAULT_FALSE_ALARM_RATE = 0.001  # per cell: one alert in a thousand chunk × column × metric cells without drift
+SLOW_VARIATION_LEVEL = 0.05  # one-sided F test: contiguous values more spread out than random subsets
+MAX_SHAPE = 1e6  # a gamma shape beyond this is a normal variable for every practical quantile
 
 
 def _nanstd(values: np.ndarray) -> float:
@@ -45,12 +63,14 @@ class Bounds:
     lower: float | None = None
     upper: float | None = None
     scaling: FittedScaling | None = None  # None: the bounds are already values
+    tail: float = TAIL  # one side's false-alarm rate, for the Poisson floor of rates and counts
 
     def at(self, n: float, reference_rows: float) -> tuple[float | None, float | None]:
         if self.scaling is None:
             return self.lower, self.upper
         return tuple(  # type: ignore[return-value]
-            None if z is None else self.scaling.from_unit(z, n, reference_rows) for z in (self.lower, self.upper)
+            None if z is None else self.scaling.from_unit(z, n, reference_rows, self.tail)
+            for z in (self.lower, self.upper)
         )
 
 
@@ -113,8 +133,155 @@ class StandardDeviationThreshold(Threshold):
         return Bounds(*square, scaling=scaling)
 
 
-DISTANCE_THRESHOLD = StandardDeviationThreshold(lower_multiplier=None, upper_multiplier=3.0)
-TWO_SIDED_THRESHOLD = StandardDeviationThreshold(3.0, 3.0)
+Sides = Literal["both", "upper", "lower"]
+
+
+@dataclass(frozen=True)
+class FalseAlarmThreshold(Threshold):
+    """Bounds that a chunk without drift crosses with probability ``false_alarm_rate``.
+
+    ``sides``: "both" splits the rate evenly between the lower and the upper bound;
+    "upper" or "lower" puts all of it on that side and leaves the other unbounded
+    (a distance is never "too small", so drift methods use "upper"). The null model
+    (gamma for distances, normal for location statistics) is described in
+    docs/thresholds.md.
+    """
+
+    false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE
+    sides: Sides = "both"
+
+    def __post_init__(self) -> None:
+        rate = self.false_alarm_rate
+        if not isinstance(rate, (int, float)) or not 0.0 < rate < 1.0:
+            raise InvalidConfiguration(f"false_alarm_rate must be a number between 0 and 1, got {rate!r}")
+        if self.sides not in ("both", "upper", "lower"):
+            raise InvalidConfiguration(f"sides must be 'both', 'upper' or 'lower', got {self.sides!r}")
+
+    @property
+    def side_rate(self) -> float:
+        """The false-alarm rate of each bounded side."""
+        return self.false_alarm_rate / 2 if self.sides == "both" else self.false_alarm_rate
+
+    def learn(
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+    ) -> Bounds:
+        contiguous, resampled = (np.asarray(v, dtype=float) for v in (contiguous, resampled))
+        contiguous, resampled = contiguous[np.isfinite(contiguous)], resampled[np.isfinite(resampled)]
+        if scaling.scaling.kind == "distance":
+            lower, upper = self._distance_bounds(contiguous, resampled, quadratic)
+        else:
+            lower, upper = self._location_bounds(contiguous, resampled)
+        return Bounds(lower if self.sides != "upper" else None, upper if self.sides != "lower" else None,
+                      scaling=scaling, tail=self.side_rate)
+
+    def _location_bounds(self, contiguous: np.ndarray, resampled: np.ndarray) -> tuple[float | None, float | None]:
+        """Student-t prediction limits: a new value beside ``k`` normal reference values with
+        estimated mean and standard deviation lies within mean ± t(k-1) · sd · sqrt(1 + 1/k)."""
+        from scipy.stats import t
+
+        values = _selected(contiguous, resampled, _spread_ratio_p(contiguous, resampled, squares=False))
+        if values.size == 0:
+            return None, None
+        center = float(values.mean())
+        if values.size < 2:
+            return center, center
+        half = t.isf(self.side_rate, values.size - 1) * values.std(ddof=1) * np.sqrt(1.0 + 1.0 / values.size)
+        return center - float(half), center + float(half)
+
+    def _distance_bounds(self, contiguous: np.ndarray, resampled: np.ndarray,
+                         quadratic: bool) -> tuple[float | None, float | None]:
+        """Quantiles of a power-gamma model of the distance (the square root of PSI and chi2).
+
+        ``r ** p`` is a scaled chi-square (gamma) variable, ``p`` chosen by likelihood among
+        `POWERS` (0: ``log r`` is normal). The quantile is predictive: for independent gamma
+        variables of one scale, a new value over the mean of ``k`` reference values is
+        F(2 shape, 2 k shape)-distributed; on the log scale it is a Student-t limit.
+        """
+        root = (lambda v: np.sqrt(np.maximum(v, 0.0))) if quadratic else (lambda v: np.maximum(v, 0.0))
+        back = (lambda r: r * r) if quadratic else (lambda r: r)
+        roots = [root(v) for v in (contiguous, resampled)]
+        values = _selected(*roots, _spread_ratio_p(*(r * r for r in roots), squares=True))
+        if values.size == 0:
+            return None, None
+        if values.size < 2 or np.ptp(values) == 0.0:  # every reference value equal: any difference is news
+            return float(back(values[0])), float(back(values[0]))
+        lower, upper = _power_gamma_quantiles(values, self.side_rate)
+        return float(back(lower)), float(back(upper))
+
+
+POWERS = (0.0, 0.5, 1.0, 1.5, 2.0)  # r ** 2 chi-square-like (JS, Hellinger); lower powers: heavier tails (KS, W1)
+
+
+def _power_gamma_quantiles(r: np.ndarray, rate: float) -> tuple[float, float]:
+    """Lower and upper predictive ``rate`` quantiles of a distance from its reference values ``r``.
+
+    Without drift JS and Hellinger are the square root of a weighted chi-square (``p = 2``,
+    a gamma by Satterthwaite's two-moment fit), but suprema and integrals of the empirical
+    process (KS, L-infinity, Wasserstein) have tails heavier than their bulk suggests; smaller
+    powers, down to the log-normal limit, model those. Exact zeros (a statistic on few distinct
+    values) rule out the log-likelihood comparison; the chi-square model is kept then.
+    """
+    from scipy.stats import f, gamma, norm, t
+
+    k = r.size
+    if np.any(r <= 0.0):
+        candidates = (2.0,)
+    else:
+        candidates = POWERS
+        log_r = np.log(r)
+    best: tuple[float, float, float] | None = None
+    for p in candidates:
+        if p == 0.0:
+            mean, sd = log_r.mean(), log_r.std(ddof=1)
+            loglik = norm.logpdf(log_r, mean, sd).sum() - log_r.sum()
+            half = t.isf(rate, k - 1) * sd * np.sqrt(1.0 + 1.0 / k)
+            bounds = (float(np.exp(mean - half)), float(np.exp(mean + half)))
+        else:
+            y = r ** p
+            mean, var = y.mean(), y.var(ddof=1)
+            shape = min(mean * mean / var, MAX_SHAPE)
+            loglik = (gamma.logpdf(y, shape, scale=var / mean).sum() + k * np.log(p)
+                      + (p - 1.0) * (log_r.sum() if len(candidates) > 1 else 0.0))
+            dfn, dfd = 2.0 * shape, 2.0 * k * shape
+            bounds = (float((mean * f.ppf(rate, dfn, dfd)) ** (1 / p)), float((mean * f.isf(rate, dfn, dfd)) ** (1 / p)))
+        if best is None or loglik > best[0]:
+            best = (loglik, *bounds)
+    return best[1], best[2]
+
+
+def _selected(contiguous: np.ndarray, resampled: np.ndarray, p_value: float) -> np.ndarray:
+    """Contiguous values alone when they are significantly more spread out; all values otherwise."""
+    if p_value < SLOW_VARIATION_LEVEL:
+        return contiguous
+    return np.concatenate([contiguous, resampled])
+
+
+def _spread_ratio_p(contiguous: np.ndarray, resampled: np.ndarray, squares: bool) -> float:
+    """One-sided p-value of "the contiguous values spread more than the resampled ones".
+
+    Location: the F test of the two variances. Distances (``squares``): the values are
+    already squared deviations from zero, so the ratio of their means is the variance
+    ratio, F-distributed with 2·shape degrees of freedom per value under equal spreads.
+    """
+    from scipy.stats import f
+
+    if contiguous.size < 2 or resampled.size < 2:
+        return 1.0
+    if squares:
+        pooled = np.concatenate([contiguous, resampled])
+        mean_c, mean_r, var = contiguous.mean(), resampled.mean(), pooled.var(ddof=1)
+        if mean_r <= 0.0 or var <= 0.0:
+            return 0.0 if mean_c > mean_r else 1.0
+        shape = min(pooled.mean() ** 2 / var, MAX_SHAPE)
+        return float(f.sf(mean_c / mean_r, 2 * shape * contiguous.size, 2 * shape * resampled.size))
+    var_c, var_r = contiguous.var(ddof=1), resampled.var(ddof=1)
+    if var_r <= 0.0:
+        return 0.0 if var_c > 0.0 else 1.0
+    return float(f.sf(var_c / var_r, contiguous.size - 1, resampled.size - 1))
+
+
+DISTANCE_THRESHOLD = FalseAlarmThreshold(sides="upper")
+TWO_SIDED_THRESHOLD = FalseAlarmThreshold(sides="both")
 
 
 def clip_to_range(
@@ -140,7 +307,8 @@ def resolve_thresholds(given: dict | None, metrics: list[str]) -> dict[str, Thre
         if not isinstance(threshold, Threshold):
             raise InvalidConfiguration(
                 f"thresholds[{name!r}] is a {type(threshold).__name__}; use "
-                "ConstantThreshold(lower, upper) or StandardDeviationThreshold(lower_multiplier, upper_multiplier)"
+                "FalseAlarmThreshold(false_alarm_rate, sides), ConstantThreshold(lower, upper) or "
+                "StandardDeviationThreshold(lower_multiplier, upper_multiplier)"
             )
     return given
 
