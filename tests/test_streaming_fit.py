@@ -132,7 +132,9 @@ def test_a_smaller_sample_keeps_exact_values_exact_and_the_rest_close(name, smal
             continue
         for col in ["value", "lower_threshold", "upper_threshold"]:
             gap = np.nanmax(np.abs(streamed.loc[rows.index, col] - rows[col]).to_numpy(), initial=0.0)
-            assert gap <= SAMPLED_TOLERANCE * band, (metric, col, gap / band)
+            # a rate's bound has a Poisson floor in whole rows: two rows of a 2,000-row chunk is one step
+            steps = 2 / 2_000 if metric.endswith("_rate") and col.endswith("threshold") else 0.0
+            assert gap <= max(SAMPLED_TOLERANCE * band, steps), (metric, col, gap / band)
 
 
 def _correlated(n: int, seed: int) -> pd.DataFrame:

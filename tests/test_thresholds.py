@@ -125,13 +125,17 @@ def test_few_reference_values_widen_the_bounds():
 
 def test_slow_variation_in_the_contiguous_chunks_is_kept():
     """Contiguous chunks five times as spread as random subsets (a seasonal reference): an F test
-    detects it and the bounds come from the contiguous values alone, not the pooled spread."""
+    detects it, and the pooled values are widened to the contiguous spread (keeping their number,
+    so the bound does not jump to a ten-value tail quantile when the test flips)."""
     rng = np.random.default_rng(6)
     contiguous, resampled = rng.normal(0, 5, 12), rng.normal(0, 1, 50)
     scale = LOCATION.fit(np.zeros(3), np.full(3, 100.0), np.full(3, 900.0))
     bounds = FalseAlarmThreshold(0.001).learn(contiguous, resampled, scale)
-    half = stats.t.isf(0.0005, 11) * contiguous.std(ddof=1) * np.sqrt(1 + 1 / 12)
-    assert bounds.upper == pytest.approx(contiguous.mean() + half)
+    pooled = np.r_[contiguous, resampled]
+    widen = np.sqrt(contiguous.var(ddof=1) / pooled.var(ddof=1))
+    half = stats.t.isf(0.0005, 61) * widen * pooled.std(ddof=1) * np.sqrt(1 + 1 / 62)
+    assert bounds.upper == pytest.approx(pooled.mean() + half)
+    assert widen > 2 and bounds.upper - pooled.mean() > 3.3 * contiguous.std(ddof=1)
 
 
 def test_equal_spreads_are_pooled():

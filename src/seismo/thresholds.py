@@ -24,10 +24,10 @@ size-free unit scale (`seismo.scaling`):
 * a location statistic (mean, rate, performance metric) is normal, and the
   bound is a Student-t prediction limit from the reference values.
 
-The reference values are pooled (contiguous and resampled), unless the
-contiguous ones are significantly more spread out by a one-sided F test: the
-reference then varies slowly (seasonality) more than random subsets show, and
-the bound is learned from the contiguous values alone.
+The reference values are pooled (contiguous and resampled). When the
+contiguous ones are significantly more spread out by a one-sided F test, the
+reference varies slowly (seasonality) more than random subsets show, and the
+pooled values are widened by the ratio of the two spreads.
 
 `StandardDeviationThreshold` (NannyML's rule) centres on the mean of all those
 values and uses the larger of the two standard deviations (contiguous,
@@ -179,13 +179,16 @@ class FalseAlarmThreshold(Threshold):
         estimated mean and standard deviation lies within mean ± t(k-1) · sd · sqrt(1 + 1/k)."""
         from scipy.stats import t
 
-        values = _selected(contiguous, resampled, _spread_ratio_p(contiguous, resampled, squares=False))
+        values = np.concatenate([contiguous, resampled])
         if values.size == 0:
             return None, None
         center = float(values.mean())
         if values.size < 2:
             return center, center
-        half = t.isf(self.side_rate, values.size - 1) * values.std(ddof=1) * np.sqrt(1.0 + 1.0 / values.size)
+        widen = _slow_variation_scale(contiguous, resampled, _spread_ratio_p(contiguous, resampled, squares=False),
+                                      squares=False)
+        half = (t.isf(self.side_rate, values.size - 1) * widen * values.std(ddof=1)
+                * np.sqrt(1.0 + 1.0 / values.size))
         return center - float(half), center + float(half)
 
     def _distance_bounds(self, contiguous: np.ndarray, resampled: np.ndarray,
@@ -200,7 +203,9 @@ class FalseAlarmThreshold(Threshold):
         root = (lambda v: np.sqrt(np.maximum(v, 0.0))) if quadratic else (lambda v: np.maximum(v, 0.0))
         back = (lambda r: r * r) if quadratic else (lambda r: r)
         roots = [root(v) for v in (contiguous, resampled)]
-        values = _selected(*roots, _spread_ratio_p(*(r * r for r in roots), squares=True))
+        squares = [r * r for r in roots]
+        widen = _slow_variation_scale(*squares, _spread_ratio_p(*squares, squares=True), squares=True)
+        values = np.concatenate(roots) * widen
         if values.size == 0:
             return None, None
         if values.size < 2 or np.ptp(values) == 0.0:  # every reference value equal: any difference is news
@@ -220,40 +225,84 @@ def _power_gamma_quantiles(r: np.ndarray, rate: float) -> tuple[float, float]:
     process (KS, L-infinity, Wasserstein) have tails heavier than their bulk suggests; smaller
     powers, down to the log-normal limit, model those. Exact zeros (a statistic on few distinct
     values) rule out the log-likelihood comparison; the chi-square model is kept then.
+
+    The candidates are averaged, not selected: each is weighted by its likelihood (Bayesian
+    model averaging with equal priors), and the bound is the quantile of that mixture. Picking
+    the single best power made the bound jump (by 2x on one categorical column) when the
+    reference values moved a little, e.g. between a full and a sampled reference.
     """
+    from scipy.optimize import brentq
     from scipy.stats import f, gamma, norm, t
 
     k = r.size
-    if np.any(r <= 0.0):
-        candidates = (2.0,)
-    else:
-        candidates = POWERS
-        log_r = np.log(r)
-    best: tuple[float, float, float] | None = None
+    candidates = (2.0,) if np.any(r <= 0.0) else POWERS
+    log_r = np.log(r) if len(candidates) > 1 else None
+    models = []  # (log-likelihood, survival function of a new value, its lower and upper quantile)
     for p in candidates:
         if p == 0.0:
             mean, sd = log_r.mean(), log_r.std(ddof=1)
+            if not sd > 0.0:
+                continue
             loglik = norm.logpdf(log_r, mean, sd).sum() - log_r.sum()
-            half = t.isf(rate, k - 1) * sd * np.sqrt(1.0 + 1.0 / k)
-            bounds = (float(np.exp(mean - half)), float(np.exp(mean + half)))
+            scale = sd * np.sqrt(1.0 + 1.0 / k)
+
+            def survival(x, mean=mean, scale=scale):
+                return t.sf((np.log(x) - mean) / scale, k - 1)
+            half = t.isf(rate, k - 1) * scale
+            quantiles = (float(np.exp(mean - half)), float(np.exp(mean + half)))
         else:
             y = r ** p
             mean, var = y.mean(), y.var(ddof=1)
+            if not var > 0.0:
+                continue
             shape = min(mean * mean / var, MAX_SHAPE)
-            loglik = (gamma.logpdf(y, shape, scale=var / mean).sum() + k * np.log(p)
-                      + (p - 1.0) * (log_r.sum() if len(candidates) > 1 else 0.0))
+            loglik = gamma.logpdf(y, shape, scale=var / mean).sum() + k * np.log(p)
+            if log_r is not None:
+                loglik += (p - 1.0) * log_r.sum()
             dfn, dfd = 2.0 * shape, 2.0 * k * shape
-            bounds = (float((mean * f.ppf(rate, dfn, dfd)) ** (1 / p)), float((mean * f.isf(rate, dfn, dfd)) ** (1 / p)))
-        if best is None or loglik > best[0]:
-            best = (loglik, *bounds)
-    return best[1], best[2]
+
+            def survival(x, p=p, mean=mean, dfn=dfn, dfd=dfd):
+                return f.sf(x ** p / mean, dfn, dfd)
+            quantiles = (float((mean * f.ppf(rate, dfn, dfd)) ** (1 / p)),
+                         float((mean * f.isf(rate, dfn, dfd)) ** (1 / p)))
+        if np.isfinite(loglik):
+            models.append((float(loglik), survival, quantiles))
+    if not models:
+        return float(r.min()), float(r.max())
+    best = max(m[0] for m in models)
+    weights = np.array([np.exp(m[0] - best) for m in models])
+    weights /= weights.sum()
+
+    def mixture_sf(x: float) -> float:
+        return float(sum(w * m[1](x) for w, m in zip(weights, models)))
+
+    def solve(target: float, side: int) -> float:
+        """x where the mixture's survival equals ``target``; between the models' own quantiles."""
+        ends = sorted(m[2][side] for m in models)
+        lo, hi = np.log(max(ends[0], 1e-300)), np.log(max(ends[-1], 1e-300))
+        if hi - lo < 1e-12:
+            return float(np.exp(lo))
+        return float(np.exp(brentq(lambda u: mixture_sf(np.exp(u)) - target, lo, hi, xtol=1e-10)))
+
+    return solve(1.0 - rate, 0), solve(rate, 1)
 
 
-def _selected(contiguous: np.ndarray, resampled: np.ndarray, p_value: float) -> np.ndarray:
-    """Contiguous values alone when they are significantly more spread out; all values otherwise."""
-    if p_value < SLOW_VARIATION_LEVEL:
-        return contiguous
-    return np.concatenate([contiguous, resampled])
+def _slow_variation_scale(contiguous: np.ndarray, resampled: np.ndarray, p_value: float, squares: bool) -> float:
+    """How much wider than the pooled values the contiguous ones vary (1: not significantly).
+
+    The reference may vary slowly (seasonality) more than random subsets of it show; then the
+    contiguous chunks are the better guide to a new chunk's spread. The pooled values keep
+    their number (a tail quantile from ten values alone would be far wider than the evidence
+    says, and jumps when the test flips); they are widened by the ratio of the spreads.
+    """
+    if p_value >= SLOW_VARIATION_LEVEL or contiguous.size < 2:
+        return 1.0
+    pooled = np.concatenate([contiguous, resampled])
+    if squares:  # squared distances: the mean is the spread
+        ratio = contiguous.mean() / pooled.mean() if pooled.mean() > 0 else 1.0
+    else:
+        ratio = contiguous.var(ddof=1) / pooled.var(ddof=1) if pooled.var(ddof=1) > 0 else 1.0
+    return float(np.sqrt(max(ratio, 1.0)))
 
 
 def _spread_ratio_p(contiguous: np.ndarray, resampled: np.ndarray, squares: bool) -> float:
