@@ -52,7 +52,7 @@ class Result:
         self.rows_skipped = 0  # incremental runs: rows of the input already processed before
 
     def to_df(self) -> pd.DataFrame:
-        """The tidy frame: one row per chunk × column × metric (see API.md)."""
+        """The tidy frame: one row per chunk × column × metric (see docs/api.md)."""
         return self._data.copy()
 
     def __len__(self) -> int:
