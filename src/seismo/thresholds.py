@@ -167,7 +167,8 @@ class FalseAlarmThreshold(Threshold):
     ) -> Bounds:
         contiguous, resampled = (np.asarray(v, dtype=float) for v in (contiguous, resampled))
         contiguous, resampled = contiguous[np.isfinite(contiguous)], resampled[np.isfinite(resampled)]
-        if scaling.scaling.kind == "distance":
+        kind = getattr(getattr(scaling, "scaling", None), "kind", "location")  # a duck-typed scale: location-like
+        if kind == "distance":
             lower, upper = self._distance_bounds(contiguous, resampled, quadratic)
         else:
             lower, upper = self._location_bounds(contiguous, resampled)
@@ -327,6 +328,44 @@ def _spread_ratio_p(contiguous: np.ndarray, resampled: np.ndarray, squares: bool
     if var_r <= 0.0:
         return 0.0 if var_c > 0.0 else 1.0
     return float(f.sf(var_c / var_r, contiguous.size - 1, resampled.size - 1))
+
+
+@dataclass(frozen=True)
+class WidenedBounds(Bounds):
+    """Constant bounds, widened at a chunk's size to ``noise`` where that is wider."""
+
+    noise: Bounds | None = None
+
+    def at(self, n: float, reference_rows: float) -> tuple[float | None, float | None]:
+        if self.noise is None:
+            return self.lower, self.upper
+        lower, upper = self.noise.at(n, reference_rows)
+        return (None if self.lower is None else (self.lower if lower is None else min(self.lower, lower)),
+                None if self.upper is None else (self.upper if upper is None else max(self.upper, upper)))
+
+
+@dataclass(frozen=True)
+class MaterialThreshold(Threshold):
+    """Fixed bounds for a change that matters, never tighter than the noise at a stated rate.
+
+    A constant such as a domain classifier's AUROC of 0.65 says what size of shift is worth an
+    alert, but in a chunk of a few dozen rows chance alone crosses it (a third of stationary
+    chunks did on public data sets). Each side is the wider of the constant and the bound of
+    `FalseAlarmThreshold` at ``false_alarm_rate`` for the chunk's own size; a None side stays
+    unbounded.
+    """
+
+    lower: float | None = None
+    upper: float | None = None
+    false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE
+
+    def learn(
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+    ) -> Bounds:
+        sides: Sides = "both" if self.lower is not None and self.upper is not None else (
+            "upper" if self.upper is not None else "lower")
+        noise = FalseAlarmThreshold(self.false_alarm_rate, sides).learn(contiguous, resampled, scaling, quadratic)
+        return WidenedBounds(self.lower, self.upper, noise=noise)
 
 
 DISTANCE_THRESHOLD = FalseAlarmThreshold(sides="upper")
