@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from .accumulate import ChunkAccumulator, OpenChunk, StreamState, apply_incomplete
 from .calculator import (DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, finish_chunks, fit_from_partials,
-                         fit_tracker, require_fitted, rows_to_frame, tidy_rows)
+                         fit_tracker, require_fitted, rows_to_frame, tidy_rows, warn_undefined)
 from .chunking import (Chunk, Chunker, CountChunker, check_reference_rows, chunk_reference,
                        make_chunker, warn_few_reference_chunks)
 from .errors import InvalidConfiguration, InvalidData
@@ -137,6 +137,7 @@ class BaseCalculator:
         for f, tracker_values in zip(fitted, values):
             rows.extend(tidy_rows(f, chunks, tracker_values, "analysis"))
         df = rows_to_frame(rows, list(self._extra_columns))
+        warn_undefined(df, type(self).__name__)
         order = {"reference": 0, "analysis": 1}
         df = df.sort_values(
             by=["period", "chunk_index"], key=lambda s: s.map(order) if s.name == "period" else s, kind="stable"

@@ -9,6 +9,7 @@ thresholds, sampling errors, the tidy table) lives here, once.
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .chunking import Chunk
-from .errors import NotFittedError
+from .errors import NotFittedError, SeismoWarning
 from .frame import Frame
 from .result import RESULT_COLUMNS
 from .scaling import LOCATION, FittedScaling, Scaling
@@ -255,3 +256,26 @@ def rows_to_frame(rows: list[dict], extra_columns: list[str] = ()) -> pd.DataFra
 def require_fitted(obj: Any) -> None:
     if not getattr(obj, "fitted_", False):
         raise NotFittedError(f"{type(obj).__name__} is not fitted yet; call .fit(reference) first")
+
+
+def warn_undefined(df: pd.DataFrame, calculator: str) -> None:
+    """Say where an analysis value could not be computed, instead of a silent NaN.
+
+    A chunk where a column holds no value at all, or a metric that is undefined there (ROC AUC
+    of a chunk with one class), has no value and so no alert; the warning names the cells so
+    the gap is not mistaken for "no drift". DataQuality's ``missing_rate`` alerts on the first.
+    """
+    undefined = df[(df["period"] == "analysis") & df["value"].isna()]
+    if undefined.empty:
+        return
+    named = undefined["column"].fillna("(model)")
+    parts = []
+    for column, rows in undefined.groupby(named, sort=False):
+        keys = list(dict.fromkeys(rows["chunk_key"].astype(str)))
+        shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        parts.append(f"{column!s} in {len(keys)} chunk(s) ({shown}: {', '.join(dict.fromkeys(rows['metric']))})")
+    more = f"; and {len(parts) - 5} more columns" if len(parts) > 5 else ""
+    warnings.warn(f"{calculator}: {len(undefined)} analysis values could not be computed and cannot alert: "
+                  f"{'; '.join(parts[:5])}{more}. The chunk has no usable value there (a column entirely "
+                  "missing, or a metric undefined in it, such as ROC AUC without both classes)",
+                  SeismoWarning, stacklevel=3)

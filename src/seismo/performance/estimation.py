@@ -26,10 +26,11 @@ from ..calculator import (
     require_fitted,
     rows_to_frame,
     tidy_rows,
+    warn_undefined,
 )
 from ..chunking import Chunk
-from ..errors import InvalidConfiguration
 from ..drift.domain_fit import DomainFitCache, FeatureEncoder
+from ..errors import InvalidConfiguration
 from ..frame import Frame, should_stream
 from ..io import DataLike, read_schema
 from ..reference import row_positions, scan_reference
@@ -230,7 +231,9 @@ class Estimator(BaseCalculator):
         rows = list(self.reference_rows_)
         for chunk in built:
             rows += chunk.settled
-        result = Result(rows_to_frame(rows, list(self._extra_columns)), type(self).__name__)
+        df = rows_to_frame(rows, list(self._extra_columns))
+        warn_undefined(df, type(self).__name__)
+        result = Result(df, type(self).__name__)
         result.state = new_state
         result.rows_skipped = skipped
         return result
