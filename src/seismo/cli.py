@@ -222,8 +222,10 @@ def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool,
         errors.print(f"[yellow]warning[/yellow] {note}", highlight=False, soft_wrap=True)
     if not quiet:
         refit = " (monitor refitted)" if outcome.refitted else " (saved monitor reused)"
-        console.print(f"run {outcome.run_id} of [bold]{outcome.model}[/bold]: {outcome.rows:,} result rows stored"
-                      f"{refit}; {outcome.alerts} alerts, {outcome.performance_alerts} on performance", soft_wrap=True)
+        news = (f"{outcome.rows:,} result rows stored ({outcome.new_chunks} analysis chunks)" if outcome.new_chunks
+                else f"no new rows since {outcome.data_until or 'the last run'}")
+        console.print(f"run {outcome.run_id} of [bold]{outcome.model}[/bold]: {news}{refit}; standing: "
+                      f"{outcome.alerts} alerts, {outcome.performance_alerts} on performance", soft_wrap=True)
         for name, count in outcome.alerting_calculators.items():
             console.print(f"  {name}: {count} alerting rows")
         if outcome.cannot_judge:

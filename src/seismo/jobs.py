@@ -35,17 +35,24 @@ MONITOR_PREFIX = "monitor/"
 
 @dataclass
 class RunOutcome:
-    """What one run did: its id in the store, how many rows it wrote, and what alerted."""
+    """What one run did, and the model's state after it.
+
+    ``rows`` and ``new_chunks`` are what this run wrote; the alert counts describe every analysis
+    chunk stored for the model after the run, so an identical re-run (no new rows) gives the
+    same answer and the same exit code as the run before it.
+    """
 
     run_id: int
     model: str
-    rows: int
-    alerts: int  # alerting analysis rows, all calculators
-    performance_alerts: int  # alerting analysis rows of estimated or realized performance
+    rows: int  # result rows this run wrote
+    alerts: int  # alerting analysis rows stored for the model, all calculators
+    performance_alerts: int  # of those, estimated or realized performance
     refitted: bool
     alerting_calculators: dict[str, int] = field(default_factory=dict)
     # chunk -> reason, where the estimate has trust "none" and no label judges it: an alert too
     cannot_judge: dict[str, str] = field(default_factory=dict)
+    new_chunks: int = 0  # analysis chunks this run wrote or replaced
+    data_until: str | None = None  # the end date of the newest stored analysis chunk
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -200,17 +207,26 @@ def _without_unchanged(df: pd.DataFrame, stored: pd.DataFrame, calculator: str) 
     return df.drop(index=unchanged).reset_index(drop=True)
 
 
-def _outcome(run_id: int, config: Config, df: pd.DataFrame, refitted: bool) -> RunOutcome:
-    """What the run's rows say; a chunk whose performance cannot be judged (`report.cannot_judge`)
-    is listed in ``cannot_judge`` and makes the run alert as a performance alert does."""
-    alerting = df[(df["period"] == "analysis") & df["alert"].astype(bool)]
+def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFrame, refitted: bool) -> RunOutcome:
+    """``df``: the rows this run wrote; ``standing``: every stored analysis row of the model after it.
+
+    The alerts are those standing in the stored chunks, not only in the chunks this run touched:
+    otherwise a re-run over unchanged data would report no alert (and exit 0) while the alerts
+    of the run before still stand. A chunk whose performance cannot be judged
+    (`report.cannot_judge`) is listed in ``cannot_judge`` and counts as a performance alert.
+    """
+    alerting = standing[(standing["period"] == "analysis") & standing["alert"].astype(bool)]
     by_calculator = alerting.groupby("calculator").size()
     performance = int(by_calculator[by_calculator.index.isin(PERFORMANCE)].sum())
-    blind = cannot_judge(df[df["calculator"] == "estimated_performance"])
+    blind = cannot_judge(standing[standing["calculator"] == "estimated_performance"])
+    written = df[df["period"] == "analysis"]
+    until = pd.to_datetime(standing["chunk_end_date"]).max() if "chunk_end_date" in standing else pd.NaT
     return RunOutcome(run_id=run_id, model=config.model.name, rows=len(df), alerts=len(alerting),
                       performance_alerts=performance, refitted=refitted,
                       alerting_calculators={k: int(v) for k, v in by_calculator.items()},
-                      cannot_judge=dict(zip(blind["chunk"], blind["trust_reason"])))
+                      cannot_judge=dict(zip(blind["chunk"], blind["trust_reason"])),
+                      new_chunks=int(written[["calculator", "chunk_key"]].drop_duplicates()["chunk_key"].nunique()),
+                      data_until=None if pd.isna(until) else str(until))
 
 
 def run_job(config: Config | str | Path, *, full: bool = False, progress: Progress | None = None) -> RunOutcome:
@@ -228,8 +244,9 @@ def run_job(config: Config | str | Path, *, full: bool = False, progress: Progre
     with ResultsStore(config.store_url()) as store:
         run_id = store.begin_run(config.model.name, config.fit_hash(), user=_user(), settings=config.unexpanded)
         df, refitted = _run(store, run_id, config, full, progress)
+        standing = store.results(config.model.name, period="analysis")
     progress("done", 1, 1)
-    return _outcome(run_id, config, df, refitted)
+    return _outcome(run_id, config, df, standing, refitted)
 
 
 def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress) -> tuple[pd.DataFrame, bool]:

@@ -75,10 +75,13 @@ def test_two_runs_over_growing_data_store_what_one_run_stores(workspace, tmp_pat
 
 def test_a_run_with_nothing_new_changes_nothing(workspace):
     path = write_config(workspace)
-    run_job(path)
+    first = run_job(path)
     before = stored(workspace)
     again = run_job(path)
-    assert again.alerts == 0  # nothing new to alert on; the earlier alerts stay stored
+    # nothing new was written, and the answer is the model's state: the same alerts still stand
+    assert again.new_chunks == 0 and first.new_chunks > 0
+    assert (again.alerts, again.performance_alerts, again.alerting_calculators) == (
+        first.alerts, first.performance_alerts, first.alerting_calculators) and first.alerts > 0
     assert_same_results(before, stored(workspace))
 
 

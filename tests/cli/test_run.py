@@ -80,7 +80,8 @@ def test_rerun_reuses_the_monitor_and_replaces_rows(workspace):
         runs = store.runs("loans")
     assert (first.refitted, second.refitted) == (True, False)
     assert len(after) == len(before) == first.rows
-    assert second.rows < first.rows and second.alerts == 0  # incremental: no new rows, nothing new to alert on
+    # incremental: no new rows, but the alerts of the first run still stand (the same exit code)
+    assert second.rows < first.rows and second.new_chunks == 0 and second.alerts == first.alerts > 0
     columns = ["calculator", "period", "chunk_key", "column", "metric", "value", "alert"]
     pd.testing.assert_frame_equal(before[columns], after[columns])  # the saved monitor gives the same numbers
     assert list(runs["status"]) == ["succeeded", "succeeded"] and list(runs["run_id"]) == [first.run_id, second.run_id]
@@ -204,7 +205,7 @@ def test_analysis_from_a_sql_query(workspace, tmp_path):
     # a later run over a window of rows already processed adds nothing and changes nothing
     window = {**source, "query": "SELECT * FROM scores WHERE id >= 10750"}
     again = run_job(write_config(workspace, {"data.analysis": window}, drop=("data.targets",), name="sql.yaml"))
-    assert not again.refitted and again.alerts == 0
+    assert not again.refitted and again.new_chunks == 0 and again.alerts == from_sql.alerts
     with store_of(workspace) as store:
         pd.testing.assert_frame_equal(store.results("loans")[columns], via_sql)
 
@@ -248,3 +249,14 @@ def test_multiclass_and_regression_configs_run(tmp_path):
         mae = store.results("houses", calculator="realized_performance", period="analysis")
     assert set(mae["metric"]) == {"mae"} and mae["alert"].all()  # a 1.0 upper bound on a price error always alerts
     assert outcome.performance_alerts >= 6
+
+
+def test_an_identical_rerun_gives_the_identical_answer(workspace):
+    # the first run exited 1 on its alerts; a re-run over unchanged data used to exit 0
+    path = write_config(workspace)
+    first = invoke("-c", path)
+    again = invoke("-c", path)
+    assert first.exit_code == again.exit_code == 1, again.output
+    assert "no new rows since 2024-" in again.output and "standing:" in again.output
+    outcomes = [json.loads(invoke("-c", path, "--json").output) for _ in range(2)]
+    assert outcomes[0]["alerts"] == outcomes[1]["alerts"] > 0 and outcomes[1]["new_chunks"] == 0
