@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from .accumulate import ChunkAccumulator, OpenChunk, StreamState, apply_incomplete
-from .calculator import (DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, finish_chunks, fit_from_partials,
-                         fit_tracker, require_fitted, rows_to_frame, tidy_rows, warn_undefined)
+from .calculator import (DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, check_false_alarm_rate, finish_chunks,
+                         fit_from_partials, fit_tracker, require_fitted, rows_to_frame, tidy_rows, warn_undefined)
 from .chunking import (Chunk, Chunker, CountChunker, check_reference_rows, chunk_reference,
                        make_chunker, warn_few_reference_chunks)
 from .errors import InvalidConfiguration, InvalidData
@@ -26,9 +26,19 @@ from .schema import Roles, build_schema
 
 
 class BaseCalculator:
-    """Shared plumbing; subclasses set ``_extra_columns`` and build trackers."""
+    """Shared plumbing; subclasses set ``_extra_columns`` and build trackers.
+
+    ``timestamp_format``: the strptime format of a text timestamp column (e.g. ``"%d/%m/%Y"``),
+    used as given instead of the format search of `seismo.timestamps` (docs/data.md).
+    ``false_alarm_rate``: the per-cell rate of every default threshold that has one; None keeps
+    each metric's default, thresholds given in ``thresholds=`` are never changed (docs/thresholds.md).
+    Unlike the other arguments these two are checked here, so a bad value fails before any data is read.
+    """
 
     _extra_columns: tuple[str, ...] = ()
+    # class-level defaults: a monitor saved before these arguments existed loads without them (seismo.persist)
+    timestamp_format: str | None = None
+    false_alarm_rate: float | None = None
 
     def __init__(
         self,
@@ -42,8 +52,14 @@ class BaseCalculator:
         thresholds: dict | None = None,
         n_resamples: int = DEFAULT_RESAMPLES,
         random_state: int = 0,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
     ):
+        check_timestamp_format(timestamp_format)
+        check_false_alarm_rate(false_alarm_rate)
         self.timestamp = timestamp
+        self.timestamp_format = timestamp_format
+        self.false_alarm_rate = false_alarm_rate
         self.chunk_size = chunk_size
         self.chunk_number = chunk_number
         self.chunk_period = chunk_period
@@ -71,10 +87,10 @@ class BaseCalculator:
         (`seismo.features.infer_features`, one rule for every calculator; warns what it left out)."""
         if requested is not None:
             return list(requested)
-        return infer_features(data, self._roles(), where, stacklevel=3)
+        return infer_features(data, self._roles(), where, stacklevel=3, timestamp_format=self.timestamp_format)
 
     def _load(self, data: DataLike, columns: list[str], where: str) -> Frame:
-        return load_frame(data, columns, self.timestamp, where)
+        return load_frame(data, columns, self.timestamp, where, timestamp_format=self.timestamp_format)
 
     def _reference_chunks(self, frame: Frame) -> list[Chunk]:
         self.chunker_ = self._make_chunker()
@@ -85,7 +101,7 @@ class BaseCalculator:
                         counts: dict[str, int | None] | None = None) -> ReferenceData:
         """First pass over a streamed reference (sample, row count, exact extras); makes the chunker."""
         ref = scan_reference(reference, columns, self.timestamp, ranges=ranges, counts=counts,
-                             seed=self.random_state)
+                             seed=self.random_state, timestamp_format=self.timestamp_format)
         self.chunker_ = self._make_chunker()
         check_reference_rows(self.chunker_, ref.n_rows)
         return ref
@@ -103,21 +119,23 @@ class BaseCalculator:
         if not reference.streamed:
             frame = reference.frame
             return [fit_tracker(t, frame, reference.chunks, overrides, self.n_resamples, self.random_state,
-                                encoded=None if e is t else e.encode(frame)) for t, e in zip(trackers, encoders)]
+                                encoded=None if e is t else e.encode(frame), false_alarm_rate=self.false_alarm_rate)
+                    for t, e in zip(trackers, encoders)]
         chunks, parts, wholes = self._stream_reference_partials(encoders, reference)
         reference.chunks = chunks
         fitted = []
         for i, (tracker, encoder) in enumerate(zip(trackers, encoders)):
             partials = ReferencePartials(chunks, [p[i] for p in parts], wholes[i], reference.n_rows,
                                          encoder.encode(reference.frame), reference.sample_rows)
-            fitted.append(fit_from_partials(tracker, partials, overrides, self.n_resamples, self.random_state))
+            fitted.append(fit_from_partials(tracker, partials, overrides, self.n_resamples, self.random_state,
+                                            self.false_alarm_rate))
         return fitted
 
     def _stream_reference_partials(self, trackers: list, reference: ReferenceData
                                    ) -> tuple[list[Chunk], list[list], list]:
         """Second pass: each kept chunk, its partial per tracker, and each tracker's partial of all rows."""
         acc = ChunkAccumulator(trackers, self.chunker_, total_rows=reference.n_rows)
-        for frame in reference.batches(self.timestamp):
+        for frame in reference.batches(self.timestamp, self.timestamp_format):
             acc.feed(frame)
         built, _ = acc.finish(keep_open=True)  # every row, before the rule for a short last chunk
         wholes = []
@@ -194,7 +212,8 @@ class BaseCalculator:
             raise InvalidConfiguration("incremental runs (state=...) read parquet/CSV or in-memory data, not Spark")
         from .spark import spark_chunk_partials
 
-        built = spark_chunk_partials([f.tracker for f in fitted], data, columns, self.timestamp, self.chunker_)
+        built = spark_chunk_partials([f.tracker for f in fitted], data, columns, self.timestamp, self.chunker_,
+                                     timestamp_format=self.timestamp_format)
         if not built:
             raise InvalidData("the analysis set is empty; there is nothing to monitor")
         return self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
@@ -207,7 +226,8 @@ class BaseCalculator:
         if should_stream(data, columns, streaming):
             self._check_analysis_types(read_schema(data, "analysis"))
             total = count_rows(data) if isinstance(self.chunker_, CountChunker) else None
-            return iter_frames(data, columns, self.timestamp, "analysis"), total
+            return iter_frames(data, columns, self.timestamp, "analysis",
+                               timestamp_format=self.timestamp_format), total
         frame = self._load(data, columns, "analysis")
         if state is None:
             self._check_not_empty(frame)
@@ -310,6 +330,14 @@ class FeatureCalculator(BaseCalculator):
         self._require_fitted()
         return self._calculate_trackers(self.fitted_trackers_, analysis, list(self.schema_.names),
                                         streaming=streaming, state=state)
+
+
+def check_timestamp_format(fmt: str | None) -> None:
+    """``timestamp_format``: None (ISO 8601 or the one format of `seismo.timestamps` that reads every value),
+    or a strptime format with at least one ``%`` directive."""
+    if fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
+        raise InvalidConfiguration(f"timestamp_format must be None or a strptime format such as '%d/%m/%Y', "
+                                   f"got {fmt!r}")
 
 
 def is_spark(data: object) -> bool:

@@ -9,6 +9,8 @@ thresholds, sampling errors, the tidy table) lives here, once.
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .chunking import Chunk
-from .errors import NotFittedError, SeismoWarning
+from .errors import InvalidConfiguration, NotFittedError, SeismoWarning
 from .frame import Frame
 from .result import RESULT_COLUMNS
 from .scaling import LOCATION, FittedScaling, Scaling
@@ -109,6 +111,32 @@ def _sizes(values: list[dict], default_n: np.ndarray, reference_rows: float) -> 
     return n, m
 
 
+def check_false_alarm_rate(rate: float | None) -> None:
+    """``false_alarm_rate`` of a calculator or `Monitor`: None, or a number strictly between 0 and 1."""
+    if rate is None:
+        return
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < float(rate) < 1.0:
+        raise InvalidConfiguration(f"false_alarm_rate must be None or a number strictly between 0 and 1 (e.g. "
+                                   f"0.001, one false alert per thousand chunk x metric cells), got {rate!r}")
+
+
+def chosen_threshold(name: str, default: Threshold, overrides: dict[str, Threshold],
+                     false_alarm_rate: float | None = None) -> Threshold:
+    """The threshold a metric is learned with: the user's override, else its default.
+
+    ``false_alarm_rate`` (a calculator's argument) restates the rate of a default that has one
+    (`FalseAlarmThreshold`, keeping its sides; `MaterialThreshold`'s noise bound); a default
+    without a rate (a constant) and every override are used as they are.
+    """
+    if name in overrides:
+        return overrides[name]
+    if false_alarm_rate is None or not dataclasses.is_dataclass(default):
+        return default
+    if "false_alarm_rate" not in {f.name for f in dataclasses.fields(default)}:
+        return default
+    return dataclasses.replace(default, false_alarm_rate=float(false_alarm_rate))
+
+
 def fit_tracker(
     tracker: Any,
     frame: Frame,
@@ -117,11 +145,13 @@ def fit_tracker(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     encoded: Any = None,
+    false_alarm_rate: float | None = None,
 ) -> FittedTracker:
     """Learn thresholds and sampling errors of one tracker from a reference held in memory.
 
     ``encoded``: the reference's encoding when it is not ``tracker.encode(frame)``
     (PCA adds its in-sample optimism to the reference rows it was fitted on).
+    ``false_alarm_rate``: see `chosen_threshold`.
     """
     if encoded is None:
         encoded = tracker.encode(frame)
@@ -129,7 +159,7 @@ def fit_tracker(
     parts = [tracker.partial(encoded, chunk.rows) for chunk in chunks]
     whole = tracker.partial(encoded, slice(0, n_rows))
     reference = ReferencePartials(chunks, parts, whole, n_rows, encoded, n_rows)
-    return fit_from_partials(tracker, reference, overrides, n_resamples, seed)
+    return fit_from_partials(tracker, reference, overrides, n_resamples, seed, false_alarm_rate)
 
 
 @dataclass
@@ -157,6 +187,7 @@ def fit_from_partials(
     overrides: dict[str, Threshold],
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    false_alarm_rate: float | None = None,
 ) -> FittedTracker:
     """Learn thresholds and sampling errors of one tracker from its reference partials.
 
@@ -164,7 +195,8 @@ def fit_from_partials(
     part``), and so is each of ``n_resamples`` random subsets of the median chunk
     size (at most half the rows they are drawn from). Every such value is put on
     the unit scale of its metric's `Scaling`, thresholds are learned there, and
-    they are mapped back at each chunk's own size when rows are built.
+    they are mapped back at each chunk's own size when rows are built. Each metric's
+    threshold is `chosen_threshold` (``false_alarm_rate`` restates its default's rate).
     """
     chunks, whole, n_rows = reference.chunks, reference.whole, reference.n_rows
     total = whole if tracker.comparative else None
@@ -185,7 +217,7 @@ def fit_from_partials(
             n_r_m, m_r_m = n_r, m_r
         scale = info.scaling.fit(np.r_[cont, res], np.r_[n_c, n_r_m], np.r_[m_c, m_r_m])
         z_cont, z_res = scale.to_unit(cont, n_c, m_c), scale.to_unit(res, n_r_m, m_r_m)
-        threshold = overrides.get(info.name, info.threshold)
+        threshold = chosen_threshold(info.name, info.threshold, overrides, false_alarm_rate)
         finite = z_res[np.isfinite(z_res)]
         unit_std = float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
         fitted[info.name] = FittedMetric(info, threshold.learn(z_cont, z_res, scale, info.quadratic), scale, unit_std)

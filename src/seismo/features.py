@@ -60,11 +60,13 @@ ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d
 ID_TOKENS = frozenset({"id", "ids", "uuid", "guid", "uid", "key", "hash", "pk"})
 
 
-def infer_features(data: DataLike, roles: Roles, where: str = "reference", stacklevel: int = 1) -> list[str]:
+def infer_features(data: DataLike, roles: Roles, where: str = "reference", stacklevel: int = 1, *,
+                   timestamp_format: str | None = None) -> list[str]:
     """Every column of ``data`` without a role in ``roles``, less datetimes and identifiers.
 
     Warns once (`SeismoWarning`) naming each column left out and why; ``stacklevel`` counts
-    from the caller (1: the warning points at the line that called this function).
+    from the caller (1: the warning points at the line that called this function). The first rows
+    are read in time order, text timestamps with ``timestamp_format`` when given.
     """
     schema = read_schema(data, where)
     taken = set(roles.model_columns())
@@ -76,7 +78,7 @@ def infer_features(data: DataLike, roles: Roles, where: str = "reference", stack
     judged = [f.name for f in candidates if f.name not in left_out and _needs_values(f.type)]
     n_read = 0
     if judged:
-        head = _head(data, judged, roles.timestamp, where)
+        head = _head(data, judged, roles.timestamp, where, timestamp_format)
         n_read = head.num_rows
         for name in judged:
             reason = identifier_reason(name, head.column(name), "time" if roles.timestamp else "row")
@@ -175,7 +177,8 @@ def _needs_values(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or is_text(t) or pa.types.is_null(t)
 
 
-def _head(data: DataLike, columns: list[str], timestamp: str | None, where: str) -> pa.Table:
+def _head(data: DataLike, columns: list[str], timestamp: str | None, where: str,
+          timestamp_format: str | None = None) -> pa.Table:
     """The first `INFERENCE_ROWS` rows of ``columns``, stable-sorted by ``timestamp`` (one bounded read)."""
     wanted = list(dict.fromkeys([*columns, *([timestamp] if timestamp else [])]))
     if isinstance(data, (str, os.PathLike)):
@@ -193,4 +196,5 @@ def _head(data: DataLike, columns: list[str], timestamp: str | None, where: str)
         table = read_table(data.head(INFERENCE_ROWS), wanted, where)
     else:
         table = read_table(data, wanted, where)
-    return load_frame(table.slice(0, INFERENCE_ROWS), wanted, timestamp, where).table
+    head = table.slice(0, INFERENCE_ROWS)
+    return load_frame(head, wanted, timestamp, where, timestamp_format=timestamp_format).table

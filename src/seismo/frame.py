@@ -53,21 +53,23 @@ class Frame:
 
 
 def load_frame(
-    data: DataLike, columns: list[str] | None, timestamp: str | None, where: str
+    data: DataLike, columns: list[str] | None, timestamp: str | None, where: str, *,
+    timestamp_format: str | None = None,
 ) -> Frame:
     """Read ``columns`` of ``data`` and stable-sort the rows by ``timestamp``.
 
-    Data already in time order keeps its row positions (no copy is made).
+    Data already in time order keeps its row positions (no copy is made). Text timestamps
+    are read with ``timestamp_format`` when given (`seismo.timestamps.parse_timestamps`).
     """
     if columns is not None and timestamp is not None and timestamp not in columns:
         columns = [*columns, timestamp]
-    return _sorted_frame(read_table(data, columns, where), timestamp, where)
+    return _sorted_frame(read_table(data, columns, where), timestamp, where, timestamp_format)
 
 
-def _sorted_frame(table: pa.Table, timestamp: str | None, where: str) -> Frame:
+def _sorted_frame(table: pa.Table, timestamp: str | None, where: str, timestamp_format: str | None) -> Frame:
     stamps = None
     if timestamp is not None:
-        stamps = datetime_values(table.column(timestamp), timestamp)
+        stamps = datetime_values(table.column(timestamp), timestamp, timestamp_format)
         if stamps.size > 1 and np.any(stamps[1:] < stamps[:-1]):
             order = np.argsort(stamps, kind="stable")
             table = table.take(pa.array(order))
@@ -95,7 +97,7 @@ def count_rows(data: DataLike) -> int:
 
 
 def iter_frames(data: DataLike, columns: list[str], timestamp: str | None, where: str,
-                batch_rows: int | None = None) -> Iterator[Frame]:
+                batch_rows: int | None = None, *, timestamp_format: str | None = None) -> Iterator[Frame]:
     """The rows of a parquet/CSV path as frames of at most ``batch_rows`` rows, in file order.
 
     Only ``columns`` are read. Each frame is sorted by time within itself; order across
@@ -110,7 +112,7 @@ def iter_frames(data: DataLike, columns: list[str], timestamp: str | None, where
         pending.append(batch)
         n_pending += batch.num_rows
         if n_pending >= batch_rows:
-            yield _sorted_frame(pa.Table.from_batches(pending), timestamp, where)
+            yield _sorted_frame(pa.Table.from_batches(pending), timestamp, where, timestamp_format)
             pending, n_pending = [], 0
     if n_pending:
-        yield _sorted_frame(pa.Table.from_batches(pending), timestamp, where)
+        yield _sorted_frame(pa.Table.from_batches(pending), timestamp, where, timestamp_format)

@@ -12,6 +12,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from .accumulate import StreamState
+from .base import check_timestamp_format
+from .calculator import check_false_alarm_rate
 from .chunking import Chunker
 from .drift.domain_classifier import DomainClassifierDrift
 from .drift.domain_fit import DomainFitCache
@@ -47,7 +49,16 @@ class Monitor:
 
     ``features=None``: every calculator monitors the columns without a role, less datetimes and
     identifier-like columns (`seismo.features.infer_features`, one rule for all, one warning).
+
+    ``timestamp_format`` (strptime, e.g. ``"%d/%m/%Y"``) reads a text timestamp column as given
+    (docs/data.md); ``false_alarm_rate`` sets the per-cell rate of every calculator's default
+    thresholds (docs/thresholds.md). Both go to every calculator; a calculator's own entry in
+    ``calculators`` may set its own ``false_alarm_rate``.
     """
+
+    # class-level defaults: a monitor saved before these arguments existed loads without them (seismo.persist)
+    timestamp_format: str | None = None
+    false_alarm_rate: float | None = None
 
     def __init__(
         self,
@@ -68,7 +79,11 @@ class Monitor:
         estimator: str = "cbpe",
         random_state: int = 0,
         calculators: dict[str, dict[str, Any] | bool] | None = None,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
     ):
+        check_timestamp_format(timestamp_format)
+        check_false_alarm_rate(false_alarm_rate)
         self.problem_type = problem_type
         self.y_pred_proba = y_pred_proba
         self.y_pred = y_pred
@@ -85,6 +100,8 @@ class Monitor:
         self.estimator = estimator
         self.random_state = random_state
         self.calculators = calculators
+        self.timestamp_format = timestamp_format
+        self.false_alarm_rate = false_alarm_rate
 
     def _options(self, name: str) -> dict[str, Any] | None:
         """Extra constructor arguments of one calculator, or None when it is switched off."""
@@ -98,7 +115,8 @@ class Monitor:
 
     def _common(self) -> dict[str, Any]:
         return dict(timestamp=self.timestamp, chunk_size=self.chunk_size, chunk_number=self.chunk_number,
-                    chunk_period=self.chunk_period, chunker=self.chunker)
+                    chunk_period=self.chunk_period, chunker=self.chunker, timestamp_format=self.timestamp_format,
+                    false_alarm_rate=self.false_alarm_rate)
 
     def _roles(self) -> dict[str, Any]:
         return dict(y_pred_proba=self.y_pred_proba, y_pred=self.y_pred, y_true=self.y_true, id=self.id)

@@ -152,10 +152,11 @@ class BottomKRows:
             table, keys, positions = table.take(pa.array(keep)), keys[keep], positions[keep]
         self.table, self.keys, self.positions = table, keys, positions
 
-    def frame(self, timestamp: str | None) -> SampleFrame:
+    def frame(self, timestamp: str | None, timestamp_format: str | None = None) -> SampleFrame:
         order = np.argsort(self.positions, kind="stable")
         table = self.table.take(pa.array(order)).combine_chunks()
-        stamps = datetime_values(table.column(timestamp), timestamp) if timestamp is not None else None
+        stamps = (datetime_values(table.column(timestamp), timestamp, timestamp_format)
+                  if timestamp is not None else None)
         return SampleFrame(table, stamps, "reference", positions=self.positions[order])
 
 
@@ -201,9 +202,9 @@ class ReferenceData:
         return {name: "continuous" if c.exceeded else "categorical"
                 for name, c in self.counts.items() if c.limit is not None}
 
-    def batches(self, timestamp: str | None) -> Iterator[Frame]:
+    def batches(self, timestamp: str | None, timestamp_format: str | None = None) -> Iterator[Frame]:
         """The reference again, batch by batch (the second pass)."""
-        return iter_frames(self.source, self.columns, timestamp, "reference")
+        return iter_frames(self.source, self.columns, timestamp, "reference", timestamp_format=timestamp_format)
 
 
 def feature_extras(schema: pa.Schema, names: list[str],
@@ -234,15 +235,18 @@ def feature_extras(schema: pa.Schema, names: list[str],
 
 def scan_reference(data: DataLike, columns: list[str], timestamp: str | None, *, ranges: list[str] = (),
                    counts: dict[str, int | None] | None = None, sample_rows: int | None = None,
-                   seed: int = 0) -> ReferenceData:
-    """First pass over a streamed reference: row count, uniform sample and exact extras."""
+                   seed: int = 0, timestamp_format: str | None = None) -> ReferenceData:
+    """First pass over a streamed reference: row count, uniform sample and exact extras.
+
+    ``timestamp_format`` reads text timestamps (`seismo.timestamps`), in every batch and in the sample.
+    """
     k = REFERENCE_SAMPLE_ROWS if sample_rows is None else sample_rows
     sample = BottomKRows(k, seed ^ SAMPLE_SALT)
     exact_ranges = {name: ValueRange() for name in ranges}
     exact_counts = {name: ValueCounts(limit) for name, limit in (counts or {}).items()}
     n_rows = 0
     last = None
-    for frame in iter_frames(data, columns, timestamp, "reference"):
+    for frame in iter_frames(data, columns, timestamp, "reference", timestamp_format=timestamp_format):
         stamps = frame.timestamps
         if stamps is not None and stamps.size:
             if last is not None and stamps[0] < last:
@@ -259,5 +263,5 @@ def scan_reference(data: DataLike, columns: list[str], timestamp: str | None, *,
         n_rows += frame.n_rows
     if n_rows == 0:
         raise InvalidData("the reference set is empty; there is nothing to monitor")
-    return ReferenceData(sample.frame(timestamp), n_rows, streamed=True, source=data, columns=list(columns),
-                         ranges=exact_ranges, counts=exact_counts)
+    return ReferenceData(sample.frame(timestamp, timestamp_format), n_rows, streamed=True, source=data,
+                         columns=list(columns), ranges=exact_ranges, counts=exact_counts)

@@ -60,17 +60,19 @@ FRAME_ROWS = 200_000  # rows a Python worker gathers before encoding: memory is 
 
 
 def spark_chunk_partials(trackers: list[Any], sdf: Any, columns: list[str], timestamp: str | None,
-                         chunker: Chunker) -> list[OpenChunk]:
+                         chunker: Chunker, *, timestamp_format: str | None = None) -> list[OpenChunk]:
     """Every analysis chunk of the Spark DataFrame ``sdf`` with each tracker's merged partial.
 
     Chunks come in time order with ``index`` 0..n-1, ``start``/``stop`` as global row
     positions in time order, their first and last timestamps, and the incomplete-chunk
     rule of size chunking applied. Columns and types are checked before any Spark job.
+    Spark sorts and buckets rows by the timestamp column itself, so it must be a time type
+    there: text is refused (``timestamp_format`` only changes what the error suggests).
     """
     needed = list(dict.fromkeys([*columns, *([timestamp] if timestamp else [])]))
     _check_columns(sdf, needed)
     if timestamp is not None:
-        _check_timestamp_type(sdf, timestamp)
+        _check_timestamp_type(sdf, timestamp, timestamp_format)
     _check_types(trackers, sdf, needed, timestamp)
     data = sdf.select(*[_column(c) for c in needed])
     if isinstance(chunker, PeriodChunker):
@@ -92,14 +94,17 @@ def _check_columns(sdf: Any, needed: list[str]) -> None:
             raise ColumnNotFound(name, WHERE, available)
 
 
-def _check_timestamp_type(sdf: Any, timestamp: str) -> None:
+def _check_timestamp_type(sdf: Any, timestamp: str, timestamp_format: str | None = None) -> None:
     from pyspark.sql import types as T
 
     kind = sdf.schema[timestamp].dataType
     if not isinstance(kind, (T.TimestampType, T.TimestampNTZType, T.DateType)):
+        fmt = ("" if timestamp_format is None else
+               f"; timestamp_format {timestamp_format!r} reads files and in-memory data, not Spark columns: pass "
+               "F.to_timestamp the Spark pattern of that format")
         raise InvalidData(
             f"timestamp column {timestamp!r} holds {kind.simpleString()} values in Spark; give a timestamp or "
-            f"date column (e.g. F.to_timestamp({timestamp!r})), so rows can be ordered and chunked by time")
+            f"date column (e.g. F.to_timestamp({timestamp!r})), so rows can be ordered and chunked by time{fmt}")
 
 
 def _arrow_schema(sdf: Any, needed: list[str]) -> pa.Schema:

@@ -160,7 +160,8 @@ def _value_problems(config: Config, period: str, table: pa.Table, classes: set[s
                                     f"column {model.y_pred!r} (model.y_pred) holds {unknown[:5]}, which are "
                                     f"not among the classes {sorted(classes)}"))
     if model.timestamp and model.timestamp in table.column_names:
-        problems += _timestamp_problems(table.column(model.timestamp), model.timestamp, period)
+        problems += _timestamp_problems(table.column(model.timestamp), model.timestamp, period,
+                                        model.timestamp_format)
     return problems
 
 
@@ -192,10 +193,12 @@ def _classes(config: Config, reference_sample: pa.Table | None) -> set[str]:
     return set()
 
 
-def _timestamp_problems(values: pa.ChunkedArray, column: str, period: str) -> list[Problem]:
-    """The run's own parser on the sampled rows: ambiguous or mixed formats are problems here too."""
+def _timestamp_problems(values: pa.ChunkedArray, column: str, period: str,
+                        fmt: str | None = None) -> list[Problem]:
+    """The run's own parser on the sampled rows, with the config's ``model.timestamp_format``:
+    ambiguous or mixed formats, or values that format does not read, are problems here too."""
     try:
-        parse_timestamps(values, column)
+        parse_timestamps(values, column, fmt)
     except InvalidData as exc:
         return [Problem("timestamp_parse", f"data.{period}", str(exc))]
     return []

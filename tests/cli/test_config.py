@@ -62,3 +62,33 @@ def test_monitor_calculators_switch_off_and_reject_unknown_names(tmp_path):
     assert set(report.results["univariate_drift"].to_df()["metric"]) == {"psi"}
     with pytest.raises(seismo.InvalidConfiguration, match="pca_drfit"):
         seismo.Monitor("binary", y_pred="y_pred", y_true="repaid", calculators={"pca_drfit": False}).fit(reference)
+
+
+def test_false_alarm_rate_keys_become_monitor_arguments(tmp_path):
+    from seismo import FalseAlarmThreshold
+
+    path = write_config(tmp_path, {"false_alarm_rate": 0.01, "model.timestamp_format": "%d/%m/%Y",
+                                   "calculators.data_quality": {"false_alarm_rate": 0.05},
+                                   "calculators.univariate_drift": {"thresholds": {"psi": {"false_alarm_rate": 0.02}}},
+                                   "calculators.realized_performance": {"thresholds": {
+                                       "roc_auc": {"false_alarm_rate": 0.02, "sides": "lower"}}}})
+    kwargs = load_config(path).monitor_kwargs()
+    assert (kwargs["false_alarm_rate"], kwargs["timestamp_format"]) == (0.01, "%d/%m/%Y")
+    calculators = kwargs["calculators"]
+    assert calculators["data_quality"] == {"false_alarm_rate": 0.05}
+    # sides left out are the calculator's default: a drift distance is bounded above only
+    assert calculators["univariate_drift"]["thresholds"]["psi"] == FalseAlarmThreshold(0.02, "upper")
+    assert calculators["realized_performance"]["thresholds"]["roc_auc"] == FalseAlarmThreshold(0.02, "lower")
+
+
+def test_the_new_keys_change_the_fit_hash_only_when_set(tmp_path):
+    base = load_config(write_config(tmp_path)).fit_hash()
+    assert load_config(write_config(tmp_path, {"false_alarm_rate": 0.01})).fit_hash() != base
+    assert load_config(write_config(tmp_path, {"model.timestamp_format": "%d/%m/%Y"})).fit_hash() != base
+    # unset, they are not in the digest: a config written before they existed keeps its saved monitor
+    tree = load_config(write_config(tmp_path)).model_dump(mode="json", include={"model", "calculators"})
+    assert "timestamp_format" in tree["model"]
+    from seismo.config.schema import _KEYS_ADDED_LATER, _drop_unset
+
+    _drop_unset(tree, _KEYS_ADDED_LATER)
+    assert "timestamp_format" not in tree["model"] and "false_alarm_rate" not in tree["calculators"]["data_quality"]

@@ -3,6 +3,7 @@ reports every problem of a file in one go (exit code 2), without computing stati
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pandas as pd
@@ -111,6 +112,46 @@ def test_threshold_mixing_constant_and_multiplier(workspace):
         "thresholds": {"psi": {"upper": 0.2, "upper_multiplier": 3}}}})
     (problem,) = validate(path)
     assert (problem.kind, problem.where) == ("threshold_kind", "calculators.univariate_drift.thresholds.psi")
+
+
+def test_threshold_mixing_a_rate_with_another_kind_or_sides_alone(workspace):
+    path = write_config(workspace, {"calculators.univariate_drift": {"thresholds": {
+        "psi": {"upper": 0.2, "false_alarm_rate": 0.01}, "hellinger": {"sides": "upper"}}}})
+    problems = validate(path)
+    assert {(p.kind, p.where) for p in problems} == {("threshold_kind", "calculators.univariate_drift.thresholds.psi"),
+                                                      ("threshold_kind",
+                                                       "calculators.univariate_drift.thresholds.hellinger")}
+    assert "false_alarm_rate" in problems[0].message + problems[1].message
+
+
+@pytest.mark.parametrize("key", ["false_alarm_rate", "calculators.data_quality.false_alarm_rate",
+                                 "calculators.univariate_drift.thresholds.psi.false_alarm_rate"])
+def test_a_false_alarm_rate_outside_0_1_names_its_key(workspace, key):
+    (problem,) = validate(write_config(workspace, {key: 1.5}))
+    assert (problem.kind, problem.where) == ("bad_value", key) and "between 0 and 1" in problem.message
+
+
+def test_a_timestamp_format_without_a_directive_is_refused(workspace):
+    (problem,) = validate(write_config(workspace, {"model.timestamp_format": "dd/mm/yyyy"}))
+    assert (problem.kind, problem.where) == ("bad_value", "model.timestamp_format")
+
+
+def test_day_first_timestamps_need_the_format_and_pass_with_it(workspace):
+    hours = pd.date_range("2024-01-01", periods=24 * 366, freq="h")
+    hours = hours[hours.day <= 12]  # day-first and month-first both read every value
+    for period, first in (("reference", 0), ("analysis", 1500)):
+        frame = pd.read_parquet(workspace / f"{period}.parquet")
+        frame["timestamp"] = hours[first:first + len(frame)].strftime("%d/%m/%Y %H:%M")
+        frame.to_parquet(workspace / f"{period}.parquet")
+    problems = validate(write_config(workspace))
+    assert {(p.kind, p.where) for p in problems} == {("timestamp_parse", "data.reference"),
+                                                      ("timestamp_parse", "data.analysis")}
+    assert all("ambiguous" in p.message and "timestamp_format" in p.message for p in problems)
+    path = write_config(workspace, {"model.timestamp_format": "%d/%m/%Y %H:%M"})
+    assert validate(path) == []
+    out = CliRunner().invoke(app, ["run", "-c", str(path), "--json"])
+    assert out.exit_code in (0, 1), out.output  # 2 would be a config or data error
+    assert json.loads(out.output)["status"] in ("ok", "alerts")
 
 
 def test_glob_matching_nothing(workspace):

@@ -142,7 +142,7 @@ def _problem_from(error: dict) -> Problem:
         choices = re.findall(r"'([^']*)'", expected)
         hint = did_you_mean(error["input"], choices)
         return Problem("bad_value", key_path(loc), f"{error['input']!r} is not valid; use {expected}{hint}")
-    if kind in ("source_kind", "chunk_period", "chunking_conflict", "threshold_kind"):
+    if kind in ("source_kind", "chunk_period", "chunking_conflict", "threshold_kind", "bad_value"):
         return Problem(kind, key_path(loc), error["msg"])
     shown = error.get("input")
     return Problem("wrong_type", key_path(loc), f"{error['msg'].lower()} (got {shown!r})")

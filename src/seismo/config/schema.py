@@ -7,16 +7,35 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..chunking import PERIOD_ALIASES
-from ..thresholds import ConstantThreshold, StandardDeviationThreshold, Threshold
+from ..thresholds import (DISTANCE_THRESHOLD, TWO_SIDED_THRESHOLD, ConstantThreshold, FalseAlarmThreshold,
+                          StandardDeviationThreshold, Threshold)
 
 DEFAULT_STORE_FILE = "seismo.db"
 STATE_IN_STORE = "store"
+
+
+def _rate_in_range(value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise PydanticCustomError("bad_value", "false_alarm_rate must lie strictly between 0 and 1, e.g. 0.001 "
+                                  "(got {value!r})", {"value": value})
+    return value
+
+
+def _strptime_format(value: str) -> str:
+    if "%" not in value:
+        raise PydanticCustomError("bad_value", "{value!r} is not a strptime format; write e.g. '%d/%m/%Y'",
+                                  {"value": value})
+    return value
+
+
+FalseAlarmRate = Annotated[float, AfterValidator(_rate_in_range)]  # the per-cell rate of FalseAlarmThreshold
+TimestampFormat = Annotated[str, AfterValidator(_strptime_format)]
 
 
 class Section(BaseModel):
@@ -34,6 +53,7 @@ class ModelConfig(Section):
     y_pred: str | None = None
     y_true: str | None = None
     timestamp: str | None = None
+    timestamp_format: TimestampFormat | None = None  # strptime, e.g. "%d/%m/%Y"; None: ISO or the one that fits
     id: str | None = None
     features: list[str] | None = None
 
@@ -112,38 +132,60 @@ class ChunkingConfig(Section):
 
 
 class ThresholdConfig(Section):
-    """Constant bounds (lower/upper) or reference mean ± k standard deviations (*_multiplier).
+    """One metric's threshold, of one of three kinds: constant bounds (lower/upper), reference
+    mean ± k standard deviations (*_multiplier), or a learned bound at a stated per-chunk
+    false-alarm rate (false_alarm_rate, optional sides; `seismo.FalseAlarmThreshold`).
 
     Only the sides given are bounded: ``{upper_multiplier: 4}`` alerts above mean + 4 SD only.
+    ``sides`` left out is the calculator's default (upper for drift distances, else both).
     """
 
     lower: float | None = None
     upper: float | None = None
     lower_multiplier: float | None = None
     upper_multiplier: float | None = None
+    false_alarm_rate: FalseAlarmRate | None = None
+    sides: Literal["both", "upper", "lower"] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> ThresholdConfig:
-        constant = self.lower is not None or self.upper is not None
-        relative = self.lower_multiplier is not None or self.upper_multiplier is not None
-        if constant and relative:
-            raise PydanticCustomError("threshold_kind", "mix of constant bounds (lower/upper) and multipliers; "
-                                      "give one kind")
-        if not (constant or relative):
-            raise PydanticCustomError("threshold_kind", "give lower/upper or lower_multiplier/upper_multiplier")
+        kinds = {
+            "constant bounds (lower/upper)": self.lower is not None or self.upper is not None,
+            "multipliers (lower_multiplier/upper_multiplier)": (self.lower_multiplier is not None
+                                                                or self.upper_multiplier is not None),
+            "a false-alarm rate (false_alarm_rate/sides)": self.false_alarm_rate is not None or self.sides is not None,
+        }
+        given = [kind for kind, present in kinds.items() if present]
+        if len(given) > 1:
+            raise PydanticCustomError("threshold_kind", "mix of {given}; give one kind", {"given": " and ".join(given)})
+        if not given:
+            raise PydanticCustomError("threshold_kind", "give lower/upper, lower_multiplier/upper_multiplier or "
+                                      "false_alarm_rate (with optional sides)")
+        if self.sides is not None and self.false_alarm_rate is None:
+            raise PydanticCustomError("threshold_kind", "sides needs false_alarm_rate")
         return self
 
-    def to_threshold(self) -> Threshold:
+    def to_threshold(self, default_sides: str = TWO_SIDED_THRESHOLD.sides) -> Threshold:
+        """The `Threshold`; ``default_sides`` is the calculator's own when ``sides`` is left out."""
         if self.lower is not None or self.upper is not None:
             return ConstantThreshold(self.lower, self.upper)
+        if self.false_alarm_rate is not None:
+            return FalseAlarmThreshold(self.false_alarm_rate, self.sides or default_sides)
         return StandardDeviationThreshold(self.lower_multiplier, self.upper_multiplier)
 
 
 class CalculatorConfig(Section):
-    """Switch a calculator on or off (``false`` is short for ``{enabled: false}``) and set its thresholds."""
+    """Switch a calculator on or off (``false`` is short for ``{enabled: false}``) and set its thresholds.
+
+    ``false_alarm_rate`` here overrides the config's top-level one for this calculator's defaults.
+    """
+
+    #: sides of a ``false_alarm_rate`` threshold that does not give them: those of the calculator's default
+    default_sides: ClassVar[str] = TWO_SIDED_THRESHOLD.sides
 
     enabled: bool = True
     thresholds: dict[str, ThresholdConfig] = Field(default_factory=dict)
+    false_alarm_rate: FalseAlarmRate | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -157,7 +199,7 @@ class CalculatorConfig(Section):
         args = {k: v for k, v in self.model_dump(exclude={"enabled", "thresholds", "estimator"}).items()
                 if v is not None}
         if self.thresholds:
-            args["thresholds"] = {name: t.to_threshold() for name, t in self.thresholds.items()}
+            args["thresholds"] = {name: t.to_threshold(self.default_sides) for name, t in self.thresholds.items()}
         return args
 
 
@@ -170,6 +212,8 @@ class EstimatedPerformanceConfig(PerformanceConfig):
 
 
 class UnivariateDriftConfig(CalculatorConfig):
+    default_sides: ClassVar[str] = DISTANCE_THRESHOLD.sides  # a distance is never too small
+
     methods: list[str] | None = None
 
 
@@ -196,6 +240,7 @@ class Config(Section):
     store: str | None = None  # a SQLAlchemy URL; None: a SQLite file next to the config
     saved_monitor: str = STATE_IN_STORE  # "store", or a directory for the saved monitor's files
     random_state: int = 0
+    false_alarm_rate: FalseAlarmRate | None = None  # per-cell rate of every default threshold; None: 0.001
 
     # set by `load_config`, not by the YAML
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -227,13 +272,33 @@ class Config(Section):
         calculators = {name: section.monitor_args() for name, section in self.calculators}
         return dict(
             problem_type=m.problem_type, y_pred_proba=m.y_pred_proba, y_pred=m.y_pred, y_true=m.y_true,
-            timestamp=m.timestamp, id=m.id, features=m.features, **self.chunking.monitor_args(),
-            estimator=self.calculators.estimated_performance.estimator, random_state=self.random_state,
+            timestamp=m.timestamp, timestamp_format=m.timestamp_format, id=m.id, features=m.features,
+            **self.chunking.monitor_args(), estimator=self.calculators.estimated_performance.estimator,
+            random_state=self.random_state, false_alarm_rate=self.false_alarm_rate,
             calculators={k: v for k, v in calculators.items() if v != {}},
         )
 
     def fit_hash(self) -> str:
         """A digest of everything the fitted monitor depends on: a change means it must be refitted."""
-        data = self.model_dump(mode="json", include={"model", "chunking", "calculators", "random_state"})
+        data = self.model_dump(mode="json", include={"model", "chunking", "calculators", "random_state",
+                                                      "false_alarm_rate"})
         data["reference"] = self.data.reference.model_dump(mode="json")
+        _drop_unset(data, _KEYS_ADDED_LATER)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# Keys added after configs were first hashed: left out of `Config.fit_hash` while unset, so that a
+# config that does not use them keeps its hash and its saved monitor (no needless refit on upgrade).
+_KEYS_ADDED_LATER = frozenset({"timestamp_format", "false_alarm_rate", "sides"})
+
+
+def _drop_unset(tree: Any, keys: frozenset[str]) -> None:
+    """Remove ``keys`` whose value is None from every mapping in ``tree``, in place."""
+    if isinstance(tree, dict):
+        for key in [k for k in tree if k in keys and tree[k] is None]:
+            del tree[key]
+        for value in tree.values():
+            _drop_unset(value, keys)
+    elif isinstance(tree, list):
+        for value in tree:
+            _drop_unset(value, keys)

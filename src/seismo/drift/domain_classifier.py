@@ -62,7 +62,7 @@ import pandas as pd
 from ..accumulate import OpenChunk, StreamState, TableRows, local_chunk
 from ..reference import row_positions
 from ..base import FeatureCalculator, is_spark
-from ..calculator import rows_to_frame
+from ..calculator import chosen_threshold, rows_to_frame
 from ..chunking import Chunk, Chunker
 from .domain_fit import DomainFitCache, cross_fit
 from ..encoding import category_bins
@@ -150,12 +150,15 @@ class DomainClassifierDrift(FeatureCalculator):
         hyperparameters: dict | None = None,
         max_categories: int = DEFAULT_MAX_CATEGORIES,
         random_state: int = 0,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
     ):
         super().__init__(
             columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
             y_true=y_true, id=id, timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number,
             chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, random_state=random_state,
+            timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
         )
         self.max_reference_rows = max_reference_rows
         self.max_chunk_rows = max_chunk_rows
@@ -241,7 +244,9 @@ class DomainClassifierDrift(FeatureCalculator):
                            int(np.searchsorted(positions, c.stop)), c.start_date, c.end_date) for c in chunks]
         else:
             chunks = local = ref.chunks
-        self.threshold_: Threshold = resolve_thresholds(self.thresholds, [METRIC]).get(METRIC, DEFAULT_THRESHOLD)
+        self.threshold_: Threshold = chosen_threshold(METRIC, DEFAULT_THRESHOLD,
+                                                      resolve_thresholds(self.thresholds, [METRIC]),
+                                                      self.false_alarm_rate)
         self.categories_ = {}
         self.categorical_indices_ = []
         for j, spec in enumerate(self.schema_.columns):

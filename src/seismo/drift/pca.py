@@ -433,6 +433,8 @@ class PCADrift(FeatureCalculator):
         max_fit_rows: int = 100_000,
         n_resamples: int = 50,
         random_state: int = 0,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
     ):
         super().__init__(
             columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
@@ -440,6 +442,7 @@ class PCADrift(FeatureCalculator):
             chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
+            timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
         )
         self.variance = variance
         self.max_fit_rows = max_fit_rows

@@ -139,6 +139,8 @@ class UnivariateDrift(FeatureCalculator):
         max_categories: int = DEFAULT_MAX_CATEGORIES,
         n_resamples: int = 50,
         random_state: int = 0,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
     ):
         super().__init__(
             columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
@@ -146,6 +148,7 @@ class UnivariateDrift(FeatureCalculator):
             chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
+            timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
         )
         self.methods = methods
         self.n_bins = n_bins

@@ -107,11 +107,14 @@ class DLE(Estimator):
         incomplete: Literal["keep", "append", "drop"] = "keep",
         n_resamples: int = 50,
         random_state: int = 0,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
     ):
         super().__init__(
             timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
+            timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
         )
         self.y_pred = y_pred
         self.y_true = y_true

@@ -173,7 +173,8 @@ class Estimator(BaseCalculator):
         sample holding every row, this equals the in-memory fit.
         """
         realized.fit(reference, streaming=True)
-        sample = scan_reference(reference, columns, self.timestamp, seed=self.random_state).frame
+        sample = scan_reference(reference, columns, self.timestamp, seed=self.random_state,
+                                timestamp_format=self.timestamp_format).frame
         positions = row_positions(sample)  # in time order, so each chunk's sampled rows are contiguous
         in_sample = [Chunk(c.index, c.key, int(np.searchsorted(positions, c.start)),
                            int(np.searchsorted(positions, c.stop)), c.start_date, c.end_date)

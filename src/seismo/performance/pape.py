@@ -251,6 +251,8 @@ class PAPE(CBPE):
         normalize_confusion_matrix: Literal["none", "all", "true", "pred"] = "none",
         n_resamples: int = 50,
         random_state: int = 0,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
     ):
         super().__init__(
             problem_type, y_pred_proba, y_pred, y_true, timestamp, id, metrics, chunk_size, chunk_number,
@@ -259,6 +261,7 @@ class PAPE(CBPE):
             business_value_matrix=business_value_matrix, normalize_business_value=normalize_business_value,
             normalize_confusion_matrix=normalize_confusion_matrix, n_resamples=n_resamples,
             random_state=random_state,
+            timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
         )
         self.max_reference_rows = max_reference_rows
         self.weight_clip = weight_clip

@@ -242,11 +242,14 @@ class RealizedPerformance(BaseCalculator):
         normalize_confusion_matrix: Literal["none", "all", "true", "pred"] = "none",
         n_resamples: int = 50,
         random_state: int = 0,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
     ):
         super().__init__(
             timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
+            timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
         )
         self.problem_type = problem_type
         self.y_pred_proba = y_pred_proba
