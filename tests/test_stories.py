@@ -70,7 +70,10 @@ def test_stationary_half_is_quiet(story):
     quiet_quality, _ = _halves(results["quality"])
     assert quiet_quality["alert"].mean() <= 0.02
     quiet_perf, _ = _halves(results["performance"])
-    assert not quiet_perf["alert"].any()
+    # performance metrics alert at 1% per cell (docs/thresholds.md): at most one stationary chunk may.
+    # house_prices' second analysis chunk has an MSE 3.1 SE above the reference mean, which NannyML's
+    # mean + 3 SD of the reference chunks (1.456e9 against 1.464e9) flags too
+    assert quiet_perf.groupby("chunk_index")["alert"].any().sum() <= 1
 
 
 def test_every_injected_shift_alerts(story):

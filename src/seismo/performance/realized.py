@@ -27,7 +27,7 @@ from ..metrics.registry import METRICS, MetricSpec, get_metric, metrics_for
 from ..result import Result
 from ..scaling import COUNT, EXTENSIVE, LOCATION
 from ..stats.binning import fine_points
-from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
+from ..thresholds import PERFORMANCE_THRESHOLD, resolve_thresholds
 from ..metrics.registry import check_problem_type
 from ..reference import ReferenceData
 from .model import ClassSpec, class_index, probabilities, regression_values
@@ -69,11 +69,11 @@ def expand_metric_infos(
         metric = METRICS[name]
         if not metric.multi_valued:
             scaling = EXTENSIVE if name == "business_value" and not normalize_business_value else LOCATION
-            infos.append(MetricInfo(name, TWO_SIDED_THRESHOLD, metric.lower_bound, metric.upper_bound, scaling))
+            infos.append(MetricInfo(name, PERFORMANCE_THRESHOLD, metric.lower_bound, metric.upper_bound, scaling))
             continue
         upper, scaling = (None, COUNT) if normalize == "none" else (1.0, LOCATION)
         for cell in confusion_cell_names(spec):
-            infos.append(MetricInfo(cell, TWO_SIDED_THRESHOLD, 0.0, upper, scaling))
+            infos.append(MetricInfo(cell, PERFORMANCE_THRESHOLD, 0.0, upper, scaling))
     return infos
 
 
