@@ -42,3 +42,25 @@ def test_a_chunk_without_positives_names_roc_auc():
         result = realized.calculate(analysis).to_df()
     last = result.query("period == 'analysis' and chunk_index == 2").set_index("metric")
     assert np.isnan(last.loc["roc_auc", "value"]) and np.isfinite(last.loc["accuracy", "value"])
+
+
+def test_multiclass_rows_that_do_not_sum_to_one_are_counted():
+    rng = np.random.default_rng(3)
+    n = 3_000
+    raw = rng.dirichlet([2, 2, 2], n)
+    frame = pd.DataFrame({f"p{k}": raw[:, k] for k in range(3)})
+    frame["y"] = [rng.choice(3, p=row) for row in raw]
+    frame["yp"] = raw.argmax(axis=1)
+    bad = frame.copy()
+    scale = np.where(np.arange(n) % 10 == 0, rng.uniform(0.3, 1.4, n), 1.0)  # a tenth of rows: 0.3-1.4
+    for k in range(3):
+        bad[f"p{k}"] = np.clip(bad[f"p{k}"] * scale, 0, 1)
+    spec = dict(problem_type="multiclass", y_pred_proba={0: "p0", 1: "p1", 2: "p2"}, y_pred="yp", y_true="y",
+                chunk_size=500)
+    with pytest.warns(seismo.SeismoWarning, match=r"in the reference data: 2\d\d of 3000 rows sum to between 0\.3"):
+        seismo.RealizedPerformance(**spec).fit(bad)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", seismo.SeismoWarning)  # rows that sum to 1 say nothing
+        seismo.RealizedPerformance(**spec).fit(frame)

@@ -6,6 +6,7 @@ and validate the model's outputs the same way.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -13,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidConfiguration, InvalidData
+from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
 from ..frame import Frame
 from ..io import string_values
 from ..schema import Roles
@@ -66,8 +67,29 @@ def probabilities(frame: Frame, spec: ClassSpec) -> np.ndarray:
         out = np.empty((frame.n_rows, len(columns)), order="F")
         for j, values in enumerate(columns):
             out[:, j] = values
+        if len(columns) == spec.n_classes:
+            _warn_unnormalised(out, spec, frame.where)
     out.flags.writeable = False
     return out
+
+
+SUM_TOLERANCE = 0.02  # rounding in a model's export stays far below this
+
+
+def _warn_unnormalised(scores: np.ndarray, spec: ClassSpec, where: str) -> None:
+    """Multiclass scores should sum to 1 per row; say how many rows do not, and by how much.
+
+    Scores are used class by class as given (each class is calibrated on its own), so rows
+    that do not sum to 1 are not an error, but they usually mean columns of different models
+    or a missing class, which the user should hear about.
+    """
+    sums = scores.sum(axis=1)
+    off = np.abs(sums - 1.0) > SUM_TOLERANCE
+    if off.any():
+        warnings.warn(f"y_pred_proba columns {list(spec.proba_columns)} in the {where} data: {int(off.sum())} of "
+                      f"{len(sums)} rows sum to between {sums[off].min():.3g} and {sums[off].max():.3g}, not 1 "
+                      f"(±{SUM_TOLERANCE}); each class's score is used as given: check that the columns are one "
+                      "model's probabilities for every class", SeismoWarning, stacklevel=4)
 
 
 def _checked_scores(frame: Frame, column: str) -> np.ndarray:
