@@ -19,12 +19,14 @@ import pandas as pd
 
 from ..calculator import ROWS
 from ..chunking import Chunker
+from ..errors import InvalidData
 from ..frame import Frame
 from ..metrics.partials import LossSums
 from ..result import Result
 from ..schema import build_schema
 from .estimation import Estimator
 from .loss_model import LossModel, row_losses
+from .model import regression_values
 
 #: which per-row loss each regression metric averages
 LOSS_OF_METRIC = {
@@ -56,7 +58,7 @@ class DLETracker:
                 data[name] = frame.strings(name).to_pandas()
             else:
                 data[name] = frame.floats(name)
-        data[self.y_pred] = frame.floats(self.y_pred)
+        data[self.y_pred] = regression_values(frame, self.y_pred, "y_pred", allow_missing=False)
         return pd.DataFrame(data)
 
     def encode(self, frame: Frame) -> dict[str, np.ndarray]:
@@ -189,8 +191,11 @@ class DLE(Estimator):
         model = LossModel(losses, self.hyperparameters, n_splits=self.n_splits, random_state=self.random_state,
                           categorical=categorical)
         tracker = DLETracker(model, schema.names, categorical, self.y_pred, metrics, {})
-        y_true = frame.floats(self.y_true)
+        y_true = regression_values(frame, self.y_true, "y_true", allow_missing=True)
         labelled = np.isfinite(y_true)
+        if not labelled.any():
+            raise InvalidData(f"y_true column {self.y_true!r} in the {frame.where} data has no value in any of its "
+                              f"{frame.n_rows} rows; DLE learns its loss models from labelled reference rows")
         inputs = tracker.inputs(frame)
         model.fit(inputs[labelled].reset_index(drop=True), y_true[labelled], frame.floats(self.y_pred)[labelled])
         reference_losses = model.predict(inputs)

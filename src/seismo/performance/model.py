@@ -196,7 +196,13 @@ def _searched_positions(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 
 def regression_values(frame: Frame, column: str, role: str, allow_missing: bool) -> np.ndarray:
+    """A regression target or prediction; missing values are an error unless allowed, ±inf always
+    (one infinite prediction makes every loss of its chunk infinite, and an estimate finite but wrong)."""
     values = frame.floats(column)
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise InvalidData(f"{role} column {column!r} in the {frame.where} data has {int(infinite.sum())} infinite "
+                          f"values (first at row {int(np.flatnonzero(infinite)[0])})")
     if not allow_missing and np.isnan(values).any():
         raise InvalidData(
             f"{role} column {column!r} in the {frame.where} data has {int(np.isnan(values).sum())} missing values"

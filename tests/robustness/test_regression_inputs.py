@@ -1,0 +1,35 @@
+"""Regression inputs that used to go through: an infinite prediction gave DLE a finite estimate with
+trust ok, and a reference without any label failed with an error that named no column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import seismo
+
+
+def _frame(n: int = 3_000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"x": x, "yp": 2 * x, "y": 2 * x + rng.normal(size=n)})
+
+
+@pytest.mark.parametrize("make", [
+    lambda: seismo.DLE(y_pred="yp", y_true="y", features=["x"], chunk_size=300),
+    lambda: seismo.RealizedPerformance("regression", y_pred="yp", y_true="y", chunk_size=300),
+])
+def test_an_infinite_prediction_is_an_error_naming_the_column_and_row(make):
+    fitted = make().fit(_frame())
+    analysis = _frame(seed=1)
+    analysis.loc[[5, 700], "yp"] = [np.inf, -np.inf]
+    with pytest.raises(seismo.InvalidData, match=r"y_pred column 'yp' in the analysis data has [12] infinite values "
+                                                  r"\(first at row 5\)"):
+        (fitted.estimate if isinstance(fitted, seismo.DLE) else fitted.calculate)(analysis)
+
+
+def test_a_reference_without_labels_names_y_true():
+    reference = _frame().assign(y=np.nan)
+    with pytest.raises(seismo.InvalidData, match="'y'"):
+        seismo.DLE(y_pred="yp", y_true="y", features=["x"], chunk_size=300).fit(reference)
