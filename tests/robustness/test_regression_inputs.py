@@ -33,3 +33,15 @@ def test_a_reference_without_labels_names_y_true():
     reference = _frame().assign(y=np.nan)
     with pytest.raises(seismo.InvalidData, match="'y'"):
         seismo.DLE(y_pred="yp", y_true="y", features=["x"], chunk_size=300).fit(reference)
+
+
+def test_a_reference_with_one_class_stops_at_fit_naming_the_class():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=3_000)
+    reference = pd.DataFrame({"p": p, "yp": (p > 0.5).astype(int), "y": np.zeros(3_000, dtype=int)})
+    spec = dict(y_pred_proba="p", y_pred="yp", y_true="y", chunk_size=300)
+    with pytest.raises(seismo.InvalidData, match=r"y_true column 'y' in the reference data has no row of class '1' "
+                                                  r"\(its 3000 labelled rows are all '0'\)"):
+        seismo.RealizedPerformance("binary", **spec).fit(reference)
+    with pytest.raises(seismo.InvalidData, match="no row of class '1'"):
+        seismo.Monitor("binary", **spec).fit(reference)  # not late, in the ranking of a run

@@ -326,6 +326,7 @@ class RealizedPerformance(BaseCalculator):
             tracker: Any = RegressionTracker(self, names)
         else:
             self.class_spec_ = ClassSpec.from_roles(self.problem_type, self._roles())
+            self._check_every_class_labelled(reference.frame)
             tracker = ClassificationTracker(self, self.class_spec_, reference.frame, names)
         infos = [i.name for i in tracker.metric_infos()]
         overrides = resolve_thresholds(self.thresholds, infos + names)
@@ -337,6 +338,20 @@ class RealizedPerformance(BaseCalculator):
         self.reference_chunks_ = reference.chunks
         self.fitted_ = True
         return self
+
+    def _check_every_class_labelled(self, frame: Frame) -> None:
+        """A reference without some class's labels gives that class's metrics no value and every
+        threshold a degenerate spread; stop before fitting instead of failing late in a run."""
+        spec = self.class_spec_
+        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
+        counts = np.bincount(labels[labels >= 0], minlength=spec.n_classes)
+        absent = [spec.labels[i] for i in np.flatnonzero(counts == 0)]
+        if absent:
+            held = [spec.labels[i] for i in np.flatnonzero(counts)]
+            raise InvalidData(f"y_true column {self.y_true!r} in the {frame.where} data has no row of class "
+                              f"{', '.join(map(repr, absent))} (its {int(counts.sum())} labelled rows are all "
+                              f"{', '.join(map(repr, held)) or 'missing'}); performance is learned from a reference "
+                              "that holds every class")
 
     def _drop_log_metrics_if_invalid(self, names: list[str], reference: ReferenceData) -> list[str]:
         log_metrics = [m for m in names if m in ("msle", "rmsle")]
