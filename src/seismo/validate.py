@@ -59,6 +59,7 @@ def data_problems(config: Config) -> list[Problem]:
             except sources.SourceError as exc:
                 problems.append(Problem(exc.kind, exc.where, str(exc).split(": ", 1)[1]))
     classes = _classes(config, samples.get("reference"))
+    problems += _label_problems(config, samples.get("reference"), classes)
     for period, table in samples.items():
         problems += _value_problems(config, period, table, classes)
     if "reference" in schemas:
@@ -182,15 +183,34 @@ def _probability_problems(values: pa.ChunkedArray, column: str, period: str) -> 
 
 
 def _classes(config: Config, reference_sample: pa.Table | None) -> set[str]:
-    """The class labels: the y_pred_proba mapping's keys, else the labels in the reference sample."""
+    """The class labels: binary is 0/1; multiclass the y_pred_proba mapping's keys, else the
+    labels in the reference sample."""
     model = config.model
+    if model.problem_type == "binary":
+        return {"0", "1"}
     if isinstance(model.y_pred_proba, dict):
         return {label_text(k) for k in model.y_pred_proba}
     if reference_sample is not None and model.y_true and model.y_true in reference_sample.column_names:
         return set(string_values(reference_sample.column(model.y_true)).drop_null().unique().to_pylist())
-    if model.problem_type == "binary":
-        return {"0", "1"}
     return set()
+
+
+def _label_problems(config: Config, reference: pa.Table | None, classes: set[str]) -> list[Problem]:
+    """A reference without some class's labels, blamed on the labels (``model.y_true``), not on the
+    predictions. Only decided when the sample is the whole reference: a reference sorted by label
+    could hold one class in its first rows."""
+    model = config.model
+    if (model.problem_type == "regression" or reference is None or not model.y_true
+            or model.y_true not in reference.column_names or reference.num_rows >= SAMPLE_ROWS):
+        return []
+    held = set(string_values(reference.column(model.y_true)).drop_null().unique().to_pylist())
+    absent = sorted(classes - held)
+    if not absent:
+        return []
+    return [Problem("y_true_classes", "data.reference",
+                    f"column {model.y_true!r} (model.y_true) has no row of class {absent[:5]} in the reference "
+                    f"(its labels are {sorted(held)[:5]}); performance is learned from a reference that holds "
+                    "every class")]
 
 
 def _timestamp_problems(values: pa.ChunkedArray, column: str, period: str,

@@ -286,5 +286,17 @@ def test_multiclass_prediction_outside_the_mapping(workspace):
     path = write_config(workspace, {"model.problem_type": "multiclass",
                                     "model.y_pred_proba": {1: "y_pred_proba", 2: "p_other"}})
     problems = validate(path)
-    assert {p.where for p in only(problems, "y_pred_classes")} == {"data.reference", "data.analysis"}
-    assert "['0']" in problems[0].message and "['1', '2']" in problems[0].message
+    predicted = only(problems, "y_pred_classes")
+    assert {p.where for p in predicted} == {"data.reference", "data.analysis"}
+    assert "['0']" in predicted[0].message and "['1', '2']" in predicted[0].message
+    (labels,) = only(problems, "y_true_classes")  # and the mapping's class 2 has no label in the reference
+    assert "no row of class ['2']" in labels.message
+
+
+def test_a_single_class_reference_is_blamed_on_the_labels(workspace):
+    frame = pd.read_parquet(workspace / "reference.parquet")
+    frame["repaid"] = 1
+    frame.to_parquet(workspace / "reference.parquet")
+    problems = validate(write_config(workspace))
+    assert [p.kind for p in problems] == ["y_true_classes"]
+    assert "'repaid' (model.y_true) has no row of class ['0']" in problems[0].message
