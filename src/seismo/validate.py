@@ -130,7 +130,10 @@ def _targets_problems(config: Config, schema: pa.Schema, analysis: pa.Schema | N
                                     f"{', '.join(schema.names[:15])}"))
     if id_column and id_column in schema.names:
         ids = sources.column(config, "targets", id_column)
-        counts = pc.value_counts(ids)
+        if ids.null_count:  # value_counts would count the nulls as one repeated id
+            problems.append(Problem("missing_ids", "data.targets", f"{ids.null_count} rows of column {id_column!r} "
+                                                                   "have no id; each label needs one"))
+        counts = pc.value_counts(ids.drop_null())
         repeated = [c["values"] for c in counts.to_pylist() if c["counts"] > 1]
         if repeated:
             problems.append(Problem("duplicate_ids", "data.targets",

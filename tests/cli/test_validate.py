@@ -300,3 +300,12 @@ def test_a_single_class_reference_is_blamed_on_the_labels(workspace):
     problems = validate(write_config(workspace))
     assert [p.kind for p in problems] == ["y_true_classes"]
     assert "'repaid' (model.y_true) has no row of class ['0']" in problems[0].message
+
+
+def test_missing_target_ids_are_not_called_duplicated(workspace):
+    targets = pd.read_parquet(workspace / "targets.parquet")
+    targets["id"] = targets["id"].astype("Int64")
+    targets.loc[[3, 9], "id"] = None
+    targets.to_parquet(workspace / "targets.parquet")
+    (problem,) = validate(write_config(workspace))
+    assert (problem.kind, problem.where) == ("missing_ids", "data.targets") and "2 rows" in problem.message

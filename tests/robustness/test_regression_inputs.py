@@ -45,3 +45,12 @@ def test_a_reference_with_one_class_stops_at_fit_naming_the_class():
         seismo.RealizedPerformance("binary", **spec).fit(reference)
     with pytest.raises(seismo.InvalidData, match="no row of class '1'"):
         seismo.Monitor("binary", **spec).fit(reference)  # not late, in the ranking of a run
+
+
+def test_missing_target_ids_are_called_missing_not_duplicated():
+    analysis = _frame().reset_index(names="id").drop(columns="y")
+    targets = pd.DataFrame({"id": pd.array([0, 1, None, None], dtype="Int64"), "y": [0.1, 0.2, 0.3, 0.4]})
+    realized = seismo.RealizedPerformance("regression", y_pred="yp", y_true="y", id="id", chunk_size=300)
+    realized.fit(_frame().reset_index(names="id"))
+    with pytest.raises(seismo.InvalidData, match="id column 'id' in the targets data has 2 missing ids"):
+        realized.calculate(analysis, targets=targets)

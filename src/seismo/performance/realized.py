@@ -183,6 +183,11 @@ def _comparable_ids(ids: np.ndarray) -> np.ndarray:
 
 
 def check_unique_ids(table: pa.Table, id_column: str) -> None:
+    """Every label needs one id: a missing id is said as such (it was reported as "duplicated")."""
+    missing = table.column(id_column).null_count
+    if missing:
+        raise InvalidData(f"id column {id_column!r} in the targets data has {missing} missing ids; every label "
+                          "needs the id of the analysis row it belongs to")
     index = pd.Index(table.column(id_column).to_numpy(zero_copy_only=False))
     if not index.is_unique:
         dup = index[index.duplicated()].unique()[:5].tolist()
