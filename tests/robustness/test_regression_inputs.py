@@ -52,5 +52,8 @@ def test_missing_target_ids_are_called_missing_not_duplicated():
     targets = pd.DataFrame({"id": pd.array([0, 1, None, None], dtype="Int64"), "y": [0.1, 0.2, 0.3, 0.4]})
     realized = seismo.RealizedPerformance("regression", y_pred="yp", y_true="y", id="id", chunk_size=300)
     realized.fit(_frame().reset_index(names="id"))
-    with pytest.raises(seismo.InvalidData, match="id column 'id' in the targets data has 2 missing ids"):
-        realized.calculate(analysis, targets=targets)
+    with pytest.warns(seismo.SeismoWarning, match="id column 'id' in the targets data has 2 missing ids; those "
+                                                  "labels match no analysis row and are left out"):
+        result = realized.calculate(analysis, targets=targets).to_df()
+    first = result.query("period == 'analysis' and chunk_index == 0")["targets_missing_rate"].iloc[0]
+    assert first == pytest.approx(298 / 300)  # ids 0 and 1 labelled; the two labels without an id left out

@@ -14,6 +14,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..accumulate import StreamState
 from ..base import BaseCalculator
@@ -183,12 +184,13 @@ def _comparable_ids(ids: np.ndarray) -> np.ndarray:
 
 
 def check_unique_ids(table: pa.Table, id_column: str) -> None:
-    """Every label needs one id: a missing id is said as such (it was reported as "duplicated")."""
-    missing = table.column(id_column).null_count
-    if missing:
-        raise InvalidData(f"id column {id_column!r} in the targets data has {missing} missing ids; every label "
-                          "needs the id of the analysis row it belongs to")
-    index = pd.Index(table.column(id_column).to_numpy(zero_copy_only=False))
+    """Each id labels one row. A label without an id matches no row: it is left out, with a warning
+    that counts it (it was reported as a "duplicated" id)."""
+    ids = table.column(id_column)
+    if ids.null_count:
+        warnings.warn(f"id column {id_column!r} in the targets data has {ids.null_count} missing ids; those "
+                      "labels match no analysis row and are left out", SeismoWarning, stacklevel=4)
+    index = pd.Index(ids.drop_null().to_numpy(zero_copy_only=False))
     if not index.is_unique:
         dup = index[index.duplicated()].unique()[:5].tolist()
         raise InvalidData(f"id column {id_column!r} in the targets data has duplicated ids, e.g. {dup}")
@@ -198,6 +200,8 @@ def join_targets(frame: Frame, targets: DataLike, id_column: str, y_true: str) -
     """Attach late labels to the analysis rows by id; unmatched rows get a null label."""
     table = read_table(targets, [id_column, y_true], "targets")
     check_unique_ids(table, id_column)
+    if table.column(id_column).null_count:  # labels without an id (counted in the warning) match nothing
+        table = table.filter(pc.is_valid(table.column(id_column)))
     target_ids = table.column(id_column).to_numpy(zero_copy_only=False)
     ids = _comparable_ids(frame.column(id_column).to_numpy(zero_copy_only=False))
     target_ids = _comparable_ids(target_ids)
