@@ -130,9 +130,7 @@ def _targets_problems(config: Config, schema: pa.Schema, analysis: pa.Schema | N
                                     f"{', '.join(schema.names[:15])}"))
     if id_column and id_column in schema.names:
         ids = sources.column(config, "targets", id_column)
-        if ids.null_count:  # value_counts would count the nulls as one repeated id
-            problems.append(Problem("missing_ids", "data.targets", f"{ids.null_count} rows of column {id_column!r} "
-                                                                   "have no id; each label needs one"))
+        # labels without an id are left out by the run, with a warning: no problem, and never "repeated"
         counts = pc.value_counts(ids.drop_null())
         repeated = [c["values"] for c in counts.to_pylist() if c["counts"] > 1]
         if repeated:

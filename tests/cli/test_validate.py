@@ -307,5 +307,4 @@ def test_missing_target_ids_are_not_called_duplicated(workspace):
     targets["id"] = targets["id"].astype("Int64")
     targets.loc[[3, 9], "id"] = None
     targets.to_parquet(workspace / "targets.parquet")
-    (problem,) = validate(write_config(workspace))
-    assert (problem.kind, problem.where) == ("missing_ids", "data.targets") and "2 rows" in problem.message
+    assert validate(write_config(workspace)) == []  # the run leaves those labels out, with a warning
