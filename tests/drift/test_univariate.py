@@ -150,3 +150,50 @@ def test_to_df_columns_follow_the_contract(reference, analysis):
     assert df["alert"].dtype == bool
     assert (df["lower_threshold"].isna()).all()  # distances have an upper bound only
     assert (df["lower_confidence"] >= 0).all()
+
+
+def test_an_atom_is_a_bin_of_its_own():
+    """A zero-inflated column: 60% zeros, the rest Poisson(4). The quantile edges are
+    [0, 3, 4, 5, ...]; with right-closed bins 0, 1 and 2 shared the first bin, so moving a
+    quarter of the zeros to 1 changed nothing a proportion-based distance could see
+    (Jensen-Shannon 0.002 and no alert). The zeros are an atom now: bins {0}, (0, 3], ..."""
+    rng = np.random.default_rng(5)
+
+    def draw(n):
+        return np.where(rng.random(n) < 0.6, 0.0, rng.poisson(4.0, n)).astype(float)
+
+    reference = pd.DataFrame({"z": draw(40_000)})
+    moved = draw(CHUNK)
+    zeros = np.flatnonzero(moved == 0)
+    moved[zeros[: len(zeros) // 4]] = 1.0
+    analysis = pd.DataFrame({"z": np.r_[draw(CHUNK), moved]})
+    calc = _fit(reference, columns=["z"], methods=["jensen_shannon"], column_types={"z": "continuous"})
+    rows = calc.calculate(analysis).filter(period="analysis").to_df()
+
+    ref = reference["z"].to_numpy()
+    edges = coarse_edges(ref)
+    assert edges[0] == 0.0 and edges[1] > 1.0  # 0 and 1 fall between the first two edges
+
+    def binned(v):  # independent: lower tail, {0}, (0, e1], (e1, e2], ..., upper tail
+        inner = np.searchsorted(edges, v, side="left")
+        return np.bincount(np.where(v == 0.0, 1, inner + 1), minlength=len(edges) + 2)
+
+    want = jensenshannon(binned(ref), binned(moved), base=2)
+    assert rows["value"].iloc[1] == pytest.approx(want, rel=1e-9)
+    assert want > 0.1
+    assert rows["alert"].tolist() == [False, True]
+
+
+def test_l_infinity_is_the_largest_change_of_one_category():
+    """The "other" bin (categories beyond ``max_categories``) is a sum of many categories; its
+    noise hid a change of a few points in any single category, so it is left out of the
+    maximum. Here the untracked categories lose 30 points together, 2 each, and each tracked
+    category gains 6: L-infinity is 0.06 (it was 0.30, the "other" bin's change)."""
+    tracked = [f"t{i}" for i in range(5)]
+    tail = [f"r{i}" for i in range(15)]
+    reference = pd.DataFrame({"c": np.repeat(tracked + tail, [14] * 5 + [2] * 15)})  # 70% / 30%
+    analysis = pd.DataFrame({"c": np.repeat(tracked, 20)})
+    calc = seismo.UnivariateDrift(columns=["c"], chunk_size=100, methods=["l_infinity"], max_categories=5,
+                                  n_resamples=5).fit(pd.concat([reference] * 6, ignore_index=True))
+    value = calc.calculate(analysis).filter(period="analysis").to_df()["value"].iloc[0]
+    assert value == pytest.approx(0.20 - 0.14, abs=1e-12)

@@ -15,7 +15,8 @@ from ..encoding import category_bins
 from ..errors import InvalidConfiguration
 from ..frame import Frame
 from ..io import DataLike
-from ..stats.binning import coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins, n_fine_bins
+from ..stats.binning import (coarse_atoms, coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins,
+                             n_fine_bins)
 from ..stats.categorical import CategoryCounts
 from ..stats.histogram import Histogram
 from ..thresholds import DISTANCE_THRESHOLD, resolve_thresholds
@@ -57,8 +58,9 @@ class ContinuousDriftTracker:
         self.edges = coarse_edges(reference_values, n_bins)
         self.points = fine_points(reference_values, include=_with_range(self.edges, value_range),
                                   grid_range=value_range)
-        self.coarse_map = fine_to_coarse(self.points, self.edges)
-        self.n_coarse = n_coarse_bins(self.edges)
+        self.atoms = coarse_atoms(reference_values, self.edges, n_bins)
+        self.coarse_map = fine_to_coarse(self.points, self.edges, self.atoms)
+        self.n_coarse = n_coarse_bins(self.edges, self.atoms)
         self.n_bins = n_fine_bins(self.points)
 
     def metric_infos(self) -> list[MetricInfo]:

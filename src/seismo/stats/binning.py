@@ -192,35 +192,68 @@ def _lookup_for(points: np.ndarray) -> PointLookup | None:
     return lookup
 
 
-def fine_to_coarse(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def coarse_atoms(ref_values: np.ndarray, edges: np.ndarray, n_bins: int = DEFAULT_COARSE_BINS) -> np.ndarray:
+    """Which coarse edges are *atoms*: values holding at least ``1 / n_bins`` of the reference.
+
+    Equal-frequency bins are right-closed, so a value that carries a whole bin's worth of
+    rows (the zeros of a zero-inflated column, the few values of a tied one) would share its
+    bin with the interval below or above it, and a chunk that moves rows from the atom to
+    its neighbours would look unchanged. An atom gets a bin of its own instead. Such a value
+    always spans one of the quantile levels ``j / n_bins``, so it is always an edge.
+    """
+    finite = np.sort(_finite(ref_values))
+    if finite.size == 0 or edges.size == 0:
+        return np.zeros(edges.size, dtype=bool)
+    mass = (np.searchsorted(finite, edges, side="right") - np.searchsorted(finite, edges, side="left")) / finite.size
+    return mass >= 1.0 / n_bins
+
+
+def _segment_groups(edges: np.ndarray, atoms: np.ndarray | None) -> np.ndarray:
+    """Coarse bin of each *segment* of the line cut by the edges ``e_0 < ... < e_m``.
+
+    Segments: ``0`` below ``e_0``, ``2j + 1`` the value ``e_j``, ``2j`` the open interval
+    ``(e_{j-1}, e_j)``, ``2m + 2`` above ``e_m``. Bins are right-closed (``{e_j}`` joins the
+    interval below it) and the first is closed at ``e_0`` (``{e_0}`` joins ``(e_0, e_1)``),
+    except that an atom (`coarse_atoms`) is a bin of its own.
+    """
+    m = len(edges) - 1
+    atoms = np.zeros(m + 1, dtype=bool) if atoms is None else np.asarray(atoms, dtype=bool)
+    starts = np.ones(2 * m + 3, dtype=bool)  # segments that open a new coarse bin
+    starts[3 : 2 * m + 2 : 2] = atoms[1:]  # {e_j} joins (e_{j-1}, e_j) unless an atom
+    if m >= 1:  # (e_0, e_1) joins {e_0} unless e_0 is an atom (with m = 0, segment 2 is the upper tail)
+        starts[2] = atoms[0]
+    return np.cumsum(starts) - 1
+
+
+def fine_to_coarse(points: np.ndarray, edges: np.ndarray, atoms: np.ndarray | None = None) -> np.ndarray:
     """Map every fine bin to its coarse bin; the NaN bin maps to -1.
 
-    Coarse bin 0 is the lower tail, ``1..m`` the right-closed quantile bins
-    (the first one closed on both sides), ``m + 1`` the upper tail. A constant
-    reference (one edge) has a single middle bin.
+    Coarse bin 0 is the lower tail, then the right-closed quantile bins (the first one
+    closed on both sides, every atom a bin of its own), then the upper tail. A constant
+    reference (one edge) has a single middle bin. The edges must be among the points.
     """
     n_points = len(points)
-    m = len(edges) - 1
-    upper = max(m, 1) + 1
-    if m < 0:
-        below = np.ones(n_points, dtype=np.int64)
-        at = below
-    else:
-        # Coarse bin of the open interval just below each point: 0 up to e_0, j for
-        # (e_{j-1}, e_j], the upper tail above e_m. Grid points (``grid_range``)
-        # can lie outside the reference range, so both tails can hold fine bins.
-        below = np.searchsorted(edges, points, side="left")
-        below = np.where(points > edges[-1], upper, below)
-        at = np.where(points == edges[0], 1, below)  # bin 1 is closed at e_0
     mapping = np.empty(2 * n_points + 2, dtype=np.int64)
-    mapping[1 : 2 * n_points : 2] = at  # point bins
-    mapping[2 : 2 * n_points : 2] = below[1:]  # open interval below point k
-    mapping[0] = 0
-    mapping[2 * n_points] = upper
     mapping[2 * n_points + 1] = -1
+    if len(edges) == 0:  # no finite reference value: one middle bin between the tails
+        mapping[: 2 * n_points + 1] = 1
+        mapping[0], mapping[2 * n_points] = 0, 2
+        return mapping
+    groups = _segment_groups(edges, atoms)
+    # Grid points (``grid_range``) can lie outside the reference range, so both tails can
+    # hold fine bins. The open interval below point k lies in the segment of the interval
+    # that ends at or after point k, whether or not point k is an edge.
+    k = np.searchsorted(edges, points, side="left")
+    is_edge = (k < len(edges)) & (edges[np.minimum(k, len(edges) - 1)] == points)
+    mapping[1 : 2 * n_points : 2] = groups[2 * k + is_edge]  # point bins
+    mapping[2 : 2 * n_points : 2] = groups[2 * k[1:]]  # open interval below point k
+    mapping[0] = 0
+    mapping[2 * n_points] = groups[-1]
     return mapping
 
 
-def n_coarse_bins(edges: np.ndarray) -> int:
-    """Quantile bins plus the two tail bins."""
-    return max(len(edges) - 1, 1) + 2
+def n_coarse_bins(edges: np.ndarray, atoms: np.ndarray | None = None) -> int:
+    """Quantile bins (atoms apart) plus the two tail bins."""
+    if len(edges) == 0:
+        return 3
+    return int(_segment_groups(edges, atoms)[-1]) + 1

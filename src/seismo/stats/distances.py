@@ -62,13 +62,21 @@ def psi(ref: np.ndarray, cur: np.ndarray) -> float:
     return float(((q - p) * np.log(q / p)).sum())
 
 
-def l_infinity(ref: np.ndarray, cur: np.ndarray) -> float:
-    """Largest absolute change of one bin's proportion."""
-    pq = _proportions(ref, cur)
-    if pq is None:
+def l_infinity(ref: np.ndarray, cur: np.ndarray, skip: int | None = None) -> float:
+    """Largest absolute change of one bin's proportion.
+
+    ``skip``: a bin that counts in the totals but is not a candidate for the maximum
+    (an aggregate such as "other categories", whose noise would mask single categories).
+    """
+    ref = np.asarray(ref, dtype=np.float64)
+    cur = np.asarray(cur, dtype=np.float64)
+    n_ref, n_cur = ref.sum(), cur.sum()
+    if not (n_ref > 0 and n_cur > 0):
         return float("nan")
-    p, q = pq
-    return float(np.abs(p - q).max())
+    change = np.abs(ref / n_ref - cur / n_cur)
+    if skip is not None and change.size > 1:
+        change = np.delete(change, skip)
+    return float(change.max())
 
 
 def chi2(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
