@@ -100,6 +100,8 @@ class ChunkAccumulator:
     def _segments(self, frame: Frame) -> list[tuple[int, int, int, str | None]]:
         """(code, lo, hi, key) for each run of rows of the batch that share a chunk."""
         n, offset = frame.n_rows, self.rows_seen
+        if n == 0:  # an empty batch belongs to no chunk (period codes of no rows cannot be read)
+            return []
         chunker = self.chunker
         if isinstance(chunker, PeriodChunker):
             if frame.timestamps is None:
@@ -121,8 +123,6 @@ class ChunkAccumulator:
                     f"a custom chunker ({type(chunker).__name__}) needs all rows at once; it cannot be used "
                     "for streaming or incremental runs")
             return [(c.index, c.start, c.stop, c.key) for c in chunker.split(n, frame.timestamps)]
-        if n == 0:
-            return []
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         stops = np.r_[starts[1:], n]
         return [(int(codes[a]), int(a), int(b), None) for a, b in zip(starts, stops)]
