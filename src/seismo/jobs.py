@@ -31,6 +31,10 @@ from .result import RESULT_COLUMNS, Result
 
 JOB_FILE = "job.json"  # beside the monitor's own files: the config hash it was fitted for
 MONITOR_PREFIX = "monitor/"
+# A saved_monitor directory keeps the monitor in one of two folders, and each save writes the
+# other one, then switches the job file to it (one atomic rename). A save killed half-way thus
+# leaves the job file pointing at the previous monitor, whole, never at a mix of two saves.
+MONITOR_FOLDERS = (MONITOR_PREFIX, "monitor-alt/")
 
 
 @dataclass
@@ -81,8 +85,9 @@ def _read_state(config: Config, store: Any) -> dict[str, bytes]:
     directory = config.state_dir()
     if directory is None:
         return store.load_state(config.model.name)
-    return {name: (directory / name).read_bytes() for name in _state_files(directory)
-            if (directory / name).is_file()}
+    # keyed as in the store: the folder the job file points at reads as MONITOR_PREFIX
+    return {MONITOR_PREFIX + name.split("/", 1)[1] if name != JOB_FILE else name: (directory / name).read_bytes()
+            for name in _state_files(directory) if (directory / name).is_file()}
 
 
 def _state_files(directory: Path) -> list[str]:
@@ -97,17 +102,24 @@ def _state_files(directory: Path) -> list[str]:
     except ValueError:
         job = None
     if not isinstance(job, dict) or not {"config_hash", "model", "files"} <= job.keys() \
-            or not isinstance(job["files"], list):
+            or not isinstance(job["files"], list) or job.get("folder", MONITOR_PREFIX) not in MONITOR_FOLDERS:
         raise PersistError(f"{job_file} is not a job file seismo wrote; point saved_monitor at an empty "
                            "directory or one that seismo saved into")
-    return [JOB_FILE, *(MONITOR_PREFIX + name for name in job["files"] if isinstance(name, str))]
+    folder = job.get("folder", MONITOR_PREFIX)  # job files written before the two folders: monitor/
+    return [JOB_FILE, *(folder + name for name in job["files"] if isinstance(name, str))]
 
 
 def _write_state_dir(directory: Path, state: dict[str, bytes]) -> None:
-    """Replace the files an earlier run saved, atomically, the job file last; never touch others."""
+    """Save into the monitor folder the job file does not point at, then switch the job file to it
+    (written last, atomically) and remove the files of the previous save; never touch others."""
     from .persist.files import replace_files
 
-    replace_files(directory, state, owned=_state_files(directory), last=JOB_FILE)
+    owned = _state_files(directory)
+    current = owned[1].split("/", 1)[0] + "/" if len(owned) > 1 else None
+    folder = MONITOR_FOLDERS[1] if current == MONITOR_FOLDERS[0] else MONITOR_FOLDERS[0]
+    job = {**json.loads(state[JOB_FILE]), "folder": folder}
+    files = {folder + name.removeprefix(MONITOR_PREFIX): content for name, content in state.items() if name != JOB_FILE}
+    replace_files(directory, {**files, JOB_FILE: json.dumps(job).encode()}, owned=owned, last=JOB_FILE)
 
 
 def _saved_monitor(config: Config, state: dict[str, bytes]) -> Monitor | None:
@@ -263,13 +275,37 @@ def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress
         df, new_state = _compute(monitor, config, data, state, progress, stored)
         progress("writing results", 0, 1)
         directory = config.state_dir()
-        if directory is not None:
-            _write_state_dir(directory, new_state)
         store.commit_run(run_id, config.model.name, df, state=new_state if directory is None else None)
     except BaseException as exc:  # a failed run is recorded whatever stopped it, then re-raised
-        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        _mark_failed(store, run_id, exc)
         raise
+    if directory is not None:  # after the commit: a monitor saved ahead of its results would skip their rows
+        _save_after_commit(directory, new_state, run_id)
     return df, refitted
+
+
+def _mark_failed(store: Any, run_id: int, exc: BaseException) -> None:
+    """Record the run as failed; when the store cannot (full disk, read-only, unreachable), say so
+    on the error being raised instead of hiding it: the next run marks this one failed."""
+    try:
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+    except Exception as failure:  # noqa: BLE001 - the original error is the one to report
+        exc.add_note(f"run {run_id} could not be marked failed ({failure}); the next run will mark it")
+
+
+def _save_after_commit(directory: Path, state: dict[str, bytes], run_id: int) -> None:
+    """Save the monitor into its directory once the run's results are committed.
+
+    If this fails, the results are stored and the directory keeps the previous monitor whole: the
+    next run recomputes the rows since that one and replaces their chunks, so nothing is lost.
+    """
+    from .persist import PersistError
+
+    try:
+        _write_state_dir(directory, state)
+    except (OSError, PersistError) as exc:
+        raise PersistError(f"run {run_id} stored its results, but the saved monitor could not be written to "
+                           f"{directory} ({exc}); the next run recomputes the rows since the previous save") from exc
 
 
 # ------------------------------------------------------------------------------ stored results

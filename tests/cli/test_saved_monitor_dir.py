@@ -34,7 +34,7 @@ def test_saved_monitor_dot_keeps_the_users_config_and_data(workspace):
             assert after.get(name) == content, f"{name} was changed or removed"
     written = set(after) - set(before) - {"seismo.db"}
     job = json.loads((workspace / "job.json").read_bytes())
-    assert written == {"job.json", *(f"monitor/{n}" for n in job["files"])}
+    assert written == {"job.json", *(f"{job['folder']}{n}" for n in job["files"])}  # the folder of the last save
     assert not (workspace / PENDING).exists()
 
 

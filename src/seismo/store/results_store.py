@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import getpass
 import json
 import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from typing import Any, Self
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Self, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -38,6 +39,12 @@ IN_BATCH = 500  # values per SQL IN (...) list
 # "seismo-store: paused" to stderr and sleeps inside its open transaction, so a test can
 # kill the process mid-write.
 PAUSE_ENV = "SEISMO_STORE_TEST_PAUSE_AFTER_ROWS"
+# The fault tests' hook (docs/store.md): with SEISMO_STORE_TEST_PAUSE_AT=<point>, the store
+# prints "seismo-store: paused at <point>" to stderr and sleeps there, so that a test can kill
+# the process at a chosen step of a run. The points are listed in PAUSE_POINTS.
+PAUSE_AT_ENV = "SEISMO_STORE_TEST_PAUSE_AT"
+PAUSE_POINTS = ("begin_run:locked", "begin_run:inserted", "commit_run:deleted", "commit_run:state",
+                "commit_run:marked", "commit_run:committed")
 _RUN_FIELDS = ["id", "model", "status", "started_at", "finished_at", "user", "host", "pid",
                "seismo_version", "config_hash", "settings", "row_count", "message"]
 
@@ -51,6 +58,33 @@ def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _pause_point(point: str) -> None:
+    """Stop here, forever, when the fault tests ask for this point (PAUSE_AT_ENV); else do nothing."""
+    if os.environ.get(PAUSE_AT_ENV) == point:
+        print(f"seismo-store: paused at {point}", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _refusals(action: str) -> Callable[[_Method], _Method]:
+    """Raise the database's refusals (a full disk, a read-only file or database, a lost server)
+    as a `StoreError` that names the store and what could not be done, instead of a driver's
+    exception: the caller (`seismo run`) then reports it as a store problem, not as a bug."""
+
+    def decorate(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def refused(self: ResultsStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except DBAPIError as exc:
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+                raise StoreError(f"the store {self.where} could not {action}: {reason}") from exc
+        return refused  # type: ignore[return-value]
+    return decorate
 
 
 def _login() -> str | None:
@@ -151,6 +185,7 @@ class ResultsStore:
 
     # ------------------------------------------------------------------ runs
 
+    @_refusals("record a new run (nothing was written)")
     def begin_run(self, model: str, config_hash: str, *, user: str | None = None,
                   settings: dict | None = None) -> int:
         """Record a new run of `model` and return its id; refuse while another run of it is alive.
@@ -181,12 +216,14 @@ class ResultsStore:
                 # "still running" in the WHERE: a commit that finished meanwhile must not be undone
                 conn.execute(RUNS.update().where(RUNS.c.id == run.id, RUNS.c.status == "running").values(
                     status="failed", finished_at=now, message=reason))
+            _pause_point("begin_run:locked")
             if conflict is None:
                 run_id = conn.execute(RUNS.insert().values(
                     model=model, status="running", started_at=now, user=user or _login(),
                     host=me.host, pid=me.pid, process_start=me.start, seismo_version=seismo_version(),
                     config_hash=config_hash, settings=settings_json,
                 )).inserted_primary_key[0]
+                _pause_point("begin_run:inserted")
         if conflict is not None:
             raise StoreError(
                 f"model {model!r} is already being monitored by run {conflict.id} (started "
@@ -223,6 +260,7 @@ class ResultsStore:
             raise StoreError(f"run {run_id} of model {model!r} is {run.status}{why}; start a new one with begin_run")
         return run
 
+    @_refusals("write the run's results (none of them were stored; what was stored before is unchanged)")
     def commit_run(self, run_id: int, model: str, results: pd.DataFrame,
                    state: dict[str, bytes] | None = None) -> int:
         """Write `results` (a `Report.to_df()`) and `state` in one transaction; return the rows written.
@@ -242,6 +280,7 @@ class ResultsStore:
         with self._write() as conn, conn.begin():
             self._running_run(conn, run_id, model)
             self._delete_replaced(conn, model, rows)
+            _pause_point("commit_run:deleted")
             if 0 < pause_after < len(rows):  # the crash test's hook: stop half-way, transaction open
                 self._insert(conn, rows[:pause_after])
                 print("seismo-store: paused", file=sys.stderr, flush=True)
@@ -257,8 +296,11 @@ class ResultsStore:
                     {"model": model, "key": k, "value": bytes(v), "run_id": run_id, "updated_at": now}
                     for k, v in state.items()
                 ])
+            _pause_point("commit_run:state")
             conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(
                 status="succeeded", finished_at=now, row_count=len(rows), result_columns=json.dumps(dtypes)))
+            _pause_point("commit_run:marked")
+        _pause_point("commit_run:committed")
         return len(rows)
 
     @staticmethod
@@ -304,6 +346,7 @@ class ResultsStore:
         for batch in _batches(sorted(set(doomed)), IN_BATCH):
             conn.execute(RESULTS.delete().where(RESULTS.c.id.in_(batch)))
 
+    @_refusals("mark the run failed")
     def fail_run(self, run_id: int, message: str) -> None:
         """Mark a running run failed with `message`; a run already failed keeps its first message."""
         with self._write() as conn, conn.begin():
@@ -318,6 +361,7 @@ class ResultsStore:
 
     # ------------------------------------------------------------------ reading
 
+    @_refusals("list its models")
     def models(self) -> list[str]:
         """Every model that has had a run, sorted."""
         with self.engine.connect() as conn:
@@ -330,6 +374,7 @@ class ResultsStore:
             hint = f"; did you mean {close[0]!r}?" if close else f"; it has {known}"
             raise StoreError(f"model {model!r} is not in the store {self.where}{hint}")
 
+    @_refusals("read runs")
     def runs(self, model: str | None = None) -> pd.DataFrame:
         """One row per run (of `model`, or of every model), oldest first; `settings` as a dict."""
         query = sa.select(*[RUNS.c[f] for f in _RUN_FIELDS]).order_by(RUNS.c.id)
@@ -345,6 +390,7 @@ class ResultsStore:
         df["row_count"] = df["row_count"].astype("Int64")
         return df
 
+    @_refusals("read results")
     def results(self, model: str, *, calculator: str | Iterable[str] | None = None,
                 metric: str | Iterable[str] | None = None, column: str | Iterable[str] | None = None,
                 period: str | None = None, since: Any = None) -> pd.DataFrame:
@@ -388,6 +434,7 @@ class ResultsStore:
                 dtypes.setdefault(name, dtype)
         return frames.from_rows(rows, names, dtypes or frames.REPORT_DTYPES)
 
+    @_refusals("read the saved state")
     def load_state(self, model: str) -> dict[str, bytes]:
         """The state blobs saved by the model's runs, by key; {} for a model never run."""
         with self.engine.connect() as conn:
