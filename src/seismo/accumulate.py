@@ -110,8 +110,9 @@ class ChunkAccumulator:
             codes = periods.asi8
             starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
             stops = np.r_[starts[1:], n]
-            return [(int(codes[a]), int(a), int(b), period_label(periods[a], chunker.period))
-                    for a, b in zip(starts, stops)]
+            segments = [(int(codes[a]), int(a), int(b), period_label(periods[a], chunker.period))
+                        for a, b in zip(starts, stops)]
+            return with_empty_periods(segments, self.open.code if self.open is not None else None, chunker.period)
         if isinstance(chunker, SizeChunker):
             codes = (offset + np.arange(n)) // chunker.chunk_size
         elif isinstance(chunker, CountChunker):
@@ -147,8 +148,10 @@ class ChunkAccumulator:
         stamps = frame.timestamps
         for j, (code, lo, hi, key) in enumerate(segments):
             parts = [tracker_parts[j] for tracker_parts in by_tracker]
-            first = stamps[lo] if stamps is not None else None
-            last = stamps[hi - 1] if stamps is not None else None
+            first = stamps[lo] if stamps is not None and hi > lo else None
+            last = stamps[hi - 1] if stamps is not None and hi > lo else None
+            if hi == lo:  # an empty period: dated by the calendar, since no row dates it
+                first, last = period_bounds(code, self.chunker.period)
             if self.open is not None and self.open.code == code:
                 chunk = self.open
                 chunk.partials = [_merge(a, b) for a, b in zip(chunk.partials, parts)]
@@ -224,6 +227,36 @@ class ChunkAccumulator:
         if isinstance(self.chunker, SizeChunker):
             return chunk.stop - chunk.start < self.chunker.chunk_size
         return isinstance(self.chunker, PeriodChunker)
+
+def with_empty_periods(segments: list[tuple[int, int, int, str | None]], previous: int | None,
+                       period: str) -> list[tuple[int, int, int, str | None]]:
+    """Period segments with an empty one (``lo == hi``) for every period without rows between them.
+
+    A week without a single row is news (a feed that stopped), not a week to skip: its chunk
+    has ``row_count`` 0, which DataQuality's thresholds alert on, and values that need rows
+    are undefined there (NaN, named by `calculator.warn_undefined`). ``previous`` is the code of
+    the chunk the batch continues (an earlier batch's or run's), so gaps across batches count too.
+    Period codes are pandas ordinals, consecutive for consecutive periods.
+    """
+    out: list[tuple[int, int, int, str | None]] = []
+    for code, lo, hi, key in segments:
+        if previous is not None and code > previous + 1:
+            for missing in range(previous + 1, code):
+                out.append((missing, lo, lo, period_label(_period(missing, period), period)))
+        out.append((code, lo, hi, key))
+        previous = code
+    return out
+
+
+def _period(code: int, period: str) -> pd.Period:
+    return pd.PeriodIndex.from_ordinals([code], freq=period)[0]
+
+
+def period_bounds(code: int, period: str) -> tuple[np.datetime64, np.datetime64]:
+    """First and last instant of the calendar period with ordinal ``code``."""
+    p = _period(code, period)
+    return np.datetime64(p.start_time, "ns"), np.datetime64(p.end_time, "ns")
+
 
 def apply_incomplete(chunker: Chunker, chunks: list[OpenChunk]) -> list[OpenChunk]:
     """Size chunking's rule for a short last chunk: keep it, append it to the one before, or drop it."""

@@ -145,7 +145,7 @@ class BaseCalculator:
                 whole = whole + chunk.partials[i]
             wholes.append(whole)
         kept = apply_incomplete(self.chunker_, built)
-        warn_few_reference_chunks(len(kept))
+        warn_few_reference_chunks(len(kept), [c.stop - c.start for c in kept])
         return [c.to_chunk() for c in kept], [c.partials for c in kept], wholes
 
     def _result_from(self, fitted: list[FittedTracker], chunks: list[Chunk], values: list[list[dict]]) -> Result:

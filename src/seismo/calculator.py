@@ -308,6 +308,6 @@ def warn_undefined(df: pd.DataFrame, calculator: str) -> None:
         parts.append(f"{column!s} in {len(keys)} chunk(s) ({shown}: {', '.join(dict.fromkeys(rows['metric']))})")
     more = f"; and {len(parts) - 5} more columns" if len(parts) > 5 else ""
     warnings.warn(f"{calculator}: {len(undefined)} analysis values could not be computed and cannot alert: "
-                  f"{'; '.join(parts[:5])}{more}. The chunk has no usable value there (a column entirely "
-                  "missing, or a metric undefined in it, such as ROC AUC without both classes)",
+                  f"{'; '.join(parts[:5])}{more}. The chunk has no usable value there (a chunk without rows, "
+                  "a column entirely missing, or a metric undefined in it, such as ROC AUC without both classes)",
                   SeismoWarning, stacklevel=3)

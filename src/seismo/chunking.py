@@ -19,6 +19,10 @@ from .errors import InvalidConfiguration, InvalidData, SeismoWarning
 
 DEFAULT_CHUNK_NUMBER = 10
 MIN_RELIABLE_REFERENCE_CHUNKS = 6
+#: fewer rows than this in a chunk and its value is mostly noise: sampling errors and thresholds
+#: rest on a normal approximation that the usual rule of thumb (n >= 30) no longer supports, and
+#: rank metrics such as ROC AUC are often undefined (a one- or two-row chunk rarely holds both classes)
+MIN_RELIABLE_CHUNK_ROWS = 30
 PERIOD_ALIASES = {"D": "D", "W": "W", "M": "M", "Q": "Q", "Y": "Y", "A": "Y"}
 
 
@@ -182,7 +186,7 @@ def chunk_reference(chunker: Chunker, n_rows: int, timestamps: np.ndarray | None
     """Chunk the reference, refusing too little data and warning about too few chunks."""
     check_reference_rows(chunker, n_rows)
     chunks = chunker.split(n_rows, timestamps)
-    warn_few_reference_chunks(len(chunks))
+    warn_few_reference_chunks(len(chunks), [c.size for c in chunks])
     return chunks
 
 
@@ -194,11 +198,28 @@ def check_reference_rows(chunker: Chunker, n_rows: int) -> None:
         )
 
 
-def warn_few_reference_chunks(n_chunks: int) -> None:
+def warn_few_reference_chunks(n_chunks: int, sizes: list[int] | None = None) -> None:
+    """Warn when thresholds rest on too few reference chunks, or on chunks too small to mean much.
+
+    The second case is the silent one: a reference of 15 rows cut by the default
+    ``chunk_number=10`` makes ten chunks of 1-2 rows, enough chunks but each one noise, so the
+    thresholds learned from them are meaningless (every analysis chunk may alert).
+    """
     if n_chunks < MIN_RELIABLE_REFERENCE_CHUNKS:
         warnings.warn(
             f"the reference set makes only {n_chunks} chunks; thresholds learned from fewer "
             f"than {MIN_RELIABLE_REFERENCE_CHUNKS} chunks are unreliable",
+            SeismoWarning,
+            stacklevel=4,
+        )
+    small = [s for s in sizes or [] if s < MIN_RELIABLE_CHUNK_ROWS]
+    if small:
+        spread = f"{min(small)}" if min(small) == max(small) else f"{min(small)}-{max(small)}"
+        warnings.warn(
+            f"{len(small)} of the {n_chunks} reference chunks hold only {spread} rows (fewer than "
+            f"{MIN_RELIABLE_CHUNK_ROWS}); thresholds and sampling errors learned from them are unreliable, and "
+            "estimates are marked trust 'low'. Give a larger reference or larger chunks (chunk_size=, "
+            "chunk_number=, chunk_period=)",
             SeismoWarning,
             stacklevel=4,
         )

@@ -224,6 +224,8 @@ def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool,
         refit = " (monitor refitted)" if outcome.refitted else " (saved monitor reused)"
         news = (f"{outcome.rows:,} result rows stored ({outcome.new_chunks} analysis chunks)" if outcome.new_chunks
                 else f"no new rows since {outcome.data_until or 'the last run'}")
+        if outcome.late_rows:
+            news += f"; {outcome.late_rows:,} late rows older than those already processed were not added"
         console.print(f"run {outcome.run_id} of [bold]{outcome.model}[/bold]: {news}{refit}; standing: "
                       f"{outcome.alerts} alerts, {outcome.performance_alerts} on performance", soft_wrap=True)
         for name, count in outcome.alerting_calculators.items():

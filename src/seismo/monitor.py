@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from .accumulate import StreamState
-from .base import check_timestamp_format
+from .base import check_timestamp_format, is_spark
 from .calculator import check_false_alarm_rate
 from .chunking import Chunker
 from .drift.domain_classifier import DomainClassifierDrift
@@ -179,8 +179,22 @@ class Monitor:
                 seen.add(key)
                 warnings.warn(str(w.message), w.category, stacklevel=2)
         self.sensitivity_ = self._sensitivity(reference)
+        self.reference_columns_ = list(read_schema(reference, "reference").names)
         self.fitted_ = True
         return self
+
+    def _warn_new_columns(self, analysis: DataLike) -> None:
+        """Columns of the analysis data that the reference did not have are monitored by nothing:
+        say so once (with default features; given ``features`` say what is monitored)."""
+        known = getattr(self, "reference_columns_", None)  # None: saved before it was recorded
+        if self.features is not None or known is None or is_spark(analysis):
+            return
+        new = [c for c in read_schema(analysis, "analysis").names if c not in set(known)]
+        if new:
+            shown = ", ".join(repr(c) for c in new[:10]) + (" ..." if len(new) > 10 else "")
+            warnings.warn(f"{len(new)} column(s) of the analysis data are not in the reference and are not "
+                          f"monitored: {shown}; refit on a reference that has them to monitor them",
+                          SeismoWarning, stacklevel=3)
 
     def _share_domain_fits(self) -> None:
         """PAPE and DomainClassifierDrift fit one domain classifier per chunk between them: the drift
@@ -227,6 +241,7 @@ class Monitor:
         if incremental and not self.can_run_incrementally():
             raise InvalidConfiguration("incremental runs need chunk_size or chunk_period: with chunk_number (the "
                                        "default) or a custom chunker, chunk edges move as data grows")
+        self._warn_new_columns(analysis)
         results = {}
         calcs = self.calculators_
         done = iter(range(len(calcs)))
@@ -254,6 +269,7 @@ class Monitor:
             if name in calcs:
                 tell(name)
                 results[name] = calcs[name].calculate(analysis, streaming=streaming, state=state(name))
+        late = _late_rows(results, states) if incremental else 0
         if incremental:  # only once every calculator succeeded: a failed run leaves the monitor as it was
             by_result = {"estimated_performance": "estimated", "realized_performance": "realized"}
             for key, result in results.items():
@@ -269,7 +285,10 @@ class Monitor:
         else:
             ranking = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
         classifier = calcs.get("domain_classifier_drift")
-        return Report(results, ranking, self._settings(), top_features=classifier.top_features() if classifier else None)
+        report = Report(results, ranking, self._settings(),
+                        top_features=classifier.top_features() if classifier else None)
+        report.late_rows = late
+        return report
 
     def can_run_incrementally(self) -> bool:
         """Size and period chunks can be continued by later rows; count chunks cannot."""
@@ -291,6 +310,32 @@ class Monitor:
         from .persist import load
 
         return load(path, expect=cls)
+
+
+def _late_rows(results: dict[str, Result], states: dict[str, StreamState]) -> int:
+    """Rows an incremental run skipped that no earlier run processed, with a warning counting them.
+
+    An incremental run reads the whole growing source and skips the rows at or before the last
+    processed time (`base._unseen`). Of those, as many as earlier runs processed were seen; the
+    rest arrived late, older than the chunks already stored, and are in no chunk. They are
+    counted here (the report's ``late_rows``, the CLI's run line) rather than dropped unsaid.
+    Realized performance with late labels re-reads the whole history and is left out of the count.
+    """
+    by_result = {"estimated_performance": "estimated"}
+    late = 0
+    for key, result in results.items():
+        previous = states.get(by_result.get(key, key))
+        if previous is None or result.state is None:
+            continue
+        late = max(late, int(getattr(result, "rows_skipped", 0)) - int(previous.rows_seen))
+    if late > 0:
+        since = next((s.watermark for s in states.values() if s is not None and s.watermark is not None), None)
+        when = f" (at or before {since})" if since is not None else ""
+        warnings.warn(f"{late:,} analysis rows are older than the last row processed{when} and were not processed: "
+                      "an incremental run only adds rows after those it has seen, and their chunks are closed; "
+                      "`seismo run --full` (or a run without incremental=True) recomputes every chunk with them",
+                      SeismoWarning, stacklevel=3)
+    return late
 
 
 def _on_chunks_of(result: Result, other: Result) -> Result:

@@ -55,7 +55,13 @@ def cannot_judge(estimated: pd.DataFrame) -> pd.DataFrame:
 
 
 class Report:
-    """The results of one run, in the order a reader needs them: performance first."""
+    """The results of one run, in the order a reader needs them: performance first.
+
+    ``late_rows``: rows an incremental run skipped because they are older than the rows it had
+    already processed (`Monitor.run`); the summary counts them.
+    """
+
+    late_rows: int = 0
 
     def __init__(self, results: dict[str, Result], ranking: pd.DataFrame, settings: dict[str, Any],
                  top_features: pd.DataFrame | None = None):
@@ -181,6 +187,13 @@ class Report:
             if len(rates):
                 pairs = sorted({f"{c} ({m.removesuffix('_rate').replace('_', ' ')})" for c, m in zip(rates["column"], rates["metric"])})
                 lines.append(f"data quality: {', '.join(pairs)}")
+            empty = problems[(problems["metric"] == "row_count") & (problems["value"] == 0)]
+            if len(empty):
+                keys = list(dict.fromkeys(empty.sort_values("chunk_index")["chunk_key"].astype(str)))
+                lines.append(f"no rows at all in {len(keys)} chunk(s): {', '.join(keys[:5])}"
+                             + (" ..." if len(keys) > 5 else ""))
+        if self.late_rows:
+            lines.append(f"{self.late_rows:,} late rows not processed (older than the rows already processed)")
         return "\n".join(lines)
 
     def plot(self, calculator: str | None = None) -> go.Figure | dict[str, go.Figure]:

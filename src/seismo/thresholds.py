@@ -187,11 +187,9 @@ class FalseAlarmThreshold(Threshold):
         from scipy.stats import t
 
         values = np.concatenate([contiguous, resampled])
-        if values.size == 0:
+        if values.size < 2:  # no spread to learn: a zero-width band would alert on every chunk
             return None, None
         center = float(values.mean())
-        if values.size < 2:
-            return center, center
         widen = _slow_variation_scale(contiguous, resampled, _spread_ratio_p(contiguous, resampled, squares=False),
                                       squares=False)
         half = (t.isf(self.side_rate, values.size - 1) * widen * values.std(ddof=1)

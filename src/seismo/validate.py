@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import sources
-from .config import Config, Problem, read_config
+from .config import Config, Problem, read_config, read_config_tree, salvaged_config
 from .errors import InvalidData
 from .io import string_values
 from .schema import label_text
@@ -28,9 +28,14 @@ DATA_PERIODS = ("reference", "analysis")
 def validate(config_path: str | Path) -> list[Problem]:
     """Every problem of the config at ``config_path`` and of the data it names; empty when all is well."""
     config, problems = read_config(config_path)
-    if config is None:
-        return problems
-    return problems + data_problems(config)
+    if config is None:  # still look at the data wherever the rest of the config names it: one pass
+        tree, unreadable = read_config_tree(config_path)
+        config = salvaged_config(tree, Path(config_path).resolve().parent) if not unreadable and \
+            isinstance(tree, dict) else None
+        if config is None:
+            return problems
+    seen = set(problems)
+    return problems + [p for p in data_problems(config) if p not in seen]
 
 
 def data_problems(config: Config) -> list[Problem]:

@@ -181,9 +181,12 @@ def test_trust_false_leaves_the_columns_empty(binary_frames):
 def test_cbpe_without_the_features_in_the_analysis_still_reports_the_calibration_gap(binary_frames):
     reference, analysis = binary_frames
     cbpe = seismo.CBPE("binary", y_pred_proba="p", y_pred="y_pred", y_true="y", chunk_size=1_000, metrics=METRICS)
-    df = _analysis(cbpe.fit(reference).estimate(analysis.drop(columns=["x1", "x2"])))
+    cbpe.fit(reference)
+    with pytest.warns(seismo.SeismoWarning, match=r"2 of the default features are missing .*'x1', 'x2'"):
+        df = _analysis(cbpe.estimate(analysis.drop(columns=["x1", "x2"])))
     assert df["unseen_share"].isna().all() and df["calibration_gap"].notna().all()
-    assert set(df["trust"]) == {"ok"}
+    # the support was not checked: never "ok" on evidence it did not see (issue 12)
+    assert set(df["trust"]) == {"low"} and df["trust_reason"].str.contains("missing from the analysis").all()
 
 
 # -- done when: PAPE where CBPE fails, or a flag ---------------------------------------------------

@@ -6,7 +6,8 @@ the problems instead of raising, for `seismo validate`.
 """
 
 from .problems import ConfigError, Problem, did_you_mean
-from .reading import build_config, expand_env, key_path, load_config, parse_yaml, read_config
+from .reading import (build_config, expand_env, key_path, load_config, parse_yaml, read_config, read_config_tree,
+                      salvaged_config)
 from .schema import DEFAULT_STORE_FILE, STATE_IN_STORE, Config, Source
 
 __all__ = [
@@ -23,4 +24,6 @@ __all__ = [
            "load_config",
            "parse_yaml",
            "read_config",
+           "read_config_tree",
+           "salvaged_config",
 ]

@@ -9,6 +9,7 @@ the key path, e.g. ``chunking.chunk_size``.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import types
@@ -165,17 +166,82 @@ def build_config(tree: dict, base_dir: Path, env: typing.Mapping[str, str] | Non
     return (None if problems else config), _dedupe(problems)
 
 
-def read_config(path: str | Path, env: typing.Mapping[str, str] | None = None) -> tuple[Config | None, list[Problem]]:
-    """Read and validate a config file, collecting every problem instead of stopping at the first."""
+def _without(tree: Any, loc: tuple) -> bool:
+    """Remove the key at ``loc`` from ``tree`` in place; False when there is nothing to remove."""
+    *parents, last = loc
+    for part in parents:
+        if isinstance(tree, dict) and part in tree:
+            tree = tree[part]
+        elif isinstance(tree, list) and isinstance(part, int) and 0 <= part < len(tree):
+            tree = tree[part]
+        else:
+            return False
+    if isinstance(tree, dict) and last in tree:
+        del tree[last]
+        return True
+    return False
+
+
+SALVAGE_ROUNDS = 5  # each round removes every key pydantic reported; nested mistakes may need a few
+
+
+def salvaged_config(tree: dict, base_dir: Path, env: typing.Mapping[str, str] | None = None) -> Config | None:
+    """The config less the keys that are wrong, as long as what remains is still a config.
+
+    `seismo validate` reports config mistakes and data mistakes in one pass: with an unknown
+    key such as ``chunk_sise`` the rest of the file still names the data, and a missing column
+    there is found now rather than after the first fix. Each key a problem points at is
+    dropped (an optional key falls back to its default); a required key that is missing or
+    wrong (the data paths, the model's columns) cannot be guessed, and then there is no
+    salvaged config: None. The result is only ever used to look at the data, never to run.
+    """
+    expanded, unset = expand_env(tree, env)
+    expanded = copy.deepcopy(expanded)
+    for problem in unset:  # an unset ${VAR}: the text left behind would only be blamed again as data
+        if not _without(expanded, tuple(_loc_parts(problem.where))):
+            return None
+    for _ in range(SALVAGE_ROUNDS):
+        try:
+            return Config.model_validate({**expanded, "base_dir": base_dir, "unexpanded": tree})
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = tuple(p for p in error["loc"] if p not in ("str", "dict[union[int,str],str]"))
+                if error["type"] == "missing" or not loc or not _without(expanded, loc):
+                    return None
+    return None
+
+
+def _loc_parts(key: str) -> list[str | int]:
+    """``data.reference.path`` or ``metrics[2]`` back to a location tuple (the inverse of `key_path`)."""
+    parts: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", key):
+        parts.append(int(index) if index else name)
+    return parts
+
+
+def read_config_tree(path: str | Path) -> tuple[Any, list[Problem]]:
+    """The YAML tree of a config file, or the problems that stop it being read."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         return None, [Problem("file_unreadable", str(path), f"cannot read the config: {exc.strerror or exc}")]
-    tree, problems = parse_yaml(text, str(path))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a file saved in another encoding, or not text at all
+        line = data[:exc.start].count(b"\n") + 1
+        return None, [Problem("file_unreadable", f"{path}, line {line}",
+                              f"the config is not UTF-8 text: byte {data[exc.start:exc.start + 1]!r} cannot be "
+                              "read; save the file as UTF-8")]
+    return parse_yaml(text, str(path))
+
+
+def read_config(path: str | Path, env: typing.Mapping[str, str] | None = None) -> tuple[Config | None, list[Problem]]:
+    """Read and validate a config file, collecting every problem instead of stopping at the first."""
+    tree, problems = read_config_tree(path)
     if problems:
         return None, problems
-    return build_config(tree, path.resolve().parent, env)
+    return build_config(tree, Path(path).resolve().parent, env)
 
 
 def load_config(path: str | Path, env: typing.Mapping[str, str] | None = None) -> Config:

@@ -13,6 +13,7 @@ classifier per analysis chunk that PAPE also reweights with.
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from ..calculator import (
 )
 from ..chunking import Chunk
 from ..drift.domain_fit import DomainFitCache, FeatureEncoder
-from ..errors import InvalidConfiguration
+from ..errors import InvalidConfiguration, SeismoWarning
 from ..frame import Frame, should_stream
 from ..io import DataLike, read_schema
 from ..reference import row_positions, scan_reference
@@ -45,6 +46,8 @@ from .trust import (
     DomainProbe,
     TrustModel,
     empty_values,
+    with_missing_features,
+    with_size_verdict,
 )
 
 REALIZED = "realized"
@@ -197,8 +200,10 @@ class Estimator(BaseCalculator):
             for values in estimated:
                 values.pop(ROWS, None)
         trust = self.trust_
-        estimated = self._with_trust(estimated, [trust.reference_values(c) if trust else empty_values()
-                                                 for c in in_frame])
+        smallest = self._smallest_reference_chunk()
+        estimated = self._with_trust(estimated, [with_size_verdict(trust.reference_values(c) if trust else
+                                                                   empty_values(), whole.size, smallest)
+                                                 for c, whole in zip(in_frame, chunks)])
         real_values = _realized_from_rows(fitted_real.reference_table, chunks)
         self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
         self.fitted_ = True
@@ -220,6 +225,13 @@ class Estimator(BaseCalculator):
         if self._optional_features():
             present = set(read_schema(analysis, "analysis").names)
             extra = [c for c in extra if c in present]
+            missing = self._missing_features(list(present))
+            if missing:  # estimated all the same (the features are not the estimate's input), but said
+                warnings.warn(f"{type(self).__name__}: {len(missing)} of the default features are missing from the "
+                              f"analysis data ({', '.join(repr(c) for c in missing[:10])}"
+                              f"{' ...' if len(missing) > 10 else ''}); the trust diagnostics cannot check the "
+                              "chunks' support in the reference, so every estimate is marked trust 'low'",
+                              SeismoWarning, stacklevel=2)
         columns, prepare = self.realized_._labelled_input(analysis, targets, id, require_labels=False, extra=extra)
         self.chunker_ = self.realized_.chunker_
         def settle(chunk: OpenChunk) -> list[dict]:  # a complete chunk's rows: estimated on its own rows
@@ -253,8 +265,23 @@ class Estimator(BaseCalculator):
             trusts = [self.trust_.analysis_values(None, c.size) for c in chunks]
         else:
             trusts = [self.trust_.analysis_values(s, c.size, self._shift_expected(s)) for s, c in zip(shifts, chunks)]
+        smallest = self._smallest_reference_chunk()
+        missing = self._missing_features(frame.columns)
+        trusts = [with_missing_features(with_size_verdict(t, c.size, smallest), missing)
+                  for t, c in zip(trusts, chunks)]
         estimated = self._with_trust(estimated, trusts)
         return _with_realized(estimated, self._realized_values(frame, chunks))
+
+    def _missing_features(self, present: list[str]) -> list[str]:
+        """Features of the trust diagnostics' domain classifier that ``present`` lacks."""
+        probe = self._probe()
+        if probe is None or self.trust_ is None:
+            return []
+        return [c for c in probe.encoder.schema.names if c not in set(present)]
+
+    def _smallest_reference_chunk(self) -> int:
+        """Rows of the smallest reference chunk the thresholds were learned from (`with_size_verdict`)."""
+        return min((c.size for c in self.realized_.reference_chunks_), default=0)
 
     def _realized_values(self, frame: Frame, chunks: list[Chunk]) -> list[dict] | None:
         if self.realized_.y_true not in frame.columns:

@@ -66,7 +66,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..chunking import Chunk
+from ..chunking import MIN_RELIABLE_CHUNK_ROWS, Chunk
 from ..drift.domain_fit import DomainFit, DomainFitCache, FeatureEncoder, cross_fit
 from ..metrics.partials import ClassificationPartial, ConfusionSums, ScoreHistogram
 
@@ -233,6 +233,53 @@ def trust_verdict(unseen_share: float, ess_share: float, gap_beyond_noise: float
         reasons.append(f"on reference rows like the chunk's, the estimate {side}states realized {what} by "
                        f"{abs(gap_beyond_noise):.1f} sampling errors beyond noise (out of fold)")
     return ("ok", "low", "none")[level], "; ".join(reasons)
+
+
+def with_size_verdict(values: dict, n_chunk: int, smallest_reference_chunk: int) -> dict:
+    """``values`` (one chunk's diagnostics) with the verdict lowered where the chunk sizes make it moot.
+
+    The rule of `trust_verdict` judges the calibration; this judges the rows behind the numbers:
+
+    * ``none`` for a chunk without rows (an empty calendar period): there is nothing to estimate;
+    * ``low`` for a chunk under `MIN_RELIABLE_CHUNK_ROWS` rows: its estimate and band rest on a
+      normal approximation that so few rows do not support;
+    * ``low`` when any reference chunk is that small: the thresholds and sampling errors were
+      learned from chunks that are mostly noise (a 15-row reference cut into ten chunks alerted
+      on every analysis chunk with trust ``ok``).
+
+    Diagnostics switched off (verdict None) stay off.
+    """
+    trust, reason = values.get((None, TRUST)), values.get((None, REASON)) or ""
+    if trust is None:
+        return values
+    level = ("ok", "low", "none").index(trust)
+    reasons = [reason] if reason else []
+    if n_chunk == 0:
+        level = 2
+        reasons.append("the chunk has no rows")
+    elif n_chunk < MIN_RELIABLE_CHUNK_ROWS:
+        level = max(level, 1)
+        reasons.append(f"the chunk has only {n_chunk} rows (fewer than {MIN_RELIABLE_CHUNK_ROWS})")
+    if smallest_reference_chunk < MIN_RELIABLE_CHUNK_ROWS:
+        level = max(level, 1)
+        reasons.append(f"thresholds and sampling errors were learned from reference chunks of as few as "
+                       f"{smallest_reference_chunk} rows (fewer than {MIN_RELIABLE_CHUNK_ROWS})")
+    return {**values, (None, TRUST): ("ok", "low", "none")[level], (None, REASON): "; ".join(reasons)}
+
+
+def with_missing_features(values: dict, missing: list[str]) -> dict:
+    """``values`` lowered to at least ``low`` when features the diagnostics learned from are absent
+    from the analysis data: the support of the chunk was not checked, so ``ok`` would claim
+    evidence that was never seen (a large shift in a dropped column read as trust ``ok``)."""
+    trust = values.get((None, TRUST))
+    if trust is None or not missing:
+        return values
+    shown = ", ".join(repr(c) for c in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    reason = (f"{len(missing)} feature(s) missing from the analysis data ({shown}): the chunk's support in the "
+              "reference was not checked")
+    old = values.get((None, REASON)) or ""
+    return {**values, (None, TRUST): "none" if trust == "none" else "low",
+            (None, REASON): f"{old}; {reason}" if old else reason}
 
 
 def _grouped_sums(y: np.ndarray, y_pred: np.ndarray, bins: np.ndarray, n_bins: np.ndarray, scored: tuple[int, ...],
