@@ -9,6 +9,7 @@ shared.
     python fault_worker.py store URL MODEL SEED N   # a run, then N store runs killed at seeded points
     python fault_worker.py job CONFIG SEED N        # N `seismo run`s over growing data, killed too
     python fault_worker.py write URL MODEL SEED N_CHUNKS FSIZE   # one run, files capped at FSIZE bytes (0: no cap)
+    python fault_worker.py together WARMUP TIMEOUT CONFIG...     # one `seismo run` per CONFIG, all at once
 
 Each run prints one JSON line: its seed, the child's pid, where it was killed ("delay" or a
 store pause point) and how it ended ("killed", "exited 0", ...).
@@ -157,6 +158,70 @@ def job_runs(config: str, seed: int, n: int) -> None:
     rest.to_parquet(folder / "analysis" / f"part-{n + 2:03d}.parquet", index=False)
 
 
+def together(warmup: str, timeout: float, configs: list[str]) -> None:
+    """Start one `seismo run` per config at the same moment; each prints how it ended.
+
+    A child still running after `timeout` seconds is reported "hung" (a deadlock, or a lock
+    wait that never ends) and killed. `warmup` is run first in this process, so that the
+    children share its imports instead of each paying for them.
+    """
+    from typer.main import get_command
+
+    from seismo.cli import app
+
+    command = get_command(app)
+    command.main(["run", "-c", warmup, "-q"], standalone_mode=False)
+    children = {}
+    for config in configs:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 3
+            try:
+                os.close(read_end)
+                os.dup2(write_end, 1)
+                os.dup2(write_end, 2)
+                sys.stdout, sys.stderr = os.fdopen(1, "w", buffering=1), os.fdopen(2, "w", buffering=1)
+                code = int(command.main(["run", "-c", config, "-q"], standalone_mode=False) or 0)
+            except BaseException:  # noqa: BLE001 - the parent reports it
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        children[pid] = (config, read_end, [])
+    ended: dict[int, str] = {}
+    deadline = time.monotonic() + timeout
+    while len(ended) < len(children) and time.monotonic() < deadline:
+        for pid, (_, read_end, out) in children.items():
+            with_output = True
+            while with_output:  # drain, so that no child blocks on a full pipe
+                try:
+                    chunk = os.read(read_end, 65536)
+                except BlockingIOError:
+                    chunk = b""
+                out.append(chunk)
+                with_output = bool(chunk)
+            if pid not in ended:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    ended[pid] = f"exited {os.waitstatus_to_exitcode(status)}"
+        time.sleep(0.02)
+    for pid, (config, read_end, out) in children.items():
+        if pid not in ended:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            ended[pid] = "hung"
+        os.set_blocking(read_end, True)
+        while chunk := os.read(read_end, 65536):
+            out.append(chunk)
+        os.close(read_end)
+        print(json.dumps({"config": config, "pid": pid, "ended": ended[pid],
+                          "output": b"".join(out).decode(errors="replace")[-3000:]}), flush=True)
+
+
 def write_run(url: str, model: str, seed: int, n_chunks: int, fsize: int) -> None:
     """One run of `n_chunks`, as `seismo run` does it: a refused write marks the run failed if it can.
 
@@ -202,6 +267,8 @@ def main(argv: list[str]) -> None:
             write_run(argv[1], argv[2], *(int(a) for a in argv[3:6]))
     elif mode == "job":
         job_runs(argv[1], int(argv[2]), int(argv[3]))
+    elif mode == "together":
+        together(argv[1], float(argv[2]), argv[3:])
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 
