@@ -72,7 +72,7 @@ def _assert_contiguous_cover(chunks: list, n: int, dropped: int = 0) -> None:
     assert all(c.size > 0 for c in chunks)
 
 
-@property_settings(50)
+@property_settings(40)
 @given(st.integers(0, 200), st.integers(1, 60), st.sampled_from(["keep", "append", "drop"]))
 def test_size_chunks_cover_every_row_once(n, size, incomplete):
     chunks, messages = _split(SizeChunker(size, incomplete), n, None)

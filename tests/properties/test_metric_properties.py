@@ -14,17 +14,21 @@ Where scikit-learn has no answer seismo gives its documented one, asserted here:
   positive, no precision to average). In a multiclass macro mean, seismo leaves such classes
   out of AP and classes without both labels out of ROC AUC, where scikit-learn counts them.
 * A chunk without a labelled row: scikit-learn raises; every seismo metric is NaN.
+* End to end, `RealizedPerformance` reports those NaN and a `SeismoWarning` names the metric
+  and the chunk.
 * msle/rmsle with a value <= -1: scikit-learn raises ValueError; seismo raises
   `InvalidData` naming the column, the count and the minimum.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from properties_common import (
     LEVELS,
@@ -35,6 +39,7 @@ from properties_common import (
 )
 from sklearn import metrics as skm
 
+import seismo
 from seismo.errors import InvalidData
 from seismo.metrics import METRICS, ClassificationPartial, LossSums, bin_scores
 from seismo.performance.realized import finish_classification
@@ -83,7 +88,7 @@ def _finish(name: str, partial: ClassificationPartial, **options) -> float:
     return METRICS[name].finish(partial, **options)
 
 
-@property_settings(30)
+@property_settings(20)
 @given(classification_chunks(2), st.lists(st.floats(-10, 10), min_size=4, max_size=4))
 def test_binary_metrics_equal_sklearn(chunk, values):
     y, scores, y_pred = chunk
@@ -239,3 +244,77 @@ def test_msle_outside_its_domain_names_the_column(chunk, low, side):
 def test_an_empty_regression_chunk_is_nan():
     sums = LossSums.from_rows(np.zeros(0), np.zeros(0), with_log=True)
     assert all(np.isnan(METRICS[m].finish(sums)) for m in ("mae", "mape", "mse", "rmse", "msle", "rmsle"))
+
+
+@property_settings(25)
+@given(st.lists(unit_floats, min_size=1, max_size=30), classification_chunks(2))
+def test_ranking_metrics_on_reference_bins_equal_sklearn_on_the_bins(reference_scores, chunk):
+    """With points from another reference (chunk scores need not be points), ROC AUC and AP equal
+    scikit-learn's on the fine-bin index of each score: rows in one bin count as tied, nothing
+    else is lost. The gap to scikit-learn on the raw scores is then at most half the share of
+    positive-negative pairs that share a bin with different scores."""
+    y, scores, y_pred = chunk
+    assume(0 < y.sum() < len(y))
+    p1 = scores[:, 1]
+    points = [fine_points(np.array(reference_scores), max_points=5000, grid_range=(0.0, 1.0))]
+    bins, n_bins = bin_scores(p1[:, None], points)
+    partial = ClassificationPartial.from_rows(np.eye(2)[y], y_pred, bins, n_bins, [1])
+    auc = _finish("roc_auc", partial)
+    assert_same(auc, skm.roc_auc_score(y, bins[:, 0]), "roc_auc on bins")
+    assert_same(_finish("average_precision", partial), skm.average_precision_score(y, bins[:, 0]), "AP on bins")
+    same_bin = np.sum(np.bincount(bins[y == 1, 0], minlength=n_bins[0]) * np.bincount(bins[y == 0, 0], minlength=n_bins[0]))
+    values, code = np.unique(p1, return_inverse=True)
+    same_score = np.sum(np.bincount(code[y == 1], minlength=values.size) * np.bincount(code[y == 0], minlength=values.size))
+    bound = 0.5 * (same_bin - same_score) / (y.sum() * (len(y) - y.sum()))
+    assert abs(auc - skm.roc_auc_score(y, p1)) <= bound + 1e-9  # the bound is exact; 1e-9 covers rounding
+
+
+GRID = np.round(np.linspace(0.0, 1.0, 101), 2)  # the reference's scores: every chunk score is a point
+
+
+@functools.cache
+def _fitted_realized() -> seismo.RealizedPerformance:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, GRID.size * 2)
+    reference = pd.DataFrame({"p": np.r_[GRID, GRID], "yp": rng.integers(0, 2, y.size), "y": y})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", seismo.SeismoWarning)
+        return seismo.RealizedPerformance("binary", y_pred_proba="p", y_pred="yp", y_true="y", chunk_size=10,
+                                          n_resamples=5).fit(reference)
+
+
+@property_settings(10)
+@given(st.data())
+def test_realized_performance_equals_sklearn_per_chunk_and_names_what_it_cannot_compute(data):
+    """End to end: each analysis chunk's metrics equal scikit-learn on its rows; a chunk with one class
+    has NaN ROC AUC (and NaN AP without positives), and a SeismoWarning names the metric and the chunk."""
+    n = data.draw(st.integers(1, 40))
+    y = np.array(data.draw(st.one_of(st.lists(st.integers(0, 1), min_size=n, max_size=n),
+                                     st.lists(st.just(0), min_size=n, max_size=n))))
+    p = np.array(data.draw(st.lists(st.sampled_from(list(GRID)), min_size=n, max_size=n)))
+    y_pred = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = _fitted_realized().calculate(pd.DataFrame({"p": p, "yp": y_pred, "y": y})).to_df()
+    messages = " ".join(str(w.message) for w in caught  # (random y_pred also warns that it disagrees with p)
+                        if issubclass(w.category, seismo.SeismoWarning) and "could not be computed" in str(w.message))
+    analysis = df[df["period"] == "analysis"].set_index(["chunk_index", "metric"])["value"]
+    one_class = []
+    for start in range(0, n, 10):
+        rows = slice(start, min(start + 10, n))
+        yc, pc, ypc = y[rows], p[rows], y_pred[rows]
+        chunk = analysis.loc[start // 10]
+        assert_same(chunk["accuracy"], skm.accuracy_score(yc, ypc), "accuracy")
+        assert_same(chunk["f1"], skm.f1_score(yc, ypc, labels=[0, 1], zero_division=0), "f1")
+        if len(set(yc)) == 2:
+            assert_same(chunk["roc_auc"], skm.roc_auc_score(yc, pc), "roc_auc")
+            assert_same(chunk["average_precision"], skm.average_precision_score(yc, pc), "average_precision")
+        else:
+            assert np.isnan(chunk["roc_auc"]) and np.isnan(chunk["average_precision"]) == (yc[0] == 0)
+            one_class.append(f"[{rows.start}:{rows.stop - 1}]")
+    if one_class:  # the warning counts the NaN values and chunks, and names the first three chunks
+        assert f"{int(analysis.isna().sum())} analysis values could not be computed" in messages
+        assert f"(model) in {len(one_class)} chunk(s) ({', '.join(one_class[:3])}" in messages
+        assert "roc_auc" in messages
+    else:
+        assert messages == ""
