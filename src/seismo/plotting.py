@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from seismo.errors import ColumnNotFound, InvalidConfiguration
 
-__all__ = ["plot_result", "plot_empty_message"]
+__all__ = ["plot_result", "plot_empty_message", "plotly_text"]
 
 REFERENCE_COLOR = "#9e9e9e"
 ANALYSIS_COLOR = "#1f77b4"
@@ -36,6 +36,18 @@ _HOVER = (
     "<b>%{customdata[0]}</b><br>value: %{y:.4g}<br>thresholds: [%{customdata[1]}, "
     "%{customdata[2]}]<br>sampling error: %{customdata[3]}"
 )
+
+
+def plotly_text(values: pd.Series) -> pd.Series:
+    """Data-given strings (column names, chunk keys, reasons) as plotly shows them: as text.
+
+    Plotly renders titles, annotations and hover labels as a small HTML dialect (``<b>``,
+    ``<br>``, ``<a href>``, entities). Unescaped, a column named ``<b>x</b>`` would be drawn bold
+    and ``<img ...>`` would vanish from its title; with ``&``, ``<`` and ``>`` written as entities
+    (which plotly decodes) every name reads exactly as given, and no markup in data reaches the page.
+    """
+    return (values.astype(str).str.replace("&", "&amp;", regex=False)
+            .str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False))
 
 
 def plot_empty_message(text: str) -> go.Figure:
@@ -109,7 +121,7 @@ def _customdata(sub: pd.DataFrame) -> np.ndarray:
     """Per-point hover fields, with the trailing step point repeating the last chunk."""
     data = np.column_stack(
         [
-            sub["chunk_key"].astype(str).to_numpy(dtype=object),
+            plotly_text(sub["chunk_key"]).to_numpy(dtype=object),
             _fmt(sub["lower_threshold"], "-inf").to_numpy(dtype=object),
             _fmt(sub["upper_threshold"], "+inf").to_numpy(dtype=object),
             _fmt(sub["sampling_error"], "n/a").to_numpy(dtype=object),
@@ -127,9 +139,11 @@ def _unreliable_traces(sub: pd.DataFrame) -> list[go.Scatter]:
         return []
     reasons = weak["trust_reason"] if "trust_reason" in weak.columns else pd.Series("", index=weak.index)
     data = np.column_stack([
-        weak["chunk_key"].astype(str).to_numpy(dtype=object),
-        weak["trust"].astype(str).to_numpy(dtype=object),
-        reasons.fillna("").astype(str).str.replace("; ", "<br>", regex=False).to_numpy(dtype=object),
+        plotly_text(weak["chunk_key"]).to_numpy(dtype=object),
+        plotly_text(weak["trust"]).to_numpy(dtype=object),
+        # one reason a line: split before escaping, which writes "; " of its own ("&amp; ")
+        plotly_text(reasons.fillna("").astype(str).str.replace("; ", "\n", regex=False))
+        .str.replace("\n", "<br>", regex=False).to_numpy(dtype=object),
     ])
     return [go.Scatter(
         x=weak["_x"].to_numpy(), y=weak["value"].to_numpy(dtype=float), mode="markers",
@@ -210,9 +224,8 @@ def plot_result(
         return fig.update_layout(title=title) if title else fig
 
     data, use_dates = _prepare(df)
-    labels = data["metric"].astype(str).where(
-        data["column"].isna(), data["column"].astype(str) + " · " + data["metric"].astype(str)
-    )
+    metric = plotly_text(data["metric"])
+    labels = metric.where(data["column"].isna(), plotly_text(data["column"]) + " · " + metric)
     codes, names = pd.factorize(labels)
     data["_pair"] = codes
     alerting = data.groupby("_pair")["alert"].any().reindex(range(len(names)))

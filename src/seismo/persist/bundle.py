@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,9 @@ def _read_npz(data: bytes) -> dict[str, np.ndarray]:
                 arrays[key] = archive[key]
     except ValueError as exc:  # object arrays: "Object arrays cannot be loaded when allow_pickle=False"
         raise PersistError(f"{ARRAYS}: member {key!r} is refused ({exc})") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    # what zipfile and zlib raise on a damaged archive: a bad CRC or header, corrupt deflate data,
+    # or flags that claim encryption, patching or a newer zip version
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
         raise PersistError(f"{ARRAYS} is not a readable .npz archive ({exc})") from None
     return arrays
 

@@ -13,6 +13,8 @@ import base64
 import binascii
 import datetime as dt
 import enum
+import re
+import zoneinfo
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
@@ -25,14 +27,25 @@ import pyarrow as pa
 from .classes import resolve
 from .encode import DEFAULT_FACTORIES, attr_path, item_path, slot_names
 from .errors import PersistError
+from .lightgbm_text import check_model_text
 
 _SCALAR_KINDS = "biufmMU"
+_TIME_UNITS = ("s", "ms", "us", "ns")  # the units of pandas timestamps and time deltas
+_FIXED_OFFSET = re.compile(r"UTC([+-])(\d\d):(\d\d)")  # str() of a datetime.timezone
 
 
 def read_arrow(name: str, data: bytes) -> pa.Table:
-    """One Arrow IPC stream; extension types are refused (their deserialisers are arbitrary code)."""
+    """One Arrow IPC stream, fully validated; extension types are refused (their deserialisers are
+    arbitrary code).
+
+    Arrow's IPC reader checks the stream's framing, not its values: offsets, dictionary indices
+    and lengths are trusted, and a tampered file with, say, a negative string offset crashes the
+    process when pandas reads it. ``validate(full=True)`` checks every buffer first (Arrow's
+    advice for data from untrusted sources), so such a file is refused instead.
+    """
     try:
         table = pa.ipc.open_stream(pa.BufferReader(data)).read_all()
+        table.validate(full=True)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise PersistError(f"{name} is not a readable Arrow IPC stream ({exc})") from None
     for field in table.schema:
@@ -85,6 +98,31 @@ class Decoder:
         self._nodes[node_id] = value
         return value
 
+    @staticmethod
+    def _one_of(value: Any, names: Mapping[str, Any]) -> bool:
+        """Whether a JSON value is one of ``names``; a list or object (unhashable) never is."""
+        return isinstance(value, str) and value in names
+
+    def _unit(self, node: dict, path: str) -> str:
+        unit = node.get("unit")
+        if unit not in _TIME_UNITS:
+            self._fail(path, f"'unit' should be one of {', '.join(_TIME_UNITS)}, found {unit!r:.40}")
+        return unit
+
+    def _zone(self, node: dict, path: str) -> dt.tzinfo:
+        """The time zone a saved timestamp names: a fixed offset as ``str`` writes one (``UTC+01:00``),
+        or a name in the IANA zone database. Never handed to pandas as text: its parser takes
+        ``dateutil/<path>`` as a file to open, and fails on odd text with arbitrary exceptions."""
+        name = node.get("tz")
+        offset = _FIXED_OFFSET.fullmatch(name) if isinstance(name, str) else None
+        try:
+            if offset:
+                sign = -1 if offset.group(1) == "-" else 1
+                return dt.timezone(sign * dt.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
+            return dt.UTC if name == "UTC" else zoneinfo.ZoneInfo(name)
+        except (TypeError, ValueError, zoneinfo.ZoneInfoNotFoundError):
+            self._fail(path, f"'tz' is not a time zone name: {name!r:.40}")
+
     def _file(self, node: dict, tag: str, path: str) -> tuple[str, bytes]:
         name = self._field(node, tag, str, path)
         if name not in self.files:
@@ -125,7 +163,7 @@ class Decoder:
     def _numpy(self, node: dict, path: str) -> np.generic:
         try:
             dtype = np.dtype(self._field(node, "$numpy", str, path))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             self._fail(path, f"not a numpy dtype ({exc})")
         if dtype.kind not in _SCALAR_KINDS:
             self._fail(path, f"numpy scalars of dtype {dtype} are not loaded")
@@ -141,7 +179,7 @@ class Decoder:
 
     def _enum(self, node: dict, path: str) -> enum.Enum:
         cls = self._class(node, "$enum", path)
-        if not issubclass(cls, enum.Enum) or node.get("member") not in cls.__members__:
+        if not issubclass(cls, enum.Enum) or not self._one_of(node.get("member"), cls.__members__):
             self._fail(path, f"{node.get('member')!r} is not a member of enum {node['$enum']}")
         return cls[node["member"]]
 
@@ -156,10 +194,11 @@ class Decoder:
             if "$pd.NaT" in node:
                 return pd.NaT
             if "$pd.Timestamp" in node:
-                stamp = pd.Timestamp(self._field(node, "$pd.Timestamp", str, path)).as_unit(node["unit"])
-                return stamp if node.get("tz") is None else stamp.tz_convert(node["tz"])
+                stamp = pd.Timestamp(self._field(node, "$pd.Timestamp", str, path)).as_unit(self._unit(node, path))
+                return stamp if node.get("tz") is None else stamp.tz_convert(self._zone(node, path))
             if "$pd.Timedelta" in node:
-                return pd.Timedelta(self._field(node, "$pd.Timedelta", int, path), unit="ns").as_unit(node["unit"])
+                return pd.Timedelta(self._field(node, "$pd.Timedelta", int, path), unit="ns").as_unit(
+                    self._unit(node, path))
             if "$datetime" in node:
                 return dt.datetime.fromisoformat(self._field(node, "$datetime", str, path))
             if "$date" in node:
@@ -188,7 +227,7 @@ class Decoder:
             value: dict = {}
         elif kind == "OrderedDict":
             value = OrderedDict()
-        elif kind == "defaultdict" and node.get("factory") in DEFAULT_FACTORIES:
+        elif kind == "defaultdict" and self._one_of(node.get("factory"), DEFAULT_FACTORIES):
             value = defaultdict(DEFAULT_FACTORIES[node["factory"]])
         else:
             self._fail(path, f"unknown dict kind {kind!r} (factory {node.get('factory')!r})")
@@ -252,9 +291,10 @@ class Decoder:
 
     def _lightgbm(self, node: dict, path: str) -> lgb.Booster:
         name, data = self._file(node, "$lightgbm", path)
+        text = check_model_text(name, data)  # LightGBM's parser trusts offsets and indices: check them first
         try:
-            booster = lgb.Booster(model_str=data.decode("utf-8"))
-        except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
+            booster = lgb.Booster(model_str=text)
+        except (lgb.basic.LightGBMError, ValueError) as exc:
             raise PersistError(f"{name} is not a LightGBM model ({exc})") from None
         return self._register(node, booster, path)
 
