@@ -46,8 +46,13 @@ def test_values_match_numpy(result, reference, damaged):
             "sum": finite.sum(),
             "out_of_range_rate": ((finite < ref.min()) | (finite > ref.max())).mean(),
         }
+        # sum and mean add 4000 values in another order than numpy: absolute error up to
+        # n * eps * sum|x| (1.4e-9 on a sum of |x| ~ 3200), which rel=1e-9 alone does not cover
+        # where the sum is near 0; rates and std keep abs=1e-12
+        noise = {"sum": 1e-11 * np.abs(finite).sum(), "mean": 1e-11 * np.abs(finite).mean()}
         if row["metric"] in expected:
-            assert row["value"] == pytest.approx(expected[row["metric"]], rel=1e-9, abs=1e-12), row["metric"]
+            assert row["value"] == pytest.approx(expected[row["metric"]], rel=1e-9,
+                                                 abs=noise.get(row["metric"], 1e-12)), row["metric"]
         if row["metric"] == "median":
             assert abs(row["value"] - np.median(finite)) < 0.01 * finite.std()
     assert lo < hi
