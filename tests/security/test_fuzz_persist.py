@@ -217,3 +217,16 @@ def test_a_saved_directory_damaged(saved, name, how, at):
             target.write_bytes(bytes(255 - b for b in data[:64]) + data[64:])
         with pytest.raises(SeismoError):
             load(directory)
+
+
+@pytest.mark.parametrize("path, value", [
+    (("root", "$dict", "times", "$list", 0, "tz"), ""),  # pandas: IndexError
+    (("root", "$dict", "times", "$list", 0, "tz"), "dateutil/../../etc/passwd"),  # pandas opened it as a file
+    (("root", "$dict", "times", "$list", 0, "unit"), ["ns"]),
+    (("root", "$dict", "numpy", "$list", 0, "$numpy"), "2024-13-45"),  # numpy: ValueError
+    (("root", "$dict", "collections", "$list", 4, "factory"), ["list"]),  # unhashable: TypeError
+], ids=["empty tz", "dateutil path", "unit list", "dtype text", "factory list"])
+def test_escapes_the_fuzzer_found_are_persist_errors(path, value):
+    tree = _set(copy.deepcopy(STATE_TREE), path, value)
+    with pytest.raises(SeismoError, match="state.json"):
+        loads(_resealed({**SPECIMEN, STATE: json.dumps(tree).encode()}))
