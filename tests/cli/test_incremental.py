@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from cli_data import write_config
+from closeness import assert_close_by_metric
 
 from seismo.jobs import run_job
 from seismo.store import ResultsStore
@@ -37,8 +37,7 @@ def assert_same_results(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a[KEYS + ["chunk_start_index", "chunk_end_index", "alert"]],
                                   b[KEYS + ["chunk_start_index", "chunk_end_index", "alert"]])
     for column in NUMBERS:
-        np.testing.assert_allclose(a[column].astype(float), b[column].astype(float), rtol=1e-9, atol=1e-12,
-                                   equal_nan=True, err_msg=column)
+        assert_close_by_metric(a[column], b[column], a["metric"], err_msg=column)
 
 
 def _copy_inputs(source: Path, target: Path) -> None:
