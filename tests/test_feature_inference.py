@@ -232,7 +232,7 @@ def test_pandas_object_columns_are_judged_on_their_values():
 
 
 def test_polars_text_and_categorical_columns_are_judged_too():
-    pl = pytest.importorskip("polars")
+    import polars as pl  # in the [test] extra
     n = 200
     df = pl.DataFrame({"session": uuids(RNG, n), "region": RNG.choice(["north", "south"], n),
                        "x": RNG.normal(size=n)}).with_columns(pl.col("region").cast(pl.Categorical))

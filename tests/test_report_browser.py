@@ -32,7 +32,7 @@ def report_path(tmp_path_factory) -> Path:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed; .ci/run installs it (apt package chromium)")
 def test_report_renders_in_chromium_without_errors(report_path):
-    playwright = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as playwright  # in the [test] extra; only Chromium comes from .ci/run
     errors: list[str] = []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
@@ -78,7 +78,7 @@ def test_report_for_fifty_features_and_a_hundred_chunks_stays_small(tmp_path):
 def test_an_unreliable_estimate_is_grey_with_its_reason_on_hover(tmp_path):
     """A chunk moved where the reference has no rows: the verdict says "estimate unreliable here", the
     figure draws that estimate as a grey marker, and hovering it shows the trust level and the reason."""
-    playwright = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as playwright  # in the [test] extra; only Chromium comes from .ci/run
     rng = np.random.default_rng(3)
 
     def frame(n, x1_mean):

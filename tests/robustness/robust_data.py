@@ -35,7 +35,7 @@ from sklearn.preprocessing import StandardScaler
 import seismo
 
 
-pl = pytest.importorskip("polars")
+import polars as pl  # noqa: F401  (re-exported; in the [test] extra: a missing polars is a broken install, not a reason to skip)
 
 
 def _upsample(X: pd.DataFrame, y: pd.Series, n: int, seed: int, noise: float = 0.02):
