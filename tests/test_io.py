@@ -72,7 +72,7 @@ def test_string_timestamps_are_parsed_and_sorted(reference):
 
 def test_continuous_column_turned_text_is_refused(reference, analysis):
     fitted = seismo.UnivariateDrift(columns=["a"], n_resamples=5).fit(reference)
-    with pytest.raises(InvalidData, match="column 'a' holds (large_)?string values; a numeric column was expected"):
+    with pytest.raises(InvalidData, match="column 'a' in the analysis data holds (large_)?string values; a numeric column was expected"):
         fitted.calculate(analysis.assign(a=analysis["a"].astype(str)))
 
 

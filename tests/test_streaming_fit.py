@@ -204,7 +204,8 @@ def test_the_sample_has_the_configured_size_and_does_not_depend_on_the_batch_siz
     df = make_frame(20_000, seed=2)
     path = write_parts(df, tmp_path / "ref", [5_000, 15_000])
     ranges, counts = feature_extras(read_schema(path), COLUMNS, None)
-    assert ranges == ["a", "b", "d"] and counts == {"c": None, "d": 10}  # d: integer, kind decided by its count
+    # d: integer, kind decided by its count; a, b: floats, integers made float if whole and with missing values
+    assert ranges == ["a", "b", "d"] and counts == {"a": 10, "b": 10, "c": None, "d": 10}
     samples = []
     for batch_rows in (1_777, 20_000):
         monkeypatch.setattr(seismo.frame, "BATCH_ROWS", batch_rows)

@@ -223,7 +223,7 @@ class BaseCalculator:
         if state is not None and isinstance(self.chunker_, CountChunker):
             raise InvalidConfiguration("incremental runs need chunk_size or chunk_period: with chunk_number the "
                                        "chunk edges move as data grows")
-        if should_stream(data, columns, streaming):
+        if should_stream(data, columns, streaming, "analysis"):
             self._check_analysis_types(read_schema(data, "analysis"))
             total = count_rows(data) if isinstance(self.chunker_, CountChunker) else None
             return iter_frames(data, columns, self.timestamp, "analysis",
@@ -245,7 +245,7 @@ class BaseCalculator:
         specs = self.schema_.columns if hasattr(self, "schema_") else []
         for spec in specs:
             if spec.kind == "continuous" and spec.name in schema.names:
-                float_values(pa.array([], type=schema.field(spec.name).type), spec.name)
+                float_values(pa.array([], type=schema.field(spec.name).type), spec.name, "analysis")
 
     def _check_not_empty(self, frame: Frame) -> None:
         if frame.n_rows == 0:
@@ -310,7 +310,7 @@ class FeatureCalculator(BaseCalculator):
         second pass in `_fit_trackers`.
         """
         names = self._monitored_names(reference)
-        if not should_stream(reference, names, streaming):
+        if not should_stream(reference, names, streaming, "reference"):
             frame, chunks = self._load_reference_features(reference, names)
             return ReferenceData(frame, frame.n_rows, chunks=chunks)
         ranges, counts = feature_extras(read_schema(reference, "reference"), names, self.column_types)

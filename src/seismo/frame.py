@@ -43,7 +43,7 @@ class Frame:
 
     def floats(self, name: str) -> np.ndarray:
         if name not in self._floats:
-            self._floats[name] = float_values(self.table.column(name), name)
+            self._floats[name] = float_values(self.table.column(name), name, self.where)
         return self._floats[name]
 
     def strings(self, name: str) -> pa.ChunkedArray:
@@ -81,13 +81,13 @@ def is_path(data: DataLike) -> bool:
     return isinstance(data, (str, os.PathLike))
 
 
-def should_stream(data: DataLike, columns: list[str], streaming: bool | None) -> bool:
+def should_stream(data: DataLike, columns: list[str], streaming: bool | None, where: str = "input") -> bool:
     """Stream a path when asked to, or (``streaming=None``) when its columns would not fit comfortably."""
     if streaming is not None:
         return bool(streaming) and is_path(data)
     if not is_path(data):
         return False
-    dataset = dataset_for(data)
+    dataset = dataset_for(data, where=where)
     return dataset.count_rows() * 8 * max(1, len(columns)) > STREAM_ABOVE_BYTES
 
 

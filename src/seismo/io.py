@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import warnings
 import weakref
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from .errors import ColumnNotFound, InvalidData
+from .errors import ColumnNotFound, InvalidData, SeismoWarning
 
 DataLike = Any  # pandas / polars DataFrame, pyarrow Table, or a path
 
@@ -53,7 +54,19 @@ def _dataset(files: list[str], where: str) -> pads.Dataset:
         raise InvalidData(f"the {where} path mixes CSV and parquet files: {files[:5]}")
     if fmt == "csv":  # an empty cell of a text column is missing, as pandas reads it
         fmt = pads.CsvFileFormat(convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
-    return pads.dataset(files, format=fmt)
+    try:
+        return pads.dataset(files, format=fmt)
+    except pa.ArrowInvalid as exc:  # e.g. a CSV header naming one column twice
+        raise InvalidData(f"the {where} data in {files[:5]} cannot be read: {exc}") from exc
+
+
+def check_unique_names(names: list[str], where: str) -> None:
+    """One name, one column: with two columns of one name, which one a role means is a guess."""
+    if len(set(names)) != len(names):
+        seen: set[str] = set()
+        repeated = sorted({c for c in names if c in seen or seen.add(c)})
+        raise InvalidData(f"the {where} data has more than one column named {repeated[:10]}; "
+                          "rename or drop the copies")
 
 
 def dataset_for(path: str | os.PathLike, columns: list[str] | None = None, where: str = "input") -> pads.Dataset:
@@ -88,6 +101,7 @@ def record_batches(path: str | os.PathLike, columns: list[str], where: str,
 
 def _checked(dataset: pads.Dataset, columns: list[str] | None, where: str) -> pads.Dataset:
     names = dataset.schema.names
+    check_unique_names(names, where)
     for c in columns or []:
         if c not in names:
             raise ColumnNotFound(c, where, names)
@@ -98,14 +112,48 @@ def _read_files(files: list[str], columns: list[str] | None, where: str) -> pa.T
     return _checked(_dataset(files, where), columns, where).to_table(columns=columns)
 
 
-def _pandas_to_arrow(df: pd.DataFrame, columns: list[str]) -> pa.Table:
+def _pandas_to_arrow(df: pd.DataFrame, columns: list[str], where: str) -> pa.Table:
     arrays = []
     for c in columns:
         try:
             arrays.append(pa.array(df[c], from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise InvalidData(f"column {c!r} mixes types that cannot form one column: {exc}") from exc
+            arrays.append(_mixed_as_text(df[c], c, where, exc))
     return pa.table(arrays, names=columns)
+
+
+def _mixed_as_text(values: pd.Series, column: str, where: str, exc: Exception) -> pa.Array:
+    """An object column mixing text with numbers (``["a", 1, 2.5]``) as text, with a warning.
+
+    Arrow has no type for such a column. Categories are compared as text anyway (docs/data.md),
+    so each value is written as Python writes it, a whole-number float as the integer (``2.0`` is
+    ``"2"``, as in a float column) and missing stays missing. Anything else is an error.
+    """
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind not in ("mixed", "mixed-integer", "mixed-integer-float"):
+        raise InvalidData(f"column {column!r} in the {where} data mixes types that cannot form one column "
+                          f"({kind}): {exc}") from exc
+    missing = values.isna().to_numpy()
+    text = values.astype(str)  # element-wise in pandas' C code; missing stays missing
+    same = values.to_numpy(dtype=object) == text.to_numpy(dtype=object)  # element-wise, in numpy's C loop
+    not_text = ~same & ~missing  # cells that were not already this text
+    strings = pa.array(text, type=pa.string(), from_pandas=True)
+    whole = pc.replace_substring_regex(strings, r"^(-?\d+)\.0$", r"\1")  # 2.0 -> "2"
+    strings = pc.if_else(pa.array(not_text), whole, strings)
+    n_valid = int((~missing).sum())
+    warnings.warn(f"column {column!r} in the {where} data mixes text with other values: {int(not_text.sum()):,} "
+                  f"of its {n_valid:,} non-missing cells are numbers or other non-text values; every value is read "
+                  "as text (a categorical column)", SeismoWarning, stacklevel=5)
+    return strings
+
+
+def _without_string_views(table: pa.Table) -> pa.Table:
+    """Text columns as ``large_string``: polars hands its strings over as ``string_view``, for which
+    pyarrow has no filter or take kernel (a null id in polars targets failed inside pyarrow)."""
+    views = [i for i, f in enumerate(table.schema) if pa.types.is_string_view(f.type)]
+    for i in views:
+        table = table.set_column(i, table.field(i).name, table.column(i).cast(pa.large_string()))
+    return table
 
 
 def read_table(data: DataLike, columns: list[str] | None = None, where: str = "input") -> pa.Table:
@@ -117,9 +165,7 @@ def read_table(data: DataLike, columns: list[str] | None = None, where: str = "i
         table = _read_files(_expand_path(data), columns, where)
     elif isinstance(data, pd.DataFrame):
         labels = [str(c) for c in data.columns]
-        if len(set(labels)) != len(labels):
-            repeated = sorted({c for c in labels if labels.count(c) > 1})
-            raise InvalidData(f"the {where} data has more than one column named {repeated[:10]}")
+        check_unique_names(labels, where)
         if not all(isinstance(c, str) for c in data.columns):
             data = data.set_axis(labels, axis=1)  # no copy of the values
         available = list(data.columns)
@@ -127,16 +173,18 @@ def read_table(data: DataLike, columns: list[str] | None = None, where: str = "i
         for c in cols:
             if c not in available:
                 raise ColumnNotFound(c, where, available)
-        table = _pandas_to_arrow(data, cols)
+        table = _pandas_to_arrow(data, cols, where)
     elif isinstance(data, pa.Table):
-        table = data
+        check_unique_names(data.column_names, where)
+        table = _without_string_views(data)
     elif hasattr(data, "__arrow_c_stream__"):  # polars, duckdb relations, ...
         if columns is not None and hasattr(data, "select") and hasattr(data, "columns"):
             missing = [c for c in columns if c not in list(data.columns)]
             if missing:
                 raise ColumnNotFound(missing[0], where, list(data.columns))
             data = data.select(columns)
-        table = pa.table(data)
+        table = _without_string_views(pa.table(data))
+        check_unique_names(table.column_names, where)
     else:
         raise InvalidData(
             f"the {where} data is a {type(data).__name__}; expected a pandas or polars "
@@ -174,15 +222,36 @@ def _decode_dictionary(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     )
 
 
-def float_values(array: pa.ChunkedArray | pa.Array, column: str) -> np.ndarray:
-    """A numeric or boolean column as float64, nulls as NaN."""
+def float_values(array: pa.ChunkedArray | pa.Array, column: str, where: str = "input") -> np.ndarray:
+    """A numeric or boolean column as float64, nulls as NaN.
+
+    Anything else is an error naming the column and the frame (``where``): numbers that arrive
+    as text in one period only are a change in the data pipeline, not values to guess at.
+    """
     if pa.types.is_dictionary(array.type):
         array = _decode_dictionary(array)
     kind = array.type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
             or pa.types.is_decimal(kind) or pa.types.is_null(kind)):
-        raise InvalidData(f"column {column!r} holds {kind} values; a numeric column was expected")
+        raise InvalidData(f"column {column!r} in the {where} data holds {kind} values; a numeric column was "
+                          f"expected{_text_hint(array)}")
     return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _text_hint(array: pa.ChunkedArray | pa.Array) -> str:
+    """A few of the values, and whether the text is numbers written as text."""
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+            or pa.types.is_string_view(array.type)):
+        return ""
+    shown = pc.drop_null(array).slice(0, 3).to_pylist() if isinstance(array, pa.Array) else \
+        pc.drop_null(array.slice(0, 1000)).slice(0, 3).to_pylist()
+    if not shown:
+        return ""
+    try:
+        pc.cast(pc.drop_null(array), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return f", got {shown}"
+    return f", got {shown}: numbers stored as text; convert the column to numbers (e.g. pd.to_numeric)"
 
 
 def _integral_floats_as_ints(array: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -87,8 +87,10 @@ class ValueCounts:
         self.counts = np.zeros(0, dtype=np.int64)
         self.exceeded = False  # more than ``limit`` distinct values
         self.pruned = False  # past MAX_COUNTED_VALUES: approximate from here on
+        self.missing = 0  # null values seen
 
     def add(self, strings: pa.ChunkedArray) -> None:
+        self.missing += strings.null_count
         if self.exceeded:
             return
         batch = pc.value_counts(pc.drop_null(strings))
@@ -198,9 +200,21 @@ class ReferenceData:
         return reference_categories(self.frame.strings(column), column)
 
     def integer_kinds(self) -> dict[str, str]:
-        """Kinds of integer columns decided by their exact count of distinct values (`seismo.schema`)."""
-        return {name: "continuous" if c.exceeded else "categorical"
-                for name, c in self.counts.items() if c.limit is not None}
+        """Kinds of integer (and whole-number float) columns decided by their exact count of distinct
+        values over every row (`seismo.schema`)."""
+        kinds = {}
+        for name, c in self.counts.items():
+            if c.limit is None:
+                continue
+            if pa.types.is_integer(self.frame.table.column(name).type):
+                kinds[name] = "continuous" if c.exceeded else "categorical"
+                continue
+            # a float column: string_values writes a whole number as an integer, so "1.5" or "inf" mean a real
+            # float; only an integer column that pandas made float (it has missing values) follows the integer rule
+            whole = c.values is not None and len(c.values) > 0 and bool(
+                pc.all(pc.match_substring_regex(c.values, r"^-?\d+$")).as_py())
+            kinds[name] = "categorical" if not c.exceeded and whole and c.missing else "continuous"
+        return kinds
 
     def batches(self, timestamp: str | None, timestamp_format: str | None = None) -> Iterator[Frame]:
         """The reference again, batch by batch (the second pass)."""
@@ -212,7 +226,8 @@ def feature_extras(schema: pa.Schema, names: list[str],
     """Which features need an exact range and which need value counts (with a distinct limit).
 
     An integer column's kind depends on its count of distinct values, so it gets both
-    until the count passes `MAX_INTEGER_CATEGORIES`.
+    until the count passes `MAX_INTEGER_CATEGORIES`; so does a float column, read as integers when
+    it has missing values and every other value is a whole number (`seismo.schema`).
     """
     ranges: list[str] = []
     counts: dict[str, int | None] = {}
@@ -220,7 +235,7 @@ def feature_extras(schema: pa.Schema, names: list[str],
     for name in names:
         kind = overrides.get(name)
         arrow_type = schema.field(name).type
-        if kind is None and pa.types.is_integer(arrow_type):
+        if kind is None and (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)):
             ranges.append(name)
             counts[name] = MAX_INTEGER_CATEGORIES
             continue
@@ -259,7 +274,8 @@ def scan_reference(data: DataLike, columns: list[str], timestamp: str | None, *,
         for name, exact in exact_ranges.items():
             exact.add(frame.floats(name))
         for name, exact in exact_counts.items():
-            exact.add(frame.strings(name))
+            if not exact.exceeded:  # past its limit a column is continuous: its values need no more text
+                exact.add(frame.strings(name))
         n_rows += frame.n_rows
     if n_rows == 0:
         raise InvalidData("the reference set is empty; there is nothing to monitor")

@@ -9,6 +9,11 @@ Type rule (documented in docs/data.md):
   ``MAX_INTEGER_CATEGORIES`` (10) distinct values, continuous otherwise: a
   count such as "number of open loans" behaves like a category, an amount in
   cents does not;
+* a float column with missing values whose every other value is a whole number follows
+  the integer rule: pandas stores an integer column with one missing value as float64,
+  and the same counts must not change kind with their container (``Int64`` with
+  ``pd.NA``, float with NaN and object with None give one kind and one result). A float
+  column without missing values was made float on purpose and stays continuous;
 * ``column_types={"col": "continuous" | "categorical"}`` overrides the rule.
 """
 
@@ -88,6 +93,8 @@ def infer_kind(name: str, array: pa.ChunkedArray) -> ColumnKind:
     t = array.type
     if pa.types.is_dictionary(t):
         return "categorical"
+    if pa.types.is_floating(t) and integers_made_float(array):
+        t = pa.int64()
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
         return "continuous"
     if pa.types.is_integer(t):
@@ -98,9 +105,18 @@ def infer_kind(name: str, array: pa.ChunkedArray) -> ColumnKind:
     if pa.types.is_null(t):  # entirely missing in the reference: most often an empty text column
         return "categorical"
     raise InvalidData(
-        f"column {name!r} has type {t}, which seismo cannot monitor as a feature; "
+        f"column {name!r} in the reference data has type {t}, which seismo cannot monitor as a feature; "
         "exclude it from the features or convert it to a number or string"
     )
+
+
+def integers_made_float(array: pa.ChunkedArray) -> bool:
+    """A float column as pandas makes an integer column that meets a missing value: some values
+    missing (null or NaN), at least one not, and every one that is not a finite whole number."""
+    valid = pc.drop_null(pc.if_else(pc.is_nan(array), pa.scalar(None, array.type), array))
+    if len(valid) == 0 or len(valid) == len(array):
+        return False
+    return bool(pc.all(pc.and_(pc.is_finite(valid), pc.equal(valid, pc.floor(valid)))).as_py())
 
 
 def is_text(t: pa.DataType) -> bool:

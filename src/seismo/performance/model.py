@@ -106,6 +106,50 @@ def _checked_scores(frame: Frame, column: str) -> np.ndarray:
     return values
 
 
+def check_predictions(frame: Frame, spec: ClassSpec, column: str) -> None:
+    """Warn, counting them, about rows whose ``y_pred`` the scores cannot explain.
+
+    A binary model predicts 1 above one threshold on its score; a multiclass model predicts its
+    highest-scored class. Rows that break this usually mean columns of two models or a shifted
+    join, so the user hears how many. They are not an error: the estimators' confusion matrices
+    hold for any ``y_pred`` (each row's predicted class is used as given), and a model may apply
+    a rule of its own.
+    """
+    n = frame.n_rows
+    if n == 0:
+        return
+    y_pred = class_index(frame, column, spec, "y_pred", allow_missing=False)
+    scores = np.column_stack([_checked_scores(frame, c) for c in spec.proba_columns])
+    if spec.n_classes == 2 and scores.shape[1] == 1:
+        bad = _rows_off_every_threshold(scores[:, 0], y_pred == 1)
+        rule = (f"disagree with any single threshold on y_pred_proba column {spec.proba_columns[0]!r} (that many "
+                "predictions at least would have to change for one threshold to give them all)")
+    else:
+        top = scores.max(axis=1)
+        bad = int(np.count_nonzero(scores[np.arange(n), y_pred] < top))
+        rule = "predict a class other than their highest-scored one"
+    if bad:
+        warnings.warn(f"y_pred column {column!r} in the {frame.where} data: {bad:,} of {n:,} rows {rule}; y_pred is "
+                      "used as given: check that y_pred and y_pred_proba come from one model", SeismoWarning,
+                      stacklevel=4)
+
+
+def _rows_off_every_threshold(score: np.ndarray, positive: np.ndarray) -> int:
+    """The fewest predictions that must change for ``positive == (score >= t)`` to hold for one ``t``.
+
+    Rows of equal score fall on one side of any threshold. The count is the minimum, over every
+    threshold between distinct scores, of positives below it plus negatives at or above it.
+    """
+    if not positive.any() or positive.all() or score[~positive].max() < score[positive].min():
+        return 0  # the common case, in linear time
+    order = np.argsort(score, kind="stable")
+    s, pos = score[order], positive[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # where each run of equal scores begins
+    pos_before = np.r_[0, np.cumsum(pos)][starts]  # positives strictly below each candidate threshold
+    neg_from = (len(s) - starts) - (int(pos.sum()) - pos_before)  # negatives at or above it
+    return int(min((pos_before + neg_from).min(), int(pos.sum())))  # or a threshold above every score
+
+
 def class_index(frame: Frame, column: str, spec: ClassSpec, role: str, allow_missing: bool) -> np.ndarray:
     """Index of each row's class in ``spec.labels``; -1 where missing (if allowed).
 

@@ -17,12 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..accumulate import StreamState
-from ..base import BaseCalculator
+from ..base import BaseCalculator, is_spark
 from ..calculator import ROWS, MetricInfo
 from ..chunking import Chunker
 from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
-from ..frame import Frame, should_stream
-from ..io import DataLike, read_schema, read_table
+from ..frame import BATCH_ROWS, Frame, is_path, should_stream
+from ..io import DataLike, read_schema, read_table, record_batches
 from ..metrics.partials import ClassificationPartial, LossSums, bin_scores
 from ..metrics.registry import METRICS, MetricSpec, get_metric, metrics_for
 from ..result import Result
@@ -31,7 +31,7 @@ from ..stats.binning import fine_points
 from ..thresholds import PERFORMANCE_THRESHOLD, resolve_thresholds
 from ..metrics.registry import check_problem_type
 from ..reference import ReferenceData
-from .model import ClassSpec, class_index, probabilities, regression_values
+from .model import ClassSpec, check_predictions, class_index, probabilities, regression_values
 
 SCORE_POINTS = 5_000
 CONFUSION_NORMALIZATIONS = ("none", "all", "true", "pred")
@@ -96,6 +96,7 @@ class ClassificationTracker:
         self.metrics = metrics
         self.options = calc._metric_options(spec)
         scores = probabilities(reference, spec)
+        check_predictions(reference, spec, self.roles.y_pred)  # the analysis's are checked as it is read
         self.points = [fine_points(scores[:, j], SCORE_POINTS, grid_range=(0.0, 1.0)) for j in range(scores.shape[1])]
 
     def metric_infos(self) -> list[MetricInfo]:
@@ -183,6 +184,42 @@ def _comparable_ids(ids: np.ndarray) -> np.ndarray:
     return ids
 
 
+def _id_lookup(target_ids: np.ndarray, analysis_ids: np.ndarray) -> tuple[pd.Index, np.ndarray]:
+    """The target ids as an index and the analysis ids in a form it can look up: numbers as numbers
+    (an integral float id is the integer), as text when the two sides differ in type."""
+    ids = _comparable_ids(analysis_ids)
+    if ids.dtype.kind != target_ids.dtype.kind:
+        return pd.Index(target_ids.astype(str)), ids.astype(str)
+    return pd.Index(target_ids), ids
+
+
+def warn_unknown_ids(labels: pa.Table, analysis: DataLike, id_column: str) -> None:
+    """Say how many labels have an id that no analysis row carries; they are left out.
+
+    Such labels are most often for another model, period or id column, and would otherwise vanish
+    without a word. The analysis ids are read on their own (a path batch by batch), all of them,
+    also in an incremental run, so labels of rows processed earlier are not counted as unknown.
+    """
+    if labels.num_rows == 0 or is_spark(analysis):
+        return
+    target_ids = _comparable_ids(labels.column(id_column).to_numpy(zero_copy_only=False))
+    matched = np.zeros(len(target_ids), dtype=bool)
+    if is_path(analysis):
+        batches = (b.column(0) for b in record_batches(analysis, [id_column], "analysis", BATCH_ROWS))
+    else:
+        batches = iter([read_table(analysis, [id_column], "analysis").column(0)])
+    for batch in batches:
+        index, ids = _id_lookup(target_ids, batch.to_numpy(zero_copy_only=False))
+        found = index.get_indexer(ids)
+        matched[found[found >= 0]] = True
+    unknown = int((~matched).sum())
+    if unknown:
+        shown = target_ids[~matched][:5].tolist()
+        warnings.warn(f"id column {id_column!r} in the targets data: {unknown:,} of {len(target_ids):,} labels have "
+                      f"ids that no analysis row has (e.g. {shown}); those labels are left out", SeismoWarning,
+                      stacklevel=4)
+
+
 def check_unique_ids(table: pa.Table, id_column: str) -> None:
     """Each id labels one row. A label without an id matches no row: it is left out, with a warning
     that counts it (it was reported as a "duplicated" id)."""
@@ -198,17 +235,11 @@ def check_unique_ids(table: pa.Table, id_column: str) -> None:
 
 def join_targets(frame: Frame, targets: DataLike, id_column: str, y_true: str) -> Frame:
     """Attach late labels to the analysis rows by id; unmatched rows get a null label."""
-    table = read_table(targets, [id_column, y_true], "targets")
-    check_unique_ids(table, id_column)
+    table = read_table(targets, [id_column, y_true], "targets")  # checked once by the caller (check_unique_ids)
     if table.column(id_column).null_count:  # labels without an id (counted in the warning) match nothing
         table = table.filter(pc.is_valid(table.column(id_column)))
-    target_ids = table.column(id_column).to_numpy(zero_copy_only=False)
-    ids = _comparable_ids(frame.column(id_column).to_numpy(zero_copy_only=False))
-    target_ids = _comparable_ids(target_ids)
-    index = pd.Index(target_ids)
-    if ids.dtype.kind != target_ids.dtype.kind:
-        index = pd.Index(target_ids.astype(str))
-        ids = ids.astype(str)
+    target_ids = _comparable_ids(table.column(id_column).to_numpy(zero_copy_only=False))
+    index, ids = _id_lookup(target_ids, frame.column(id_column).to_numpy(zero_copy_only=False))
     positions = index.get_indexer(ids)
     if len(ids) and not (positions >= 0).any():
         warnings.warn(
@@ -316,7 +347,7 @@ class RealizedPerformance(BaseCalculator):
         """
         names = self._check_config()
         columns = self._model_columns()
-        if should_stream(reference, columns, streaming):
+        if should_stream(reference, columns, streaming, "reference"):
             ranges = [self.y_true, self.y_pred] if self.problem_type == "regression" else []
             return self._fit_reference(self._scan_reference(reference, columns, ranges), names)
         frame = self._load(reference, columns, "reference")
@@ -402,13 +433,28 @@ class RealizedPerformance(BaseCalculator):
         if targets is None:
             if not require_labels and self.y_true not in read_schema(analysis, "analysis").names:
                 columns = [c for c in columns if c != self.y_true]
-            return columns, None
+            return columns, self._checked_predictions(analysis, None)
         if id_column is None:
             raise InvalidConfiguration("targets are joined on an id column: pass id=... ")
         columns = list(dict.fromkeys([c for c in columns if c != self.y_true] + [id_column]))
         labels = read_table(targets, [id_column, self.y_true], "targets")  # read once, joined per batch
         check_unique_ids(labels, id_column)
-        return columns, lambda frame: join_targets(frame, labels, id_column, self.y_true)
+        warn_unknown_ids(labels.filter(pc.is_valid(labels.column(id_column))) if labels.column(id_column).null_count
+                         else labels, analysis, id_column)
+        return columns, self._checked_predictions(
+            analysis, lambda frame: join_targets(frame, labels, id_column, self.y_true))
+
+    def _checked_predictions(self, analysis: DataLike, join: Callable[[Frame], Frame] | None
+                             ) -> Callable[[Frame], Frame] | None:
+        """``join``, preceded by `check_predictions` on each frame read (the whole data in memory, each
+        batch when streamed): one warning per frame, not one per chunk (estimators encode chunk by chunk)."""
+        if self.problem_type == "regression" or is_spark(analysis):
+            return join
+
+        def prepare(frame: Frame) -> Frame:
+            check_predictions(frame, self.class_spec_, self.y_pred)
+            return join(frame) if join is not None else frame
+        return prepare
 
     @property
     def metric_specs(self) -> list[MetricSpec]:
