@@ -57,6 +57,7 @@ class RunOutcome:
     cannot_judge: dict[str, str] = field(default_factory=dict)
     new_chunks: int = 0  # analysis chunks this run wrote or replaced
     data_until: str | None = None  # the end date of the newest stored analysis chunk
+    late_rows: int = 0  # analysis rows older than those already processed, which this run could not add
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,8 +166,9 @@ def _read(config: Config, periods: tuple[str, ...], progress: Progress) -> dict[
 
 
 def _compute(monitor: Monitor, config: Config, data: dict[str, DataLike], state: dict[str, bytes],
-             progress: Progress = _noop, stored: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict[str, bytes]]:
-    """The results of this run and the state to save for the next one.
+             progress: Progress = _noop, stored: pd.DataFrame | None = None
+             ) -> tuple[pd.DataFrame, dict[str, bytes], int]:
+    """The results of this run, the state to save for the next one, and the late rows it skipped.
 
     With size or period chunking runs are incremental: the saved monitor carries where the
     last run stopped (rows processed, the still-open last chunk's partials), so only rows
@@ -179,7 +181,7 @@ def _compute(monitor: Monitor, config: Config, data: dict[str, DataLike], state:
     if incremental and stored is not None and not stored.empty:
         df = _with_refreshed_realized(df, stored)
         df = _without_unchanged(df, stored, "realized_performance")
-    return df, _state_of(config, monitor)
+    return df, _state_of(config, monitor), report.late_rows
 
 
 def _with_refreshed_realized(df: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
@@ -219,7 +221,8 @@ def _without_unchanged(df: pd.DataFrame, stored: pd.DataFrame, calculator: str) 
     return df.drop(index=unchanged).reset_index(drop=True)
 
 
-def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFrame, refitted: bool) -> RunOutcome:
+def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFrame, refitted: bool,
+             late_rows: int = 0) -> RunOutcome:
     """``df``: the rows this run wrote; ``standing``: every stored analysis row of the model after it.
 
     The alerts are those standing in the stored chunks, not only in the chunks this run touched:
@@ -238,7 +241,7 @@ def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFra
                       alerting_calculators={k: int(v) for k, v in by_calculator.items()},
                       cannot_judge=dict(zip(blind["chunk"], blind["trust_reason"])),
                       new_chunks=int(written[["calculator", "chunk_key"]].drop_duplicates()["chunk_key"].nunique()),
-                      data_until=None if pd.isna(until) else str(until))
+                      data_until=None if pd.isna(until) else str(until), late_rows=late_rows)
 
 
 def run_job(config: Config | str | Path, *, full: bool = False, progress: Progress | None = None) -> RunOutcome:
@@ -255,13 +258,13 @@ def run_job(config: Config | str | Path, *, full: bool = False, progress: Progre
     progress("opening the store", 0, 1)
     with ResultsStore(config.store_url()) as store:
         run_id = store.begin_run(config.model.name, config.fit_hash(), user=_user(), settings=config.unexpanded)
-        df, refitted = _run(store, run_id, config, full, progress)
+        df, refitted, late = _run(store, run_id, config, full, progress)
         standing = store.results(config.model.name, period="analysis")
     progress("done", 1, 1)
-    return _outcome(run_id, config, df, standing, refitted)
+    return _outcome(run_id, config, df, standing, refitted, late)
 
 
-def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress) -> tuple[pd.DataFrame, bool]:
+def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress) -> tuple[pd.DataFrame, bool, int]:
     """The body of a run that `begin_run` recorded: commit its results, or mark it failed."""
     try:
         state = {} if full else _read_state(config, store)
@@ -272,7 +275,7 @@ def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress
             monitor = Monitor(**config.monitor_kwargs()).fit(reference, progress=progress)
         data = _read(config, ("analysis", "targets"), progress)
         stored = store.results(config.model.name, period="analysis") if not refitted and "targets" in data else None
-        df, new_state = _compute(monitor, config, data, state, progress, stored)
+        df, new_state, late = _compute(monitor, config, data, state, progress, stored)
         progress("writing results", 0, 1)
         directory = config.state_dir()
         store.commit_run(run_id, config.model.name, df, state=new_state if directory is None else None)
@@ -281,7 +284,7 @@ def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress
         raise
     if directory is not None:  # after the commit: a monitor saved ahead of its results would skip their rows
         _save_after_commit(directory, new_state, run_id)
-    return df, refitted
+    return df, refitted, late
 
 
 def _mark_failed(store: Any, run_id: int, exc: BaseException) -> None:
