@@ -174,7 +174,7 @@ def test_text_in_a_continuous_column_is_named_before_any_job(spark, spread, refe
     drift = seismo.UnivariateDrift(columns=FEATURES, timestamp="timestamp", chunk_period="W").fit(reference)
 
     def calculate():
-        with pytest.raises(InvalidData, match="column 'a' holds string values; a numeric column was expected"):
+        with pytest.raises(InvalidData, match="column 'a' in the analysis data holds string values; a numeric column was expected"):
             drift.calculate(spread.withColumn("a", F.col("a").cast("string")))
 
     assert _jobs_run_by(spark, calculate) == []
