@@ -19,7 +19,6 @@ import numpy as np
 from ..errors import InvalidConfiguration, InvalidData, NotFittedError
 
 METHODS = ("auto", "isotonic", "none")
-_STATE_KIND, _STATE_VERSION = "seismo.Calibrator", 1
 
 
 def expected_calibration_error(y_onehot: np.ndarray, proba: np.ndarray, n_bins: int = 10) -> float:
@@ -208,43 +207,3 @@ class Calibrator:
         if (s.ndim != 1) if self.binary_ else (s.ndim != 2 or s.shape[1] != self.n_classes_):
             raise InvalidConfiguration(f"scores have shape {s.shape}; this calibrator was fitted on {expected}")
         return self._apply(self.maps_, self._columns(s)[0])
-
-    # -- serialisation ---------------------------------------------------------------------------
-
-    def to_state(self) -> dict[str, Any]:
-        """A JSON-serialisable description of the fitted calibrator (``oof_proba_`` is not kept)."""
-        if not hasattr(self, "maps_"):
-            raise NotFittedError("Calibrator is not fitted yet; call .fit(scores, y_true_index) first")
-        if self.method_ == "custom":
-            raise InvalidConfiguration(
-                "a Calibrator with a custom method object cannot be saved to a state; use 'auto', 'isotonic' or None"
-            )
-        maps = [None if m is None else {"x": m[0].tolist(), "y": m[1].tolist()} for m in self.maps_]
-        method = self.method if self.method is None or isinstance(self.method, str) else None
-        return {
-            "kind": _STATE_KIND, "version": _STATE_VERSION, "method": method,
-            "n_splits": int(self.n_splits), "random_state": int(self.random_state),
-            "binary": bool(self.binary_), "n_classes": int(self.n_classes_), "method_": self.method_,
-            "applied": bool(self.applied_), "ece_raw": float(self.ece_raw_),
-            "ece_calibrated": float(self.ece_calibrated_), "maps": maps,
-        }
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "Calibrator":
-        """Rebuild a fitted calibrator from ``to_state`` output; ``oof_proba_`` is None."""
-        if not isinstance(state, dict) or state.get("kind") != _STATE_KIND or state.get("version") != _STATE_VERSION:
-            found = (state.get("kind"), state.get("version")) if isinstance(state, dict) else type(state).__name__
-            raise InvalidConfiguration(
-                f"not a Calibrator state: found {found}; expected kind {_STATE_KIND!r}, version {_STATE_VERSION}"
-            )
-        cal = cls(state["method"], state["n_splits"], state["random_state"])
-        cal.binary_, cal.n_classes_ = bool(state["binary"]), int(state["n_classes"])
-        cal.method_, cal.applied_ = state["method_"], bool(state["applied"])
-        cal.ece_raw_, cal.ece_calibrated_ = float(state["ece_raw"]), float(state["ece_calibrated"])
-        cal.maps_ = [None if m is None else (np.asarray(m["x"], dtype=float), np.asarray(m["y"], dtype=float))
-                     for m in state["maps"]]
-        expected = 1 if cal.binary_ else cal.n_classes_
-        if len(cal.maps_) != expected:
-            raise InvalidConfiguration(f"Calibrator state has {len(cal.maps_)} maps; expected {expected}")
-        cal.oof_proba_ = None
-        return cal

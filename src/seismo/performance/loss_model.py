@@ -47,7 +47,6 @@ DEFAULT_HYPERPARAMETERS: dict[str, Any] = {
     "n_jobs": 1,
     "verbose": -1,
 }
-STATE_FORMAT = "seismo.LossModel/1"
 
 
 def row_losses(y_true: np.ndarray, y_pred: np.ndarray, with_log: bool) -> dict[str, np.ndarray]:
@@ -202,45 +201,6 @@ class LossModel:
     def predict(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         """Predicted per-row loss for each loss, clipped at 0."""
         if not hasattr(self, "boosters_"):
-            raise NotFittedError("LossModel.predict was called before fit (or from_state)")
+            raise NotFittedError("LossModel.predict was called before fit")
         matrix = self._matrix(X)
         return {loss: self._predict_one(booster, matrix) for loss, booster in self.boosters_.items()}
-
-    # -- persistence without pickle -------------------------------------------------
-    def to_state(self, include_oof: bool = False) -> dict[str, Any]:
-        """JSON-serialisable state: configuration, feature layout and each booster's model text.
-
-        Out-of-fold losses are left out unless ``include_oof`` (one float per reference row).
-        """
-        if not hasattr(self, "boosters_"):
-            raise NotFittedError("LossModel.to_state was called before fit")
-        state: dict[str, Any] = {
-            "format": STATE_FORMAT,
-            "losses": list(self.losses),
-            "hyperparameters": dict(self.hyperparameters or {}),
-            "n_splits": None if self.n_splits is None else int(self.n_splits),
-            "random_state": int(self.random_state),
-            "categorical": list(self.categorical or []),
-            "feature_names": list(self.feature_names_),
-            "categories": {name: list(cats) for name, cats in self.categories_.items()},
-            "boosters": {loss: booster.model_to_string() for loss, booster in self.boosters_.items()},
-        }
-        if include_oof:
-            state["oof_losses"] = {loss: values.tolist() for loss, values in self.oof_losses_.items()}
-        return state
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> LossModel:
-        """Rebuild a fitted model from :meth:`to_state`; predictions match the original exactly."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise InvalidConfiguration(f"not a LossModel state (expected format {STATE_FORMAT!r})")
-        model = cls(state["losses"], state["hyperparameters"] or None, state["n_splits"],
-                    state["random_state"], state["categorical"] or None)
-        model.feature_names_ = list(state["feature_names"])
-        model.categories_ = {name: list(cats) for name, cats in state["categories"].items()}
-        import lightgbm as lgb
-
-        model.boosters_ = {loss: lgb.Booster(model_str=text) for loss, text in state["boosters"].items()}
-        if "oof_losses" in state:
-            model.oof_losses_ = {loss: np.asarray(v, dtype=np.float64) for loss, v in state["oof_losses"].items()}
-        return model

@@ -24,7 +24,7 @@ from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
 from ..frame import BATCH_ROWS, Frame, is_path, should_stream
 from ..io import DataLike, read_schema, read_table, record_batches
 from ..metrics.partials import ClassificationPartial, LossSums, bin_scores
-from ..metrics.registry import METRICS, MetricSpec, get_metric, metrics_for
+from ..metrics.registry import METRICS, get_metric, metrics_for
 from ..result import Result
 from ..scaling import COUNT, EXTENSIVE, LOCATION
 from ..stats.binning import fine_points
@@ -455,7 +455,3 @@ class RealizedPerformance(BaseCalculator):
             check_predictions(frame, self.class_spec_, self.y_pred)
             return join(frame) if join is not None else frame
         return prepare
-
-    @property
-    def metric_specs(self) -> list[MetricSpec]:
-        return [METRICS[m] for m in self.metrics_]

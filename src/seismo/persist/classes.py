@@ -18,7 +18,6 @@ import re
 
 from .errors import PersistError
 
-SEISMO = "seismo"
 _THIS_PACKAGE = __name__.rsplit(".", 1)[0]
 _MODULE = re.compile(r"^seismo(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
