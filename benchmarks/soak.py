@@ -27,7 +27,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq

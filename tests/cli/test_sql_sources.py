@@ -8,7 +8,7 @@ import sqlite3
 import pandas as pd
 import pytest
 from cli_data import write_config
-from sqlalchemy.dialects import mssql, oracle, postgresql, sqlite
+from sqlalchemy.dialects import mssql, oracle, postgresql
 
 from seismo import sources
 from seismo.config import load_config

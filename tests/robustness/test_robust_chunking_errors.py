@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import scipy.stats as ss
 import seismo
-from robust_data import _halves, cancer, _analysis, _cell, _chunks, BINARY, CBPE_METRICS, mixed  # noqa: F401,F811  (fixtures and helpers)
+from robust_data import _halves, _analysis, _cell, _chunks, BINARY, CBPE_METRICS  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")
 

@@ -13,7 +13,7 @@ from scipy.spatial.distance import jensenshannon
 from sklearn.datasets import load_digits
 import seismo
 from seismo.result import RESULT_COLUMNS
-from robust_data import cancer, _analysis, _cell, _chunks, CANCER_COLUMNS, _category_table  # noqa: F401,F811  (fixtures and helpers)
+from robust_data import _analysis, _cell, _chunks, CANCER_COLUMNS, _category_table  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")
 

@@ -10,7 +10,7 @@ import pytest
 import seismo
 from seismo.performance.trust import TRUST_COLUMNS
 from seismo.result import RESULT_COLUMNS
-from robust_data import cancer, diabetes, _analysis, BINARY, CBPE_METRICS  # noqa: F401,F811  (fixtures and helpers)
+from robust_data import _analysis, BINARY, CBPE_METRICS  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")
 
