@@ -4,7 +4,6 @@ consistent for the next run to complete."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -108,8 +107,8 @@ def test_late_labels_update_old_chunks(workspace, tmp_path):
 
 def test_a_run_killed_while_writing_leaves_a_consistent_store_and_a_rerun_completes(workspace, tmp_path):
     path = write_config(workspace)
-    env = {**os.environ, "SEISMO_STORE_TEST_PAUSE_AFTER_ROWS": "40"}
-    proc = subprocess.Popen([sys.executable, "-m", "seismo.cli", "run", "-c", str(path), "-q"], env=env,
+    launcher = Path(__file__).parents[1] / "pause_hook.py"  # `seismo run`, paused after its first rows
+    proc = subprocess.Popen([sys.executable, str(launcher), "commit_run:rows", "run", "-c", str(path), "-q"],
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     for line in proc.stderr:  # wait until the run is inside its write transaction

@@ -30,9 +30,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-PAUSE_AT_ENV = "SEISMO_STORE_TEST_PAUSE_AT"  # seismo.store.results_store.PAUSE_AT_ENV
-STORE_POINTS = ("begin_run:locked", "begin_run:inserted", "commit_run:deleted", "commit_run:state",
-                "commit_run:marked", "commit_run:committed")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/: pause_hook
+
+STORE_POINTS = ("begin_run:locked", "begin_run:inserted", "commit_run:deleted", "commit_run:rows",
+                "commit_run:state", "commit_run:marked", "commit_run:committed")
 
 
 def fork_run(body: Callable[[], int], pause_at: str | None, delay: float | None, timeout: float = 60) -> dict:
@@ -50,7 +51,9 @@ def fork_run(body: Callable[[], int], pause_at: str | None, delay: float | None,
             os.dup2(write_end, 2)
             sys.stderr = os.fdopen(2, "w", buffering=1)
             if pause_at is not None:
-                os.environ[PAUSE_AT_ENV] = pause_at
+                from pause_hook import pause_at as install_pause  # tests/pause_hook.py
+
+                install_pause(pause_at)
             code = body()
         except BaseException:  # noqa: BLE001 - the parent reports it
             traceback.print_exc()

@@ -3,7 +3,8 @@
     python store_worker.py commit URL MODEL N_CHUNKS SEED RUNS   # RUNS successive runs, each committed
     python store_worker.py hold URL MODEL                       # begin a run, print its id, never finish
 
-Prints "run <id>" on stdout as each run begins.
+Prints "run <id>" on stdout as each run begins. With SEISMO_TESTS_PAUSE_AT=<point> in the
+environment it sleeps at that store fault point (tests/pause_hook.py).
 """
 
 from __future__ import annotations
@@ -19,9 +20,18 @@ _package = types.ModuleType("seismo")
 _package.__path__ = list(importlib.util.find_spec("seismo").submodule_search_locations)
 sys.modules["seismo"] = _package
 
+import os
+from pathlib import Path
+
 from store_data import make_results
 
 from seismo.store import ResultsStore
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from pause_hook import pause_at  # noqa: E402
+
+if os.environ.get("SEISMO_TESTS_PAUSE_AT"):  # test_store_processes: sleep at this store fault point
+    pause_at(os.environ["SEISMO_TESTS_PAUSE_AT"])
 
 
 def main(argv: list[str]) -> None:

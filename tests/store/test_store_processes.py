@@ -14,15 +14,16 @@ import sqlalchemy as sa
 from store_data import in_store_order, make_results
 
 from seismo.store import ResultsStore, StoreError
-from seismo.store.results_store import PAUSE_ENV
 
 WORKER = str(Path(__file__).with_name("store_worker.py"))
+PAUSE_AT_ENV = "SEISMO_TESTS_PAUSE_AT"  # read by store_worker.py only
 
 
-def _start(*args: str, pause_after_rows: int | None = None) -> subprocess.Popen:
+def _start(*args: str, pause_at: str | None = None) -> subprocess.Popen:
+    """The worker; with ``pause_at``, it sleeps at that store fault point (tests/pause_hook.py)."""
     env = dict(os.environ)
-    if pause_after_rows is not None:
-        env[PAUSE_ENV] = str(pause_after_rows)
+    if pause_at is not None:
+        env[PAUSE_AT_ENV] = pause_at
     return subprocess.Popen([sys.executable, WORKER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
 
@@ -49,8 +50,8 @@ def test_a_run_killed_mid_write_leaves_no_rows_and_is_marked_failed(store_url: s
         first = make_results(n_chunks=3, seed=0)
         store.commit_run(store.begin_run("m", "h"), "m", first, {"monitor": b"first"})
 
-        # The worker re-writes the same chunks (seed 7): deletes the old rows, inserts 40, then freezes.
-        proc = _start("commit", store_url, "m", "3", "7", "1", pause_after_rows=40)
+        # The worker re-writes the same chunks (seed 7): deletes the old rows, inserts a batch, then freezes.
+        proc = _start("commit", store_url, "m", "3", "7", "1", pause_at="commit_run:rows")
         killed = int(_wait_for(proc, "stdout", "run ").split()[1])
         _wait_for(proc, "stderr", "seismo-store: paused")
         _kill(proc)

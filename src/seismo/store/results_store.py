@@ -14,9 +14,6 @@ import difflib
 import functools
 import getpass
 import json
-import os
-import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Self, TypeVar
@@ -27,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
-from . import frames
+from . import fault_points, frames
 from .errors import StoreError
 from .process import ProcessIdentity
 from .schema import TABLES, migrate, seismo_version, utcnow
@@ -35,16 +32,6 @@ from .schema import TABLES, migrate, seismo_version, utcnow
 MODELS, RUNS, RESULTS, STATE = TABLES["models"], TABLES["runs"], TABLES["results"], TABLES["model_state"]
 INSERT_BATCH = 5_000
 IN_BATCH = 500  # values per SQL IN (...) list
-# Test hook (documented in docs/store.md): commit_run inserts this many rows, prints
-# "seismo-store: paused" to stderr and sleeps inside its open transaction, so a test can
-# kill the process mid-write.
-PAUSE_ENV = "SEISMO_STORE_TEST_PAUSE_AFTER_ROWS"
-# The fault tests' hook (docs/store.md): with SEISMO_STORE_TEST_PAUSE_AT=<point>, the store
-# prints "seismo-store: paused at <point>" to stderr and sleeps there, so that a test can kill
-# the process at a chosen step of a run. The points are listed in PAUSE_POINTS.
-PAUSE_AT_ENV = "SEISMO_STORE_TEST_PAUSE_AT"
-PAUSE_POINTS = ("begin_run:locked", "begin_run:inserted", "commit_run:deleted", "commit_run:state",
-                "commit_run:marked", "commit_run:committed")
 _RUN_FIELDS = ["id", "model", "status", "started_at", "finished_at", "user", "host", "pid",
                "seismo_version", "config_hash", "settings", "row_count", "message"]
 
@@ -58,13 +45,6 @@ def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _pause_point(point: str) -> None:
-    """Stop here, forever, when the fault tests ask for this point (PAUSE_AT_ENV); else do nothing."""
-    if os.environ.get(PAUSE_AT_ENV) == point:
-        print(f"seismo-store: paused at {point}", file=sys.stderr, flush=True)
-        time.sleep(3600)
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -216,14 +196,14 @@ class ResultsStore:
                 # "still running" in the WHERE: a commit that finished meanwhile must not be undone
                 conn.execute(RUNS.update().where(RUNS.c.id == run.id, RUNS.c.status == "running").values(
                     status="failed", finished_at=now, message=reason))
-            _pause_point("begin_run:locked")
+            fault_points.reached("begin_run:locked")
             if conflict is None:
                 run_id = conn.execute(RUNS.insert().values(
                     model=model, status="running", started_at=now, user=user or _login(),
                     host=me.host, pid=me.pid, process_start=me.start, seismo_version=seismo_version(),
                     config_hash=config_hash, settings=settings_json,
                 )).inserted_primary_key[0]
-                _pause_point("begin_run:inserted")
+                fault_points.reached("begin_run:inserted")
         if conflict is not None:
             raise StoreError(
                 f"model {model!r} is already being monitored by run {conflict.id} (started "
@@ -276,19 +256,13 @@ class ResultsStore:
                 raise StoreError(f"state keys must be non-empty strings, not {key!r}")
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 raise StoreError(f"state[{key!r}] must be bytes, not {type(value).__name__}")
-        pause_after = int(os.environ.get(PAUSE_ENV, "0") or 0)
         with self._write() as conn, conn.begin():
             self._running_run(conn, run_id, model)
             self._delete_replaced(conn, model, rows)
-            _pause_point("commit_run:deleted")
-            if 0 < pause_after < len(rows):  # the crash test's hook: stop half-way, transaction open
-                self._insert(conn, rows[:pause_after])
-                print("seismo-store: paused", file=sys.stderr, flush=True)
-                time.sleep(3600)
-                rows_left = rows[pause_after:]
-            else:
-                rows_left = rows
-            self._insert(conn, rows_left)
+            fault_points.reached("commit_run:deleted")
+            for done, batch in enumerate(_batches(rows, INSERT_BATCH), start=1):
+                self._insert(conn, batch)
+                fault_points.reached("commit_run:rows", inserted=min(done * INSERT_BATCH, len(rows)), total=len(rows))
             now = utcnow()
             if state:
                 conn.execute(STATE.delete().where(STATE.c.model == model, STATE.c.key.in_(list(state))))
@@ -296,11 +270,11 @@ class ResultsStore:
                     {"model": model, "key": k, "value": bytes(v), "run_id": run_id, "updated_at": now}
                     for k, v in state.items()
                 ])
-            _pause_point("commit_run:state")
+            fault_points.reached("commit_run:state")
             conn.execute(RUNS.update().where(RUNS.c.id == run_id).values(
                 status="succeeded", finished_at=now, row_count=len(rows), result_columns=json.dumps(dtypes)))
-            _pause_point("commit_run:marked")
-        _pause_point("commit_run:committed")
+            fault_points.reached("commit_run:marked")
+        fault_points.reached("commit_run:committed")
         return len(rows)
 
     @staticmethod
