@@ -1,0 +1,108 @@
+"""One contract, checked on every calculator (in the spirit of scikit-learn's estimator checks).
+
+* using it before `fit` raises `NotFittedError`; `fit` returns the calculator itself;
+* every constructor parameter is stored unchanged under its own name (so the parameters can be
+  read back from the signature, as `repr` does);
+* the result's columns start with the public `RESULT_COLUMNS`, in order;
+* a saved and loaded calculator gives the same result;
+* a calculator that reads files in batches gives the in-memory result streamed.
+
+Merging partials is checked tracker by tracker in `tests/test_tracker_merge.py`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import seismo
+from seismo.persist import load, save
+from seismo.result import RESULT_COLUMNS
+
+COMMON = {"chunk_size": 2_000}
+BINARY = {"y_pred_proba": "y_pred_proba", "y_pred": "y_pred", "y_true": "y_true"}
+CASES = {
+    "UnivariateDrift": lambda: seismo.UnivariateDrift(columns=["a", "b", "c", "d"], n_resamples=5, **COMMON),
+    "DataQuality": lambda: seismo.DataQuality(columns=["a", "b", "c", "d"], n_resamples=5, **COMMON),
+    "PCADrift": lambda: seismo.PCADrift(columns=["a", "b", "d"], **COMMON),
+    "DomainClassifierDrift": lambda: seismo.DomainClassifierDrift(columns=["a", "b", "c"], **COMMON),
+    "RealizedPerformance": lambda: seismo.RealizedPerformance("binary", **BINARY, n_resamples=5, **COMMON),
+    "CBPE": lambda: seismo.CBPE("binary", **BINARY, features=["a", "b", "c"], **COMMON),
+    "PAPE": lambda: seismo.PAPE("binary", **BINARY, features=["a", "b", "c"], **COMMON),
+    "DLE": lambda: seismo.DLE(y_pred="y_pred_proba", y_true="b", features=["a", "c"], **COMMON),
+}
+STREAMING = {"UnivariateDrift", "DataQuality", "RealizedPerformance"}
+
+
+def _run(calc, data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", seismo.SeismoWarning)
+        verb = getattr(calc, "estimate", None) or calc.calculate
+        return verb(data).to_df()
+
+
+@pytest.fixture(scope="module")
+def frames(reference, analysis):
+    return reference.iloc[:12_000].reset_index(drop=True), analysis.iloc[:6_000].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(frames):
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", seismo.SeismoWarning)
+        for name, make in CASES.items():
+            calc = make()
+            assert calc.fit(frames[0]) is calc, name
+            out[name] = calc
+    return out
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_use_before_fit_is_not_fitted_error(name, frames):
+    with pytest.raises(seismo.NotFittedError):
+        _run(CASES[name](), frames[1])
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_parameters_are_stored_unchanged_under_their_names(name):
+    calc = CASES[name]()
+    signature = inspect.signature(type(calc).__init__)
+    params = [p for p in signature.parameters.values() if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+    for param in params:
+        assert hasattr(calc, param.name), f"{name}.{param.name} is not stored"
+    assert calc.chunk_size == 2_000
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_result_columns_follow_the_contract(name, fitted, frames):
+    df = _run(fitted[name], frames[1])
+    assert list(df.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    assert set(df["period"]) == {"reference", "analysis"}
+    assert df.loc[df["period"] == "analysis", "value"].notna().any()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_saved_and_loaded_gives_the_same_result(name, fitted, frames, tmp_path):
+    save(fitted[name], tmp_path / name)
+    loaded = load(tmp_path / name, expect=type(fitted[name]))
+    before, after = _run(fitted[name], frames[1]), _run(loaded, frames[1])
+    pd.testing.assert_frame_equal(after, before)
+
+
+@pytest.mark.parametrize("name", sorted(STREAMING))
+def test_streamed_equals_in_memory(name, fitted, frames, tmp_path):
+    path = tmp_path / "analysis.parquet"
+    frames[1].to_parquet(path, index=False)
+    calc = fitted[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", seismo.SeismoWarning)
+        streamed = calc.calculate(path, streaming=True).to_df()
+    memory = _run(calc, frames[1])
+    assert streamed[["chunk_key", "column", "metric"]].equals(memory[["chunk_key", "column", "metric"]])
+    np.testing.assert_allclose(streamed["value"].astype(float), memory["value"].astype(float),
+                               rtol=1e-9, atol=1e-10, equal_nan=True)
