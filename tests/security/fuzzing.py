@@ -19,3 +19,18 @@ def fuzz(examples: int) -> settings:
     return settings(derandomize=not LONG_RUN, max_examples=LONG_RUN or examples, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
+
+
+def tree_paths(tree, into_lists: bool = True, prefix: tuple = ()) -> list[tuple]:
+    """Every position in a nested JSON/YAML tree, the root included: the places a fuzzer mutates.
+
+    ``into_lists=False`` stops at lists (their items are not addressed by key).
+    """
+    found = [prefix]
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            found += tree_paths(value, into_lists, prefix + (key,))
+    elif into_lists and isinstance(tree, list):
+        for i, value in enumerate(tree):
+            found += tree_paths(value, into_lists, prefix + (i,))
+    return found

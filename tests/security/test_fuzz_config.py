@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from fuzzing import fuzz
+from fuzzing import fuzz, tree_paths
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -60,16 +60,7 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
                        max_leaves=8)
 
 
-def _key_paths(tree, prefix=()):
-    """Every key path of a nested mapping, parents included."""
-    paths = [prefix]
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            paths += _key_paths(value, prefix + (key,))
-    return paths
-
-
-PATHS = _key_paths(VALID)[1:]
+PATHS = tree_paths(VALID, into_lists=False)[1:]
 
 
 def _load(text: str | bytes) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from fuzzing import fuzz
+from fuzzing import fuzz, tree_paths
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -89,19 +89,7 @@ _json = st.recursive(
     max_leaves=8)
 
 
-def _paths(tree, prefix=()):
-    """Every position in a JSON tree, the root included."""
-    found = [prefix]
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            found += _paths(value, prefix + (key,))
-    elif isinstance(tree, list):
-        for i, value in enumerate(tree):
-            found += _paths(value, prefix + (i,))
-    return found
-
-
-STATE_PATHS = _paths(STATE_TREE)
+STATE_PATHS = tree_paths(STATE_TREE)
 
 
 def _set(tree, path, value):
