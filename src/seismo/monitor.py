@@ -19,7 +19,7 @@ from .drift.domain_classifier import DomainClassifierDrift
 from .drift.domain_fit import DomainFitCache
 from .drift.pca import PCADrift
 from .drift.univariate import UnivariateDrift
-from .errors import InvalidConfiguration, SeismoWarning
+from .errors import InvalidConfiguration, InvalidData, SeismoWarning
 from .io import DataLike, read_schema, read_table
 from .performance.cbpe import CBPE
 from .performance.dle import DLE
@@ -269,6 +269,8 @@ class Monitor:
             if name in calcs:
                 tell(name)
                 results[name] = calcs[name].calculate(analysis, streaming=streaming, state=state(name))
+        if incremental and targets is not None and "realized_performance" in results:
+            _check_whole_history(results)
         late = _late_rows(results, states) if incremental else 0
         if incremental:  # only once every calculator succeeded: a failed run leaves the monitor as it was
             by_result = {"estimated_performance": "estimated", "realized_performance": "realized"}
@@ -310,6 +312,29 @@ class Monitor:
         from .persist import load
 
         return load(path, expect=cls)
+
+
+def _check_whole_history(results: dict[str, Result]) -> None:
+    """Late labels need the whole analysis history: refuse a source that lost its first rows.
+
+    With ``targets=`` realized performance is recomputed over every given analysis row, so that
+    labels arriving late reach old chunks, and its chunks are numbered from the source's first
+    row. A source holding only the newest rows (the last few days' partitions) would give those
+    rows the first chunks' keys and overwrite the stored realized values with them. The other
+    calculators continue from their saved state, so when the source holds fewer rows than they
+    have processed, it no longer starts at the first monitored row. Raised before the state or
+    any result is kept.
+    """
+    history = results["realized_performance"].state
+    processed = max((r.state.rows_seen for key, r in results.items()
+                     if key != "realized_performance" and r.state is not None), default=0)
+    if history is not None and history.rows_seen < processed:
+        raise InvalidData(
+            f"the analysis data holds {history.rows_seen:,} rows, but {processed:,} rows have been monitored "
+            "incrementally: with targets=... realized performance is recomputed over the whole analysis history "
+            "(so that late labels reach old chunks), and these rows no longer start at the first monitored row. "
+            "Keep every analysis row since the first run in the analysis source, or join the labels into the "
+            "analysis rows and give no targets")
 
 
 def _late_rows(results: dict[str, Result], states: dict[str, StreamState]) -> int:

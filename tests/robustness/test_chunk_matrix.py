@@ -214,3 +214,24 @@ def test_rows_older_than_those_already_processed_are_counted(logs):
     assert "30 late rows not processed" in report.summary()
     again = monitor.run(analysis.iloc[:600], incremental=True)  # nothing late: nothing said
     assert again.late_rows == 0
+
+
+def test_late_labels_over_a_source_that_lost_its_first_rows_are_refused(logs):
+    """With targets=, realized performance is recomputed over the whole analysis history and its
+    chunks are numbered from the source's first row; a source holding only the newest rows would
+    store them under the first chunks' keys. Refused, naming both counts; the state is kept."""
+    reference, analysis = logs
+    analysis = analysis.assign(id=np.arange(len(analysis)))
+    targets, unlabelled = analysis[["id", "y_true"]], analysis.drop(columns=["y_true"])
+    monitor = seismo.Monitor("binary", **BINARY, timestamp="timestamp", chunk_size=100, features=FEATURES, id="id",
+                             calculators={**LIGHT, "estimated_performance": False})
+    _quiet(monitor.fit, reference.assign(id=-1 - np.arange(len(reference))))
+    _quiet(lambda: monitor.run(unlabelled.iloc[:200], targets=targets, incremental=True))
+    _quiet(lambda: monitor.run(unlabelled.iloc[:300], targets=targets, incremental=True))  # the whole history: fine
+    with pytest.raises(seismo.errors.InvalidData, match=r"^the analysis data holds 200 rows, but 400 rows have been "
+                                                        r"monitored incrementally: with targets=\.\.\. realized"):
+        _quiet(lambda: monitor.run(unlabelled.iloc[200:400], targets=targets, incremental=True))  # the last days only
+    assert {s.rows_seen for s in monitor.stream_states_.values()} == {300}  # a refused run changes nothing
+    report = _quiet(lambda: monitor.run(unlabelled.iloc[:400], targets=targets, incremental=True))
+    realized = report.results["realized_performance"].to_df()
+    assert realized["chunk_key"].iloc[-1] == "[300:399]"
