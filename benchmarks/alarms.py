@@ -273,7 +273,7 @@ def main() -> None:
         nannyml_worker(args.nannyml_worker)
         return
 
-    from seismo.thresholds import DEFAULT_FALSE_ALARM_RATE
+    from seismo.engine.thresholds import DEFAULT_FALSE_ALARM_RATE
 
     replicates = 10 if args.quick else args.replicates
     nml_replicates = min(5 if args.quick else args.nannyml_replicates, replicates)

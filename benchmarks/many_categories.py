@@ -33,7 +33,7 @@ reference, analysis = frame(0), frame(1)
 out = {"case": which, "rows": rows, "distinct_reference": int(reference["user"].nunique())}
 if which != "baseline":
     import seismo
-    from seismo.encoding import MAX_TRACKED_CATEGORIES
+    from seismo.data.categories import MAX_TRACKED_CATEGORIES
     cls = {"UnivariateDrift": seismo.UnivariateDrift, "DataQuality": seismo.DataQuality}[which]
     calc = cls(columns=["user", "x"], chunk_size=chunk_size)
     with warnings.catch_warnings(record=True) as caught:

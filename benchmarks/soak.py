@@ -2,7 +2,7 @@
 
     python benchmarks/soak.py --runs 10000 [--rows-per-run 24] [--window 2] [--saved-monitor store|DIR] [--full-monitor]
 
-Each run is `seismo.jobs.run_job`, the function `seismo run` calls, in this process: the CLI's
+Each run is `seismo.cli.jobs.run_job`, the function `seismo run` calls, in this process: the CLI's
 start-up (imports, about 3 s) would dwarf a small run, and a leak only shows in a process that
 lives across runs (`seismo run --every`). Before each run the analysis file is rewritten to hold the
 rows of the last `--window` runs: `--rows-per-run` new rows (a day of hourly predictions) and the
@@ -40,7 +40,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "cli"))
 from cli_data import make_log, write_config  # noqa: E402
 
-from seismo.jobs import run_job  # noqa: E402
+from seismo.cli.jobs import run_job  # noqa: E402
 
 LIGHT = {"calculators.estimated_performance": False, "calculators.univariate_drift.methods": ["jensen_shannon"],
          "calculators.data_quality.metrics": ["missing_rate", "row_count"]}

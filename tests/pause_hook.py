@@ -32,7 +32,7 @@ def pause_at(point: str) -> None:
 
 if __name__ == "__main__":
     pause_at(sys.argv[1])
-    from seismo.cli import app
+    from seismo.cli.app import app
 
     sys.argv = ["seismo", *sys.argv[2:]]
     app()

@@ -21,7 +21,7 @@ import pytest
 
 import seismo
 from seismo.persist import load, save
-from seismo.result import RESULT_COLUMNS
+from seismo.engine.result import RESULT_COLUMNS
 
 COMMON = {"chunk_size": 2_000}
 BINARY = {"y_pred_proba": "y_pred_proba", "y_pred": "y_pred", "y_true": "y_true"}

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import seismo
-from seismo.chunking import CountChunker, PeriodChunker, SizeChunker, chunk_reference, make_chunker
+from seismo.chunks.chunkers import CountChunker, PeriodChunker, SizeChunker, chunk_reference, make_chunker
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 
 
@@ -93,7 +93,7 @@ def test_conflicting_or_bad_arguments():
 def test_unsorted_rows_are_sorted_stably_before_chunking():
     stamps = pd.to_datetime(["2024-01-03", "2024-01-01", "2024-01-02", "2024-01-01"])
     df = pd.DataFrame({"timestamp": stamps, "v": [3.0, 1.0, 2.0, 1.5]})
-    from seismo.frame import load_frame
+    from seismo.data.frame import load_frame
 
     frame = load_frame(df, ["v"], "timestamp", "analysis")
     np.testing.assert_array_equal(frame.floats("v"), [1.0, 1.5, 2.0, 3.0])

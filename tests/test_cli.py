@@ -8,7 +8,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from seismo.cli import app
+from seismo.cli.app import app
 
 
 def test_demo_prints_chunks_alerts_and_values(tmp_path):
@@ -24,5 +24,5 @@ def test_demo_prints_chunks_alerts_and_values(tmp_path):
 
 
 def test_console_script_is_installed():
-    done = subprocess.run([sys.executable, "-m", "seismo.cli", "--help"], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "seismo.cli.app", "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "demo" in done.stdout

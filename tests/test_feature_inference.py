@@ -2,7 +2,7 @@
 
 The issue: `CBPE` without ``features=`` took an increasing ``id``; its trust diagnostics' domain
 classifier then told reference from analysis by ``id`` alone and flagged every chunk ``none``.
-These tests pin the rule of `seismo.features` on both sides: identifiers and dates leave, and
+These tests pin the rule of `seismo.data.features` on both sides: identifiers and dates leave, and
 measurements that merely look unique (a float income, a wide-range amount in cents) or that
 repeat (counts, ages) stay.
 """
@@ -17,10 +17,10 @@ import pyarrow as pa
 import pytest
 
 import seismo
-from seismo import features as inference
+from seismo.data import features as inference
 from seismo.errors import SeismoWarning
-from seismo.features import identifier_reason, infer_features
-from seismo.schema import Roles
+from seismo.data.features import identifier_reason, infer_features
+from seismo.data.columns import Roles
 
 LEFT_OUT = ["id", "session_uuid", "sha1", "event_time"]
 KEPT = ["income", "n_loans", "age", "amount_cents", "region", "x"]

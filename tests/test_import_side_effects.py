@@ -22,7 +22,7 @@ for name in ("create_connection", "getaddrinfo"):
         return _original(*args, **kwargs)
     setattr(socket, name, spy)
 before = {t.ident for t in threading.enumerate()}
-import seismo, seismo.cli, seismo.monitor, seismo.report
+import seismo, seismo.cli.app, seismo.monitor.monitor, seismo.monitor.report
 started = [t.name for t in threading.enumerate() if t.ident not in before]
 import json
 print(json.dumps({"opened": [repr(o) for o in opened], "started": started}))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import seismo
-from seismo.result import RESULT_COLUMNS
+from seismo.engine.result import RESULT_COLUMNS
 
 SHIFT_START = 5  # the second half of the analysis: chunks 5..9 of 5,000 rows
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pytest
 
 import seismo
-from seismo.frame import load_frame
+from seismo.data.frame import load_frame
 from seismo.persist import FORMAT_VERSION, PersistError, dumps, load, loads, save
 from seismo.stats.moments import Moments
 
@@ -267,10 +267,10 @@ def _with_class(files: dict[str, bytes], old: str, new: str) -> dict[str, bytes]
 
 
 @pytest.mark.parametrize("name", ["os:system", "subprocess:Popen", "builtins:eval", "os.system", "pickle:loads",
-                                  "seismo.monitor:pd", "seismo.monitor:warnings.warn", "seismo.monitor:Monitor.__class__",
+                                  "seismo.monitor.monitor:pd", "seismo.monitor.monitor:warnings.warn", "seismo.monitor.monitor:Monitor.__class__",
                                   "seismo.persist.bundle:Path", "seismo.nothere:X"])
 def test_a_class_outside_seismo_is_refused(credit_files, name):
-    files = _with_class(credit_files, "seismo.chunking:SizeChunker", name)
+    files = _with_class(credit_files, "seismo.chunks.chunkers:SizeChunker", name)
     with pytest.raises(PersistError, match=r"state\.json, at calculators_\['estimated'\]\..*chunker_: .*" + "(not allowed"
                        "|not of the form|not a class defined|does not exist)"):
         loads(files)
@@ -321,7 +321,7 @@ def test_an_incompatible_format_version_says_who_saved_it(credit_files, tmp_path
     save(loads(credit_files), tmp_path / "m")
     (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(PersistError, match=rf"saved in seismo\.persist format version {FORMAT_VERSION + 1} by seismo "
-                       rf"9\.0\.0; this seismo \({seismo.__version__}\) reads format version {FORMAT_VERSION}"):
+                       rf"9\.0\.0; this seismo \({seismo.__version__}\) reads format version 1, {FORMAT_VERSION}\."):
         seismo.Monitor.load(tmp_path / "m")
 
 

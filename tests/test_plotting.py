@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 
 from seismo.errors import ColumnNotFound, InvalidConfiguration
-from seismo.plotting import plot_empty_message, plot_result
+from seismo.monitor.plotting import plot_empty_message, plot_result
 
 N_REF, N_ANA = 3, 4
 

@@ -1,4 +1,4 @@
-"""Tests for seismo.ranking.rank: which drifted columns hurt performance.
+"""Tests for seismo.monitor.ranking.rank: which drifted columns hurt performance.
 
 Covers the alert-count ranking, the correlation ranking on the synthetic credit
 data (harmful income/debt_ratio shifts above the harmless age shift, which needs
@@ -14,8 +14,8 @@ import pytest
 
 import seismo
 from seismo.errors import InvalidConfiguration
-from seismo.ranking import prediction_sensitivity, rank
-from seismo.result import RESULT_COLUMNS, Result
+from seismo.monitor.ranking import prediction_sensitivity, rank
+from seismo.engine.result import RESULT_COLUMNS, Result
 
 ROLES = {"y_pred_proba": "y_pred_proba", "y_pred": "y_pred", "y_true": "defaulted", "id": "id",
              "chunk_size": 5000, "timestamp": "timestamp"}

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import seismo
-from seismo.ranking import rank
-from seismo.report import Report
+from seismo.monitor.ranking import rank
+from seismo.monitor.report import Report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

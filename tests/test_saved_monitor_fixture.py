@@ -8,6 +8,8 @@ modules must not break old saves: the persist allowlist maps old class paths to 
 
 from __future__ import annotations
 
+import importlib
+import json
 import warnings
 from pathlib import Path
 
@@ -61,3 +63,36 @@ def test_the_same_numbers(reports):
                                            rtol=1e-7, equal_nan=True, err_msg=f"{calculator} {column}")
             else:
                 assert_close_by_metric(mine[column], rows[column], rows["metric"], err_msg=f"{calculator} {column}")
+
+
+def test_format_1_class_names_are_mapped_to_the_moved_modules_and_format_2_names_are_not():
+    from seismo.persist.classes import MOVED_IN_FORMAT_2, resolve
+
+    state = json.loads((FIXTURE / "monitor" / "state.json").read_text())
+    saved = set(_class_names(state))
+    assert "seismo.monitor:Monitor" in saved  # the fixture really is in the old layout
+    moved = {name.split(":")[0] for name in saved} & set(MOVED_IN_FORMAT_2)
+    assert {"seismo.monitor", "seismo.accumulate", "seismo.reference"} <= moved
+    for name in sorted(saved):
+        if name.startswith("seismo."):
+            assert resolve(name, format_version=1).__qualname__ == name.split(":")[1]
+    assert resolve("seismo.monitor:Monitor", format_version=1) is seismo.Monitor
+    with pytest.raises(seismo.errors.PersistError, match=r"'seismo.monitor:Monitor' does not exist"):
+        resolve("seismo.monitor:Monitor", format_version=2)  # today's package of that name holds no class
+    for old, new in MOVED_IN_FORMAT_2.items():
+        assert importlib.import_module(new).__name__ == new and old != new
+
+
+def _class_names(node) -> list[str]:
+    """Every class name a saved state.json holds (the values of its "class" and "type" tags)."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str) and ":" in value and value.startswith(("seismo.", "lightgbm.", "sklearn.")):
+                found.append(value)
+            else:
+                found.extend(_class_names(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_class_names(value))
+    return found

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import seismo
-import seismo.frame
+import seismo.data.frame
 from seismo.errors import InvalidConfiguration, InvalidData
 
 from closeness import assert_close_by_metric
@@ -46,7 +46,7 @@ def holes(analysis: pd.DataFrame) -> pd.DataFrame:
                          ids=["size", "period", "number"])
 def test_streamed_batches_equal_in_memory(chunking, reference, holes, tmp_path, monkeypatch):
     # batches of 1,777 rows never line up with chunks of 3,000 rows, weeks, or 7 equal chunks
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 1_777)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 1_777)
     write_parts(holes, tmp_path / "ana", [5_000, 6_500, 8_500])
     for calc in _calculators(**chunking):
         calc.fit(reference)
@@ -57,7 +57,7 @@ def test_streamed_batches_equal_in_memory(chunking, reference, holes, tmp_path, 
 
 
 def test_streaming_refuses_files_out_of_time_order(reference, analysis, tmp_path, monkeypatch):
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 4_000)  # within one batch rows are sorted; across, not
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 4_000)  # within one batch rows are sorted; across, not
     directory = tmp_path / "ana"
     directory.mkdir()
     analysis.iloc[10_000:].to_parquet(directory / "a.parquet", index=False)  # later rows in the first file
@@ -131,7 +131,7 @@ def test_streaming_checks_column_types_before_reading_batches(reference, tmp_pat
 @pytest.mark.parametrize("late_labels", [False, True], ids=["labels_in_data", "targets_joined"])
 def test_realized_performance_streams_and_joins_late_labels_per_batch(late_labels, reference, analysis, tmp_path,
                                                                      monkeypatch):
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 2_500)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 2_500)
     calc = seismo.RealizedPerformance("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true",
                                       id="id", timestamp="timestamp", chunk_size=3_000, n_resamples=5).fit(reference)
     data, targets = analysis, None
@@ -147,7 +147,7 @@ def test_realized_performance_streams_and_joins_late_labels_per_batch(late_label
 def test_monitor_streamed_equals_in_memory(reference, holes, tmp_path, monkeypatch):
     """Every calculator of a Monitor, including the estimator (with its trust diagnostics) and the
     domain classifier, which assemble each chunk's rows from batches."""
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 2_900)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 2_900)
     write_parts(holes, tmp_path / "ana", [6_000, 14_000])
     monitor = seismo.Monitor("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true",
                              timestamp="timestamp", features=COLUMNS, chunk_size=4_000).fit(reference)

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 import seismo
-import seismo.frame
-import seismo.reference
-from seismo.chunking import Chunk, Chunker
+import seismo.data.frame
+import seismo.chunks.reference
+from seismo.chunks.chunkers import Chunk, Chunker
 from seismo.errors import InvalidConfiguration, InvalidData
-from seismo.io import read_schema
-from seismo.reference import feature_extras, scan_reference
+from seismo.data.io import read_schema
+from seismo.chunks.reference import feature_extras, scan_reference
 
 from synthetic import make_frame, write_parts
 
@@ -67,7 +67,7 @@ def holed_reference() -> pd.DataFrame:
 def test_streamed_fit_equals_in_memory_when_the_sample_holds_every_row(chunking, holed_reference, analysis,
                                                                       tmp_path, monkeypatch):
     # batches of 1,777 rows never line up with chunks of 3,000 rows, weeks, or 7 equal chunks
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 1_777)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 1_777)
     path = write_parts(holed_reference, tmp_path / "ref", [6_000, 7_500, 6_500])
     for calc in _calculators(**chunking):
         in_memory = calc.fit(holed_reference)
@@ -79,7 +79,7 @@ def test_streamed_fit_equals_in_memory_when_the_sample_holds_every_row(chunking,
 
 
 def test_realized_performance_keeps_its_reference_chunks_when_streamed(reference, tmp_path, monkeypatch):
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 2_500)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 2_500)
     path = write_parts(reference, tmp_path / "ref", [9_000, 11_000])
     calc = _calculators(chunk_size=3_000, incomplete="append")[3]
     in_memory = calc.fit(reference).reference_chunks_
@@ -92,8 +92,8 @@ def small_sample_results(holed_reference, analysis, tmp_path_factory):
     """In-memory and streamed results of every calculator, the stream keeping 5,000 of 20,000 rows."""
     path = write_parts(holed_reference, tmp_path_factory.mktemp("ref"), [8_000, 12_000])
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(seismo.frame, "BATCH_ROWS", 3_333)
-        patch.setattr(seismo.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
+        patch.setattr(seismo.data.frame, "BATCH_ROWS", 3_333)
+        patch.setattr(seismo.chunks.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
         out = {}
         for calc in _calculators(n_resamples=100, chunk_size=2_000):
             if isinstance(calc, seismo.PCADrift):
@@ -147,8 +147,8 @@ def _correlated(n: int, seed: int) -> pd.DataFrame:
 def test_pca_fits_on_the_sample_and_scores_every_reference_row(tmp_path, monkeypatch):
     reference, analysis = _correlated(20_000, seed=1), _correlated(20_000, seed=2)
     path = write_parts(reference, tmp_path / "ref", [20_000])
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 3_333)
-    monkeypatch.setattr(seismo.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 3_333)
+    monkeypatch.setattr(seismo.chunks.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
     in_memory = seismo.PCADrift(chunk_size=2_000, n_resamples=100).fit(reference).calculate(analysis).to_df()
     streamed_drift = seismo.PCADrift(chunk_size=2_000, n_resamples=100).fit(path, streaming=True)
     streamed = streamed_drift.calculate(analysis).to_df()
@@ -169,8 +169,8 @@ def test_exact_extras_keep_reference_ranges_and_categories(tmp_path, monkeypatch
     df["e"] = np.where(np.arange(20_000) == 4_322, 10, np.arange(20_000) % 10)  # 11 distinct: continuous
     columns = [*COLUMNS, "e"]
     path = write_parts(df, tmp_path / "ref", [10_000, 10_000])
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 4_000)
-    monkeypatch.setattr(seismo.reference, "REFERENCE_SAMPLE_ROWS", 1_000)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 4_000)
+    monkeypatch.setattr(seismo.chunks.reference, "REFERENCE_SAMPLE_ROWS", 1_000)
     sample = scan_reference(path, columns, None, sample_rows=1_000, seed=0).frame  # the sample fit draws
     assert not set(sample.positions) & {10, 12_345, 7_777, 4_322}
     for calc_type in (seismo.DataQuality, seismo.UnivariateDrift):
@@ -208,7 +208,7 @@ def test_the_sample_has_the_configured_size_and_does_not_depend_on_the_batch_siz
     assert ranges == ["a", "b", "d"] and counts == {"a": 10, "b": 10, "c": None, "d": 10}
     samples = []
     for batch_rows in (1_777, 20_000):
-        monkeypatch.setattr(seismo.frame, "BATCH_ROWS", batch_rows)
+        monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", batch_rows)
         ref = scan_reference(path, COLUMNS, "timestamp", ranges=ranges, counts=counts, sample_rows=4_000, seed=3)
         assert ref.n_rows == 20_000 and ref.sample_rows == 4_000 and ref.frame.table.num_rows == 4_000
         positions = ref.frame.positions
@@ -223,7 +223,7 @@ def test_the_sample_has_the_configured_size_and_does_not_depend_on_the_batch_siz
 
 
 def test_streamed_fit_refuses_what_it_cannot_do(reference, tmp_path, monkeypatch):
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 4_000)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 4_000)
     directory = tmp_path / "ref"
     directory.mkdir()
     reference.iloc[10_000:].to_parquet(directory / "a.parquet", index=False)  # later rows in the first file
@@ -251,7 +251,7 @@ def test_estimators_fit_a_streamed_reference(estimator, reference, analysis, tmp
     """With the sample holding every row the streamed fit equals the in-memory one; with a quarter
     of the rows (score bins and calibration from the sample, counts from every row) thresholds
     and estimates stay close."""
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 3_333)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 3_333)
     reference.to_parquet(tmp_path / "ref.parquet", index=False)
     cls = seismo.PAPE if estimator == "pape" else seismo.CBPE
     args = dict(y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true", timestamp="timestamp",
@@ -260,7 +260,7 @@ def test_estimators_fit_a_streamed_reference(estimator, reference, analysis, tmp
         warnings.simplefilter("ignore")
         in_memory = cls("binary", **args).fit(reference).estimate(analysis).to_df()
         streamed = cls("binary", **args).fit(str(tmp_path / "ref.parquet"), streaming=True).estimate(analysis).to_df()
-        monkeypatch.setattr(seismo.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
+        monkeypatch.setattr(seismo.chunks.reference, "REFERENCE_SAMPLE_ROWS", 5_000)
         sampled = cls("binary", **args).fit(str(tmp_path / "ref.parquet"), streaming=True).estimate(analysis).to_df()
     pd.testing.assert_frame_equal(in_memory[["period", "chunk_key", "metric", "alert"]],
                                   streamed[["period", "chunk_key", "metric", "alert"]])
@@ -275,7 +275,7 @@ def test_estimators_fit_a_streamed_reference(estimator, reference, analysis, tmp
 
 def test_domain_classifier_fits_a_streamed_reference(reference, analysis, tmp_path, monkeypatch):
     """Equal to the in-memory fit when the sample holds every row; categories exact either way."""
-    monkeypatch.setattr(seismo.frame, "BATCH_ROWS", 3_333)
+    monkeypatch.setattr(seismo.data.frame, "BATCH_ROWS", 3_333)
     reference.to_parquet(tmp_path / "ref.parquet", index=False)
     args = dict(columns=["a", "b", "c", "d"], timestamp="timestamp", chunk_size=4_000)
     with warnings.catch_warnings():

@@ -9,8 +9,8 @@ import pytest
 
 import seismo
 from synthetic import make_frame
-from seismo.scaling import LOCATION, distance
-from seismo.thresholds import ConstantThreshold, StandardDeviationThreshold, clip_to_range, is_alert
+from seismo.engine.sampling_error import LOCATION, distance
+from seismo.engine.thresholds import ConstantThreshold, StandardDeviationThreshold, clip_to_range, is_alert
 
 
 def test_standard_deviation_rule_on_the_unit_scale():
@@ -73,8 +73,8 @@ def test_small_kept_last_chunk_gets_wider_bounds():
 from scipy import stats  # noqa: E402
 
 from seismo.errors import InvalidConfiguration  # noqa: E402
-from seismo.scaling import PROPORTION  # noqa: E402
-from seismo.thresholds import DEFAULT_FALSE_ALARM_RATE, FalseAlarmThreshold  # noqa: E402
+from seismo.engine.sampling_error import PROPORTION  # noqa: E402
+from seismo.engine.thresholds import DEFAULT_FALSE_ALARM_RATE, FalseAlarmThreshold  # noqa: E402
 
 
 def _unit_distance(exponent: float):

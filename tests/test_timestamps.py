@@ -10,7 +10,7 @@ import pytest
 
 import seismo
 from seismo.errors import InvalidData
-from seismo.timestamps import parse_timestamps
+from seismo.data.timestamps import parse_timestamps
 
 DAYS = pd.date_range("2024-07-20", periods=40, freq="D")  # days 1-31: day-first is decidable
 

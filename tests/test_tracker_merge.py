@@ -10,7 +10,7 @@ import pytest
 from closeness import assert_close_by_metric
 
 import seismo
-from seismo.frame import load_frame
+from seismo.data.frame import load_frame
 
 
 def _calculators():

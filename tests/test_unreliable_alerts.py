@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import seismo
-from seismo.report import Report
+from seismo.monitor.report import Report
 
 NO_RANKING = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
 

@@ -1,4 +1,4 @@
-"""The few error and warning classes seismo raises.
+"""The few error and warning classes seismo raises, all in one module.
 
 Every message names the column or key, what was found, and what would be valid.
 """
@@ -32,6 +32,14 @@ class InvalidConfiguration(SeismoError, ValueError):
 
 class NotFittedError(SeismoError, RuntimeError):
     """A calculator was used before `fit`."""
+
+
+class PersistError(SeismoError, ValueError):
+    """A saved object could not be written or read back: names the file, class or attribute path."""
+
+
+class StoreError(SeismoError, RuntimeError):
+    """The results store cannot do what was asked: unreachable, newer schema, concurrent run, bad input."""
 
 
 class SeismoWarning(UserWarning):

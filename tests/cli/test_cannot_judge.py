@@ -11,8 +11,8 @@ import pytest
 from cli_data import make_log, write_config
 from typer.testing import CliRunner
 
-from seismo.cli import app
-from seismo.jobs import stored_report
+from seismo.cli.app import app
+from seismo.cli.jobs import stored_report
 
 # only the estimate, with a threshold it never crosses: the run may alert only for being unjudgeable
 UNJUDGEABLE = {"calculators.estimated_performance": {"metrics": ["accuracy"], "thresholds": {"accuracy": {"lower": 0.0}}},

@@ -7,7 +7,7 @@ from __future__ import annotations
 from cli_data import BASE, write_config
 
 from seismo import ConstantThreshold, StandardDeviationThreshold
-from seismo.config import build_config, load_config
+from seismo.cli.config import build_config, load_config
 
 
 def test_monitor_arguments(tmp_path):
@@ -88,7 +88,7 @@ def test_the_new_keys_change_the_fit_hash_only_when_set(tmp_path):
     # unset, they are not in the digest: a config written before they existed keeps its saved monitor
     tree = load_config(write_config(tmp_path)).model_dump(mode="json", include={"model", "calculators"})
     assert "timestamp_format" in tree["model"]
-    from seismo.config.schema import _KEYS_ADDED_LATER, _drop_unset
+    from seismo.cli.config.fields import _KEYS_ADDED_LATER, _drop_unset
 
     _drop_unset(tree, _KEYS_ADDED_LATER)
     assert "timestamp_format" not in tree["model"] and "false_alarm_rate" not in tree["calculators"]["data_quality"]

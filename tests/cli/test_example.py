@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import seismo
-from seismo.cli import app
+from seismo.cli.app import app
 from seismo.store import ResultsStore
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

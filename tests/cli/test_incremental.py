@@ -16,7 +16,7 @@ import pytest
 from cli_data import write_config
 from closeness import assert_close_by_metric
 
-from seismo.jobs import run_job
+from seismo.cli.jobs import run_job
 from seismo.store import ResultsStore
 
 KEYS = ["calculator", "period", "chunk_key", "column", "metric"]

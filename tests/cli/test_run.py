@@ -15,8 +15,8 @@ import pandas as pd
 from cli_data import write_config
 from typer.testing import CliRunner
 
-from seismo.cli import app
-from seismo.jobs import run_job, stored_report
+from seismo.cli.app import app
+from seismo.cli.jobs import run_job, stored_report
 from seismo.store import ResultsStore
 
 QUIET_PERFORMANCE = {"calculators.realized_performance": {"metrics": ["roc_auc"], "thresholds": {"roc_auc": {"lower": 0.0}}},
@@ -150,7 +150,7 @@ def test_report_rebuilds_html_from_the_store(workspace):
 
 def test_every_runs_until_sigterm(workspace):
     path = write_config(workspace, {"calculators.estimated_performance": False})
-    process = subprocess.Popen([sys.executable, "-m", "seismo.cli", "run", "-c", str(path), "--every", "1s",
+    process = subprocess.Popen([sys.executable, "-m", "seismo.cli.app", "run", "-c", str(path), "--every", "1s",
                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -177,7 +177,7 @@ def test_a_tampered_saved_monitor_stops_the_run_until_refit(workspace):
     path = write_config(workspace, {"saved_monitor": "state"})
     run_job(path)
     state = workspace / "state" / "monitor" / "state.json"
-    state.write_text(state.read_text().replace('"seismo.monitor:Monitor"', '"os:system"', 1))
+    state.write_text(state.read_text().replace('"seismo.monitor.monitor:Monitor"', '"os:system"', 1))
     out = invoke("-c", path)
     assert out.exit_code == 2 and "cannot be loaded" in out.output and "--full" in out.output
     with store_of(workspace) as store:

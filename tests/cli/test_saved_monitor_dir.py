@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from cli_data import write_config
 
-from seismo.jobs import run_job
+from seismo.cli.jobs import run_job
 from seismo.persist import PersistError
 from seismo.persist.files import PENDING, replace_files
 

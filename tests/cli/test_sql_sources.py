@@ -10,8 +10,8 @@ import pytest
 from cli_data import write_config
 from sqlalchemy.dialects import mssql, oracle, postgresql
 
-from seismo import sources
-from seismo.config import load_config
+from seismo.cli import sources
+from seismo.cli.config import load_config
 
 
 @pytest.fixture

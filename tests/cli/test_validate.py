@@ -11,8 +11,8 @@ import pytest
 from cli_data import make_log, write_config
 from typer.testing import CliRunner
 
-from seismo.cli import app
-from seismo.validate import validate
+from seismo.cli.app import app
+from seismo.cli.validate import validate
 
 
 def only(problems, kind):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 from cli_data import write_config
 
-from seismo.validate import validate
+from seismo.cli.validate import validate
 
 
 def _drop_analysis_column(workspace, column):

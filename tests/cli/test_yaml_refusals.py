@@ -8,8 +8,8 @@ import tracemalloc
 
 import pytest
 
-from seismo.config.reading import parse_yaml
-from seismo.config.yaml_safe import MAX_BYTES, MAX_NODES, load_config_yaml
+from seismo.cli.config.reading import parse_yaml
+from seismo.cli.config.yaml_safe import MAX_BYTES, MAX_NODES, load_config_yaml
 
 BOMB = "\n".join(["a: &a [x, x, x, x, x, x, x, x, x]"]
                  + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)])

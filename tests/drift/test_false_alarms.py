@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 import seismo
-from seismo.thresholds import DEFAULT_FALSE_ALARM_RATE
+from seismo.engine.thresholds import DEFAULT_FALSE_ALARM_RATE
 
 CHUNK, REF_CHUNKS, NULL_CHUNKS = 500, 10, 60
 METHODS = ["kolmogorov_smirnov", "jensen_shannon", "hellinger", "psi"]

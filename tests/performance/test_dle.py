@@ -52,7 +52,7 @@ def test_reference_estimates_are_out_of_fold(fitted):
     mae = np.array([r["value"] for r in ref if r["metric"] == "mae"])
     realized = np.array([r["realized"] for r in ref if r["metric"] == "mae"])
     in_sample = fitted.loss_model_.predict(fitted.fitted_tracker_.tracker.inputs(
-        seismo.frame.load_frame(_frame(16_000, 0, 0.2), None, None, "reference")))["abs_error"]
+        seismo.data.frame.load_frame(_frame(16_000, 0, 0.2), None, None, "reference")))["abs_error"]
     oof = fitted.fitted_tracker_.tracker.reference_losses["abs_error"]
     assert not np.allclose(in_sample, oof)
     assert np.abs(mae - realized).mean() / realized.mean() < 0.05
@@ -62,7 +62,7 @@ def test_rmse_is_root_of_mean_estimated_squared_error(fitted):
     analysis = _frame(4_000, 3, 0.2)
     df = fitted.estimate(analysis).filter(period="analysis").to_df()
     tracker = fitted.fitted_tracker_.tracker
-    losses = tracker.encode(seismo.frame.load_frame(analysis, None, None, "analysis"))
+    losses = tracker.encode(seismo.data.frame.load_frame(analysis, None, None, "analysis"))
     first = df[(df["chunk_index"] == 0)].set_index("metric")["value"]
     assert first["rmse"] == pytest.approx(np.sqrt(losses["sq_error"][:CHUNK].mean()), rel=1e-9)
     assert first["mae"] == pytest.approx(losses["abs_error"][:CHUNK].mean(), rel=1e-9)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from seismo.errors import InvalidData
-from seismo.frame import Frame
+from seismo.data.frame import Frame
 from seismo.performance.model import ClassSpec, class_index, probabilities
 
 BINARY = ClassSpec(("0", "1"), ("p",), (1,))

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 import seismo
-from seismo.drift.domain_fit import DomainFit, DomainFitCache, cross_fit
+from seismo.engine.domain_fit import DomainFit, DomainFitCache, cross_fit
 from seismo.performance.trust import (
     GAP_NOISE,
     TRUST_COLUMNS,

@@ -25,10 +25,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from properties_common import property_settings
 
-from seismo.accumulate import ChunkAccumulator
-from seismo.chunking import Chunker, CountChunker, PeriodChunker, SizeChunker
+from seismo.chunks.accumulator import ChunkAccumulator
+from seismo.chunks.chunkers import Chunker, CountChunker, PeriodChunker, SizeChunker
 from seismo.errors import InvalidConfiguration, SeismoWarning
-from seismo.frame import Frame
+from seismo.data.frame import Frame
 
 
 class RowPositions:

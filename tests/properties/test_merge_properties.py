@@ -35,7 +35,7 @@ from seismo.metrics import (
     metrics_for,
 )
 from seismo.performance.realized import LabelledPartial, finish_classification
-from seismo.quality import (
+from seismo.quality.data_quality import (
     ContinuousQualityPartial,
     ContinuousQualityTracker,
     quality_of_continuous,

@@ -26,7 +26,7 @@ import pytest
 from sklearn import metrics as skm
 
 import seismo
-from seismo.accumulate import StreamState
+from seismo.chunks.accumulator import StreamState
 
 BINARY = dict(y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true")
 FEATURES = ["x", "s"]

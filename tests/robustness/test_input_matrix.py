@@ -27,7 +27,7 @@ import pytest
 from sklearn import metrics as skm
 
 import seismo
-from seismo.encoding import MAX_TRACKED_CATEGORIES
+from seismo.data.categories import MAX_TRACKED_CATEGORIES
 
 pl = pytest.importorskip("polars")
 

@@ -12,7 +12,7 @@ import scipy.stats as ss
 from scipy.spatial.distance import jensenshannon
 from sklearn.datasets import load_digits
 import seismo
-from seismo.result import RESULT_COLUMNS
+from seismo.engine.result import RESULT_COLUMNS
 from robust_data import _analysis, _cell, _chunks, CANCER_COLUMNS, _category_table  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import seismo
 from seismo.performance.trust import TRUST_COLUMNS
-from seismo.result import RESULT_COLUMNS
+from seismo.engine.result import RESULT_COLUMNS
 from robust_data import _analysis, BINARY, CBPE_METRICS  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")

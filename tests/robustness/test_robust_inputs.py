@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 import scipy.stats as ss
 import seismo
-from seismo.result import RESULT_COLUMNS
+from seismo.engine.result import RESULT_COLUMNS
 from robust_data import pl, _analysis, _cell, _chunks, _category_table, AWKWARD_KINDS, _mixed_frame, FEATURES, _all_results  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")

@@ -11,7 +11,7 @@ import pytest
 from sklearn import metrics as skm
 import seismo
 from seismo.performance.trust import TRUST_COLUMNS
-from seismo.result import RESULT_COLUMNS
+from seismo.engine.result import RESULT_COLUMNS
 from robust_data import pl, WINE_NAMES, _analysis, _cell, _chunks, BINARY, _assert_binary_matches_sklearn, _label_variants, _macro_ovr_auc, _targets, CBPE_METRICS  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")

@@ -26,7 +26,7 @@ from fuzzing import fuzz, tree_paths
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seismo.config import Config, ConfigError, build_config, load_config
+from seismo.cli.config import Config, ConfigError, build_config, load_config
 
 FUZZ = fuzz(80)
 

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from seismo.errors import SeismoError
 from seismo.persist import dumps, load, loads, save
 from seismo.stats.moments import Moments
-from seismo.thresholds import ConstantThreshold, FalseAlarmThreshold
+from seismo.engine.thresholds import ConstantThreshold, FalseAlarmThreshold
 
 FUZZ = fuzz(60)
 MANIFEST, STATE = "manifest.json", "state.json"
@@ -74,8 +74,8 @@ BINARY = sorted(name for name in SPECIMEN if name not in (MANIFEST, STATE))
 
 HOSTILE_STRINGS = [
     "builtins:eval", "os:system", "posix:system", "subprocess:Popen", "seismo.persist.classes:resolve",
-    "seismo.persist.bundle:load", "seismo:__class__", "seismo.monitor:pd.DataFrame", "seismo.monitor:Monitor.__init__",
-    "seismo.thresholds:Threshold", "seismo.stats.moments:Moments", "lightgbm.sklearn:LGBMClassifier", "seismo:",
+    "seismo.persist.bundle:load", "seismo:__class__", "seismo.monitor.monitor:pd.DataFrame", "seismo.monitor.monitor:Monitor.__init__",
+    "seismo.engine.thresholds:Threshold", "seismo.stats.moments:Moments", "lightgbm.sklearn:LGBMClassifier", "seismo:",
     ":", "O", "|O", "<U0", "V8", "m8[xyz]", "M8[D]", "f16", "<f8", "c16", "$ref", "$id", "$object", "$enum", "$float",
     "$ndarray", "$arrow", "$pandas", "$lightgbm", "nan", "-inf", "a999", "arrow/99.arrows", "../manifest.json",
     "lightgbm/0.txt", "arrow/0.arrows", "state.json", "defaultdict", "OrderedDict", "factory", "kind", "attrs",

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 import seismo
-from seismo import sources
-from seismo.config import build_config
+from seismo.cli import sources
+from seismo.cli.config import build_config
 from seismo.store import ResultsStore
 
 DROP = "x'; DROP TABLE results; --"

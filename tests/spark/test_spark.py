@@ -24,10 +24,10 @@ from pyspark.sql import functions as F
 from synthetic import make_frame
 
 import seismo
-from seismo.calculator import finish_chunks
-from seismo.chunking import Chunk, Chunker
+from seismo.engine.trackers import finish_chunks
+from seismo.chunks.chunkers import Chunk, Chunker
 from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData
-from seismo.spark import spark_chunk_partials
+from seismo.chunks.spark import spark_chunk_partials
 
 pytestmark = [pytest.mark.xdist_group("spark"),
               pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")]
@@ -215,7 +215,7 @@ def test_an_empty_dataframe_is_refused(spread, reference):
 def test_a_partition_spanning_many_chunks_sends_them_in_parts(spread, reference, analysis):
     """139 daily chunks dealt over four partitions: each Python worker sends its pieces in parts
     (`MAX_OPEN_PIECES`), and the driver merges them into the same chunks."""
-    from seismo.spark import MAX_OPEN_PIECES
+    from seismo.chunks.spark import MAX_OPEN_PIECES
 
     quality = seismo.DataQuality(columns=["a", "c"], timestamp="timestamp", chunk_period="D").fit(reference)
     from_spark = quality.calculate(spread).to_df()

@@ -11,8 +11,8 @@ from scipy.stats import chi2_contingency
 
 import pyarrow as pa
 
-from seismo.encoding import category_bins
-from seismo.io import string_values
+from seismo.data.categories import category_bins
+from seismo.data.io import string_values
 from seismo.stats.categorical import CategoryCounts
 from seismo.stats.distances import chi2, hellinger, jensen_shannon, l_infinity, psi
 

@@ -129,7 +129,7 @@ def job_runs(config: str, seed: int, n: int) -> None:
     import pandas as pd
     from typer.main import get_command
 
-    from seismo.cli import app
+    from seismo.cli.app import app
 
     command = get_command(app)
     folder = Path(config).parent
@@ -170,7 +170,7 @@ def together(warmup: str, timeout: float, configs: list[str]) -> None:
     """
     from typer.main import get_command
 
-    from seismo.cli import app
+    from seismo.cli.app import app
 
     command = get_command(app)
     command.main(["run", "-c", warmup, "-q"], standalone_mode=False)

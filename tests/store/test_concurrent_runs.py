@@ -19,7 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
 from cli_data import make_log, write_config  # noqa: E402
 
-from seismo.jobs import run_job  # noqa: E402
+from seismo.cli.jobs import run_job  # noqa: E402
 from seismo.store import ResultsStore  # noqa: E402
 
 WORKER = str(Path(__file__).with_name("fault_worker.py"))

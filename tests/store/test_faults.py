@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from store_data import make_results
 
-from seismo.jobs import run_job
+from seismo.cli.jobs import run_job
 from seismo.store import ResultsStore
 
 WORKER = str(Path(__file__).with_name("fault_worker.py"))

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
 from cli_data import make_log, write_config  # noqa: E402
 
-from seismo.jobs import run_job  # noqa: E402
+from seismo.cli.jobs import run_job  # noqa: E402
 
 LIGHT = {"calculators.estimated_performance": False, "calculators.univariate_drift.methods": ["jensen_shannon"],
          "calculators.data_quality.metrics": ["missing_rate", "row_count"]}

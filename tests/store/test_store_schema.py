@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from store_data import make_results
 
 from seismo.store import SCHEMA_VERSION, ResultsStore, StoreError
-from seismo.store.schema import MIGRATIONS, migrate
+from seismo.store.tables import MIGRATIONS, migrate
 
 
 def _versions(url: str) -> list[int]:

@@ -59,18 +59,18 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..accumulate import OpenChunk, StreamState, TableRows, local_chunk
-from ..reference import row_positions
-from ..base import FeatureCalculator, is_spark
-from ..calculator import chosen_threshold, rows_to_frame
-from ..chunking import Chunk, Chunker
-from .domain_fit import DomainFitCache, cross_fit
-from ..encoding import category_bins
-from ..errors import InvalidConfiguration
-from ..frame import Frame
-from ..io import DataLike
-from ..result import Result
-from ..thresholds import (
+from seismo.chunks.accumulator import OpenChunk, StreamState, TableRows, local_chunk
+from seismo.chunks.reference import row_positions
+from seismo.engine.calculator import FeatureCalculator, is_spark
+from seismo.engine.trackers import chosen_threshold, rows_to_frame
+from seismo.chunks.chunkers import Chunk, Chunker
+from seismo.engine.domain_fit import DomainFitCache, cross_fit
+from seismo.data.categories import category_bins
+from seismo.errors import InvalidConfiguration
+from seismo.data.frame import Frame
+from seismo.data.io import DataLike
+from seismo.engine.result import Result
+from seismo.engine.thresholds import (
     Bounds,
     MaterialThreshold,
     Threshold,
@@ -231,7 +231,7 @@ class DomainClassifierDrift(FeatureCalculator):
         """Encode the reference, keep a bounded sample of it, and compute every reference chunk's value.
 
         ``streaming`` works as in `UnivariateDrift.fit`: the classifier then learns from the
-        uniform sample of the reference (`seismo.reference.REFERENCE_SAMPLE_ROWS` rows at most),
+        uniform sample of the reference (`seismo.chunks.reference.REFERENCE_SAMPLE_ROWS` rows at most),
         each reference chunk being represented by its sampled rows; categories are exact.
         """
         self._check_config()

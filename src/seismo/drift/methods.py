@@ -12,9 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..stats import distances
-from ..stats.continuous import coarse_counts, kolmogorov_smirnov, wasserstein
-from ..stats.histogram import Histogram
+from seismo.stats import distances
+from seismo.stats.continuous import coarse_counts, kolmogorov_smirnov, wasserstein
+from seismo.stats.histogram import Histogram
 
 
 @dataclass
@@ -42,8 +42,8 @@ class DriftMethod:
     compute: Callable[[Comparison], float | tuple[float, float]]
     upper_bound: float | None  # every method is >= 0
     description: str
-    noise_exponent: float = 0.5  # noise ∝ (1/n + 1/m)^exponent under no drift (see seismo.scaling)
-    quadratic: bool = False  # chi-squared-like scale (see seismo.thresholds)
+    noise_exponent: float = 0.5  # noise ∝ (1/n + 1/m)^exponent under no drift (see seismo.engine.sampling_error)
+    quadratic: bool = False  # chi-squared-like scale (see seismo.engine.thresholds)
 
 
 DRIFT_METHODS: dict[str, DriftMethod] = {}

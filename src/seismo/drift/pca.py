@@ -38,7 +38,7 @@ different one than the final model, and every reference chunk scored far above
 stationary analysis chunks (issue 11: 1.26 against 1.14).
 
 A reference streamed from files fits the final model on the reference sample
-(`seismo.reference`); its rows are still all scored.
+(`seismo.chunks.reference`); its rows are still all scored.
 """
 
 from __future__ import annotations
@@ -54,17 +54,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
-from ..base import FeatureCalculator
-from ..calculator import ROWS, MetricInfo
-from ..chunking import Chunker
-from ..errors import InvalidConfiguration
-from ..frame import Frame
-from ..io import DataLike, string_values
-from ..reference import row_positions
-from ..scaling import LOCATION
-from ..stats.moments import Moments
-from ..stats.sample import row_keys
-from ..thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
+from seismo.engine.calculator import FeatureCalculator
+from seismo.engine.trackers import ROWS, MetricInfo
+from seismo.chunks.chunkers import Chunker
+from seismo.errors import InvalidConfiguration
+from seismo.data.frame import Frame
+from seismo.data.io import DataLike, string_values
+from seismo.chunks.reference import row_positions
+from seismo.engine.sampling_error import LOCATION
+from seismo.stats.moments import Moments
+from seismo.stats.sample import row_keys
+from seismo.engine.thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 
 METRIC = "pca_reconstruction_error"
 N_FOLDS = 5

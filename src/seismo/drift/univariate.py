@@ -7,20 +7,20 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 
-from ..base import FeatureCalculator
-from ..calculator import REFERENCE_ROWS, ROWS, MetricInfo
-from ..scaling import distance
-from ..chunking import Chunker
-from ..encoding import category_bins
-from ..errors import InvalidConfiguration
-from ..frame import Frame
-from ..io import DataLike
-from ..stats.binning import (coarse_atoms, coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins,
+from seismo.engine.calculator import FeatureCalculator
+from seismo.engine.trackers import REFERENCE_ROWS, ROWS, MetricInfo
+from seismo.engine.sampling_error import distance
+from seismo.chunks.chunkers import Chunker
+from seismo.data.categories import category_bins
+from seismo.errors import InvalidConfiguration
+from seismo.data.frame import Frame
+from seismo.data.io import DataLike
+from seismo.stats.binning import (coarse_atoms, coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins,
                              n_fine_bins)
-from ..stats.categorical import CategoryCounts
-from ..stats.histogram import Histogram
-from ..thresholds import DISTANCE_THRESHOLD, resolve_thresholds
-from .methods import DRIFT_METHODS, Comparison, methods_for
+from seismo.stats.categorical import CategoryCounts
+from seismo.stats.histogram import Histogram
+from seismo.engine.thresholds import DISTANCE_THRESHOLD, resolve_thresholds
+from seismo.drift.methods import DRIFT_METHODS, Comparison, methods_for
 
 DEFAULT_MAX_CATEGORIES = 50
 
@@ -115,7 +115,7 @@ class UnivariateDrift(FeatureCalculator):
 
     ``methods`` defaults to every registered method; each is applied to the
     columns whose kind it fits. Thresholds default to the mean + 3 standard
-    deviations of out-of-sample reference values (see `seismo.thresholds`).
+    deviations of out-of-sample reference values (see `seismo.engine.thresholds`).
     """
 
     _extra_columns = ("p_value",)

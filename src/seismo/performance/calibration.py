@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidConfiguration, InvalidData, NotFittedError
+from seismo.errors import InvalidConfiguration, InvalidData, NotFittedError
 
 METHODS = ("auto", "isotonic", "none")
 

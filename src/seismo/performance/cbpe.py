@@ -17,15 +17,15 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..calculator import ROWS
-from ..chunking import Chunker
-from ..frame import Frame
-from ..metrics.partials import ClassificationPartial, bin_scores
-from .calibration import Calibrator
-from .estimation import Estimator
-from .model import ClassSpec, class_index, probabilities
-from .realized import finish_classification
-from .trust import MetricGaps
+from seismo.engine.trackers import ROWS
+from seismo.chunks.chunkers import Chunker
+from seismo.data.frame import Frame
+from seismo.metrics.partials import ClassificationPartial, bin_scores
+from seismo.performance.calibration import Calibrator
+from seismo.performance.estimation import Estimator
+from seismo.performance.model import ClassSpec, class_index, probabilities
+from seismo.performance.realized import finish_classification
+from seismo.performance.trust import MetricGaps
 
 
 class CBPETracker:
@@ -106,7 +106,7 @@ class CBPE(Estimator):
 
     def __new__(cls, problem_type: str = "binary", *args: Any, **kwargs: Any):
         if problem_type == "regression" and cls is CBPE:
-            from .dle import DLE
+            from seismo.performance.dle import DLE
 
             kwargs.pop("y_pred_proba", None)
             kwargs.pop("calibration", None)

@@ -17,16 +17,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..calculator import ROWS
-from ..chunking import Chunker
-from ..errors import InvalidData
-from ..frame import Frame
-from ..metrics.partials import LossSums
-from ..result import Result
-from ..schema import build_schema
-from .estimation import Estimator
-from .loss_model import LossModel, row_losses
-from .model import regression_values
+from seismo.engine.trackers import ROWS
+from seismo.chunks.chunkers import Chunker
+from seismo.errors import InvalidData
+from seismo.data.frame import Frame
+from seismo.metrics.partials import LossSums
+from seismo.engine.result import Result
+from seismo.data.columns import build_schema
+from seismo.performance.estimation import Estimator
+from seismo.performance.loss_model import LossModel, row_losses
+from seismo.performance.model import regression_values
 
 #: which per-row loss each regression metric averages
 LOSS_OF_METRIC = {
@@ -75,7 +75,7 @@ class DLETracker:
         return LossSums.from_losses(pick["abs_error"], pick["abs_pct_error"], pick["sq_error"], sq_log)
 
     def finish(self, part: LossSums, reference: Any = None) -> dict:
-        from ..metrics.registry import METRICS
+        from seismo.metrics.registry import METRICS
 
         return {**{name: METRICS[name].finish(part) for name in self.metrics}, ROWS: part.n}
 

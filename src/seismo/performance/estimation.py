@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..accumulate import OpenChunk, StreamState, TableRows, local_chunk
-from ..base import BaseCalculator, is_spark
-from ..calculator import (
+from seismo.chunks.accumulator import OpenChunk, StreamState, TableRows, local_chunk
+from seismo.engine.calculator import BaseCalculator, is_spark
+from seismo.engine.trackers import (
     ROWS,
     FittedTracker,
     chunk_values,
@@ -29,15 +29,15 @@ from ..calculator import (
     tidy_rows,
     warn_undefined,
 )
-from ..chunking import Chunk
-from ..drift.domain_fit import DomainFitCache, FeatureEncoder
-from ..errors import InvalidConfiguration, SeismoWarning
-from ..frame import Frame, should_stream
-from ..io import DataLike, read_schema
-from ..reference import row_positions, scan_reference
-from ..result import Result
-from .realized import RealizedPerformance
-from .trust import (
+from seismo.chunks.chunkers import Chunk
+from seismo.engine.domain_fit import DomainFitCache, FeatureEncoder
+from seismo.errors import InvalidConfiguration, SeismoWarning
+from seismo.data.frame import Frame, should_stream
+from seismo.data.io import DataLike, read_schema
+from seismo.chunks.reference import row_positions, scan_reference
+from seismo.engine.result import Result
+from seismo.performance.realized import RealizedPerformance
+from seismo.performance.trust import (
     DEFAULT_WEIGHT_CLIP,
     PROBE_HYPERPARAMETERS,
     PROBE_ROWS,
@@ -171,7 +171,7 @@ class Estimator(BaseCalculator):
         """A reference larger than memory. Thresholds, sampling errors and the realized reference
         values come from every row (`RealizedPerformance.fit` streams them). What needs raw rows
         (the calibration or loss models, the trust diagnostics' reference sample) learns from a
-        uniform sample of at most `seismo.reference.REFERENCE_SAMPLE_ROWS` rows, and each
+        uniform sample of at most `seismo.chunks.reference.REFERENCE_SAMPLE_ROWS` rows, and each
         reference chunk's estimate is computed on the sampled rows that fall in it. With a
         sample holding every row, this equals the in-memory fit.
         """

@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # LightGBM and scikit-learn are imported when a model is fitt
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError
-from ..metrics.partials import MAPE_EPS, MSLE_LOWER_LIMIT
+from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError
+from seismo.metrics.partials import MAPE_EPS, MSLE_LOWER_LIMIT
 
 LOSSES = ("abs_error", "abs_pct_error", "sq_error", "sq_log_error")
 

@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
-from ..frame import Frame
-from ..io import string_values
-from ..schema import Roles
+from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
+from seismo.data.frame import Frame
+from seismo.data.io import string_values
+from seismo.data.columns import Roles
 
 
 @dataclass(frozen=True)

@@ -77,15 +77,15 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..chunking import Chunk, Chunker
-from ..drift.domain_fit import FeatureEncoder
-from ..errors import InvalidConfiguration
-from ..frame import Frame
-from ..metrics.partials import ClassificationPartial, bin_scores
-from .calibration import Calibrator
-from .cbpe import CBPE, CBPETracker, calibration_input, soft_labels
-from .model import ClassSpec, class_index, probabilities
-from .trust import DEFAULT_WEIGHT_CLIP, ChunkShift, DomainProbe, effective_sample_size
+from seismo.chunks.chunkers import Chunk, Chunker
+from seismo.engine.domain_fit import FeatureEncoder
+from seismo.errors import InvalidConfiguration
+from seismo.data.frame import Frame
+from seismo.metrics.partials import ClassificationPartial, bin_scores
+from seismo.performance.calibration import Calibrator
+from seismo.performance.cbpe import CBPE, CBPETracker, calibration_input, soft_labels
+from seismo.performance.model import ClassSpec, class_index, probabilities
+from seismo.performance.trust import DEFAULT_WEIGHT_CLIP, ChunkShift, DomainProbe, effective_sample_size
 
 __all__ = ["PAPE", "FeatureEncoder", "effective_sample_size", "weighted_calibration"]
 

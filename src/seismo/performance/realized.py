@@ -16,22 +16,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..accumulate import StreamState
-from ..base import BaseCalculator, is_spark
-from ..calculator import ROWS, MetricInfo
-from ..chunking import Chunker
-from ..errors import InvalidConfiguration, InvalidData, SeismoWarning
-from ..frame import BATCH_ROWS, Frame, is_path, should_stream
-from ..io import DataLike, read_schema, read_table, record_batches
-from ..metrics.partials import ClassificationPartial, LossSums, bin_scores
-from ..metrics.registry import METRICS, get_metric, metrics_for
-from ..result import Result
-from ..scaling import COUNT, EXTENSIVE, LOCATION
-from ..stats.binning import fine_points
-from ..thresholds import PERFORMANCE_THRESHOLD, resolve_thresholds
-from ..metrics.registry import check_problem_type
-from ..reference import ReferenceData
-from .model import ClassSpec, check_predictions, class_index, probabilities, regression_values
+from seismo.chunks.accumulator import StreamState
+from seismo.engine.calculator import BaseCalculator, is_spark
+from seismo.engine.trackers import ROWS, MetricInfo
+from seismo.chunks.chunkers import Chunker
+from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
+from seismo.data.frame import BATCH_ROWS, Frame, is_path, should_stream
+from seismo.data.io import DataLike, read_schema, read_table, record_batches
+from seismo.metrics.partials import ClassificationPartial, LossSums, bin_scores
+from seismo.metrics.registry import METRICS, get_metric, metrics_for
+from seismo.engine.result import Result
+from seismo.engine.sampling_error import COUNT, EXTENSIVE, LOCATION
+from seismo.stats.binning import fine_points
+from seismo.engine.thresholds import PERFORMANCE_THRESHOLD, resolve_thresholds
+from seismo.metrics.registry import check_problem_type
+from seismo.chunks.reference import ReferenceData
+from seismo.performance.model import ClassSpec, check_predictions, class_index, probabilities, regression_values
 
 SCORE_POINTS = 5_000
 CONFUSION_NORMALIZATIONS = ("none", "all", "true", "pred")

@@ -66,9 +66,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..chunking import MIN_RELIABLE_CHUNK_ROWS, Chunk
-from ..drift.domain_fit import DomainFit, DomainFitCache, FeatureEncoder, cross_fit
-from ..metrics.partials import ClassificationPartial, ConfusionSums, ScoreHistogram
+from seismo.chunks.chunkers import MIN_RELIABLE_CHUNK_ROWS, Chunk
+from seismo.engine.domain_fit import DomainFit, DomainFitCache, FeatureEncoder, cross_fit
+from seismo.metrics.partials import ClassificationPartial, ConfusionSums, ScoreHistogram
 
 UNSEEN = "unseen_share"
 ESS = "effective_sample_size"

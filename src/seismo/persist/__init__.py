@@ -12,7 +12,7 @@ short list of third-party ones), without calling their constructors. docs/persis
 the format and the safety argument.
 """
 
-from .bundle import (
+from seismo.persist.bundle import (
            FORMAT_VERSION,
            READABLE_FORMAT_VERSIONS,
            dumps,
@@ -22,7 +22,7 @@ from .bundle import (
            read_manifest,
            save,
 )
-from .errors import PersistError
+from seismo.errors import PersistError
 
 __all__ = ["FORMAT_VERSION", "READABLE_FORMAT_VERSIONS", "PersistError", "dumps", "library_versions", "load", "loads",
            "read_manifest", "save"]

@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from .decode import Decoder
-from .encode import Encoder
-from .errors import PersistError
-from .files import replace_files
+from seismo.persist.decode import Decoder
+from seismo.persist.encode import Encoder
+from seismo.errors import PersistError
+from seismo.persist.files import replace_files
 
 FORMAT = "seismo.persist"
-FORMAT_VERSION = 1
-READABLE_FORMAT_VERSIONS = (1,)
+FORMAT_VERSION = 2  # 2: classes named by the stage packages' modules (1: seismo 0.1.0's flat modules)
+READABLE_FORMAT_VERSIONS = (1, 2)
 MANIFEST, STATE, ARRAYS = "manifest.json", "state.json", "arrays.npz"
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that the same object saves to the same bytes
@@ -157,7 +157,7 @@ def loads(files: Mapping[str, bytes], expect: type | None = None) -> Any:
     if not isinstance(state, dict) or "root" not in state:
         raise PersistError(f"{STATE} should be an object with a 'root'")
     try:
-        obj = Decoder(_read_npz(checked[ARRAYS]), checked).decode(state["root"])
+        obj = Decoder(_read_npz(checked[ARRAYS]), checked, manifest["format_version"]).decode(state["root"])
     except RecursionError:
         raise PersistError(f"{STATE} is nested too deeply to be a seismo object") from None
     if expect is not None and not isinstance(obj, expect):

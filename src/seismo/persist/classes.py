@@ -9,6 +9,10 @@ name into a class only through `resolve`, which accepts:
 
 Saving checks the same rule (`name_of`), so an object that could not be loaded back (a user's
 own chunker class, a scikit-learn model) fails at save time, naming where it sits.
+
+Format 1 (seismo 0.1.0) named classes by the modules before the stage packages (issue 13 moved
+e.g. ``seismo.monitor`` to ``seismo.monitor.monitor``); `MOVED_IN_FORMAT_2` maps those names,
+and only for files of format 1, so a format-2 name is never rewritten.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import importlib
 import re
 
-from .errors import PersistError
+from seismo.errors import PersistError
 
 _THIS_PACKAGE = __name__.rsplit(".", 1)[0]
 _MODULE = re.compile(r"^seismo(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -29,6 +33,43 @@ THIRD_PARTY: dict[str, tuple[str, str]] = {
     "lightgbm.sklearn:LGBMRegressor": ("lightgbm.sklearn", "LGBMRegressor"),
     # the label encoder an LGBMClassifier keeps; its state is one array of classes
     "sklearn.preprocessing._label:LabelEncoder": ("sklearn.preprocessing._label", "LabelEncoder"),
+}
+
+
+# format-1 module -> today's module, for every module that held a class a saved state may name
+MOVED_IN_FORMAT_2: dict[str, str] = {
+    "seismo.accumulate": "seismo.chunks.accumulator",
+    "seismo.chunking": "seismo.chunks.chunkers",
+    "seismo.reference": "seismo.chunks.reference",
+    "seismo.spark": "seismo.chunks.spark",
+    "seismo.io": "seismo.data.io",
+    "seismo.frame": "seismo.data.frame",
+    "seismo.timestamps": "seismo.data.timestamps",
+    "seismo.schema": "seismo.data.columns",
+    "seismo.encoding": "seismo.data.categories",
+    "seismo.features": "seismo.data.features",
+    "seismo.base": "seismo.engine.calculator",
+    "seismo.calculator": "seismo.engine.trackers",
+    "seismo.thresholds": "seismo.engine.thresholds",
+    "seismo.scaling": "seismo.engine.sampling_error",
+    "seismo.result": "seismo.engine.result",
+    "seismo.drift.domain_fit": "seismo.engine.domain_fit",
+    "seismo.quality": "seismo.quality.data_quality",
+    "seismo.monitor": "seismo.monitor.monitor",
+    "seismo.ranking": "seismo.monitor.ranking",
+    "seismo.report": "seismo.monitor.report",
+    "seismo.report_html": "seismo.monitor.html",
+    "seismo.plotting": "seismo.monitor.plotting",
+    "seismo.cli": "seismo.cli.app",
+    "seismo.jobs": "seismo.cli.jobs",
+    "seismo.sources": "seismo.cli.sources",
+    "seismo.validate": "seismo.cli.validate",
+    "seismo.config.checks": "seismo.cli.config.checks",
+    "seismo.config.problems": "seismo.cli.config.problems",
+    "seismo.config.reading": "seismo.cli.config.reading",
+    "seismo.config.schema": "seismo.cli.config.fields",
+    "seismo.config.yaml_safe": "seismo.cli.config.yaml_safe",
+    "seismo.store.schema": "seismo.store.tables",
 }
 
 
@@ -46,14 +87,19 @@ def name_of(cls: type, path: str) -> str:
     )
 
 
-def resolve(name: object) -> type:
-    """The class a saved ``"module:qualname"`` names, if it is allowed; `PersistError` otherwise."""
+def resolve(name: object, format_version: int = 2) -> type:
+    """The class a saved ``"module:qualname"`` names, if it is allowed; `PersistError` otherwise.
+
+    ``format_version``: the file's; format 1 names the modules before the move (`MOVED_IN_FORMAT_2`).
+    """
     if not isinstance(name, str) or name.count(":") != 1:
         raise PersistError(f"class name {name!r} is not of the form 'module:qualname'")
     if name in THIRD_PARTY:
         module_name, attribute = THIRD_PARTY[name]
         return getattr(importlib.import_module(module_name), attribute)
     module_name, qualname = name.split(":")
+    if format_version == 1:
+        module_name = MOVED_IN_FORMAT_2.get(module_name, module_name)
     in_seismo = _MODULE.match(module_name) and not (
         module_name == _THIS_PACKAGE or module_name.startswith(_THIS_PACKAGE + ".")
     )
@@ -70,7 +116,7 @@ def resolve(name: object) -> type:
     except ImportError as exc:
         raise PersistError(f"class {name!r} does not exist in this version of seismo ({exc})") from None
     # Look names up in namespaces (``vars``), never with getattr, so no module __getattr__ or
-    # descriptor runs; and only through classes, so seismo.monitor:pd.DataFrame (pandas,
+    # descriptor runs; and only through classes, so seismo.monitor.monitor:pd.DataFrame (pandas,
     # imported there) is not reachable.
     found: object = vars(module).get(parts[0])
     for part in parts[1:]:

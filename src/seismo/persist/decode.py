@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .classes import resolve
-from .encode import DEFAULT_FACTORIES, attr_path, item_path, slot_names
-from .errors import PersistError
-from .lightgbm_text import check_model_text
+from seismo.persist.classes import resolve
+from seismo.persist.encode import DEFAULT_FACTORIES, attr_path, item_path, slot_names
+from seismo.errors import PersistError
+from seismo.persist.lightgbm_text import check_model_text
 
 _SCALAR_KINDS = "biufmMU"
 _TIME_UNITS = ("s", "ms", "us", "ns")  # the units of pandas timestamps and time deltas
@@ -66,9 +66,10 @@ def _refuse_extension_types(name: str, column: str, arrow_type: pa.DataType) -> 
 class Decoder:
     """Rebuilds one object graph from ``state.json``'s root node, ``arrays.npz`` and side files."""
 
-    def __init__(self, arrays: Mapping[str, np.ndarray], files: Mapping[str, bytes]):
+    def __init__(self, arrays: Mapping[str, np.ndarray], files: Mapping[str, bytes], format_version: int):
         self.arrays = arrays
         self.files = files
+        self.format_version = format_version  # format 1 names classes by their modules before the move
         self._nodes: dict[int, Any] = {}
 
     def decode(self, node: Any, path: str = "") -> Any:
@@ -300,7 +301,7 @@ class Decoder:
 
     def _class(self, node: dict, tag: str, path: str) -> type:
         try:
-            return resolve(node.get(tag))
+            return resolve(node.get(tag), self.format_version)
         except PersistError as exc:
             self._fail(path, str(exc))
 

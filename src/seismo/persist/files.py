@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .errors import PersistError
+from seismo.errors import PersistError
 
 PENDING = ".seismo-pending.json"  # names a write in progress may have created; gone once it ends
 

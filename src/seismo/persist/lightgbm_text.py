@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from .errors import PersistError
+from seismo.errors import PersistError
 
 MAX_LEAVES = 131_072  # LightGBM's own upper bound on num_leaves
 MAX_FEATURES = 10_000_000

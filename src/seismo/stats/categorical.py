@@ -21,7 +21,7 @@ class CategoryCounts:
 
     @classmethod
     def from_codes(cls, codes: np.ndarray, n_bins: int) -> CategoryCounts:
-        """Counts of bin positions from `seismo.encoding.category_bins`."""
+        """Counts of bin positions from `seismo.data.categories.category_bins`."""
         return cls(
             np.bincount(np.asarray(codes, dtype=np.int64), minlength=n_bins).astype(np.float64)
         )

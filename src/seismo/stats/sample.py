@@ -4,7 +4,7 @@ Giving every row a pseudo-random key computed from its global position and keepi
 rows with the ``k`` smallest keys ("bottom-k" sampling, Cohen & Kaplan, "Summarizing data
 using bottom-k sketches", PODC 2007) gives a uniform sample that is the same whatever the
 batch size: the union of two such samples, cut back to the ``k`` smallest keys, is exactly
-the sample of the union. `seismo.reference.BottomKRows` samples a streamed reference this way.
+the sample of the union. `seismo.chunks.reference.BottomKRows` samples a streamed reference this way.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..result import RESULT_COLUMNS
-from .errors import StoreError
+from seismo.engine.result import RESULT_COLUMNS
+from seismo.errors import StoreError
 
 KEY_COLUMNS = ["calculator", "period", "chunk_key", "column", "metric"]  # a re-written row replaces its match
 REQUIRED_COLUMNS = ["calculator", *RESULT_COLUMNS]

@@ -24,10 +24,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
-from . import fault_points, frames
-from .errors import StoreError
-from .process import ProcessIdentity
-from .schema import TABLES, migrate, seismo_version, utcnow
+from seismo.store import fault_points, frames
+from seismo.errors import StoreError
+from seismo.store.process import ProcessIdentity
+from seismo.store.tables import TABLES, migrate, seismo_version, utcnow
 
 MODELS, RUNS, RESULTS, STATE = TABLES["models"], TABLES["runs"], TABLES["results"], TABLES["model_state"]
 INSERT_BATCH = 5_000

@@ -1,0 +1,343 @@
+"""The `seismo` command line: `run`, `validate`, `report` and `demo`.
+
+Exit codes, for schedulers: 0 no alerts, 1 alerts (per ``--fail-on``; a chunk where performance
+cannot be judged, its estimate having trust "none" and no labels, counts as a performance
+alert), 2 a config or data error, reported as a message that names the key, file or column
+(no traceback).
+Progress bars are drawn here, on stderr, and never by the library.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="seismo: make the silent failures of deployed models loud.", no_args_is_help=True)
+
+EXIT_OK, EXIT_ALERTS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class FailOn(str, Enum):
+    none = "none"
+    performance = "performance"
+    any = "any"
+
+
+@app.callback()
+def main() -> None:
+    """Monitor deployed models: drift, data quality and performance."""
+
+
+def _fmt_date(value: object) -> str:
+    return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _alerting(df: pd.DataFrame, chunk_index: int) -> pd.DataFrame:
+    return df[(df["period"] == "analysis") & (df["chunk_index"] == chunk_index) & df["alert"]]
+
+
+def _chunk_table(title: str, frames: dict[str, pd.DataFrame], perf: pd.DataFrame, metric: str) -> Table:
+    """One row per analysis chunk: the performance value and what alerted."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("chunk")
+    table.add_column("dates", no_wrap=True)
+    table.add_column(f"{metric} (estimate ± 3 SE)", justify="right", no_wrap=True)
+    table.add_column("realized", justify="right")
+    table.add_column("drifting columns")
+    table.add_column("data-quality alerts")
+    perf_rows = perf[(perf["period"] == "analysis") & (perf["metric"] == metric)].set_index("chunk_index")
+    for idx, row in perf_rows.iterrows():
+        value = f"{row['value']:.3f} ± {3 * row['sampling_error']:.3f}" + ("  [red]ALERT[/red]" if row["alert"] else "")
+        realized = "-" if pd.isna(row["realized"]) else f"{row['realized']:.3f}"
+        if row.get("trust") == "none" and pd.isna(row["realized"]):
+            value += "  [red]cannot judge[/red]"
+        drift_hits = _alerting(frames["drift"], idx)
+        drifted = drift_hits.groupby("column")["metric"].count().sort_values(ascending=False)
+        quality_hits = _alerting(frames["quality"], idx)
+        rates = quality_hits[quality_hits["metric"].str.endswith("_rate")]
+        problems = [f"{c}: {m.removesuffix('_rate')}" for c, m in zip(rates["column"], rates["metric"])]
+        if len(quality_hits) > len(rates):
+            problems.append(f"+{len(quality_hits) - len(rates)} summary statistics")
+        cells = [", ".join(drifted.index) or "-", ", ".join(problems) or "-"]
+        dates = f"{_fmt_date(row['chunk_start_date'])} .. {_fmt_date(row['chunk_end_date'])}"
+        table.add_row(str(row["chunk_key"]), dates, value, realized, *cells)
+    return table
+
+
+@app.command()
+def demo(
+    chunk_size: int = typer.Option(5_000, help="rows per chunk"),
+    output: Path = typer.Option(Path("seismo_demo_report.html"), "--output", "-o", help="where to write the HTML report"),
+) -> None:
+    """Run seismo on the synthetic credit data, print what it finds and write the HTML report."""
+    import seismo
+
+    console = Console(width=max(Console().width, 160))
+    started = time.perf_counter()
+    reference, analysis, targets = seismo.datasets.load_synthetic_credit()
+    console.print(
+        f"[bold]Synthetic credit data[/bold]: {len(reference):,} reference rows, {len(analysis):,} analysis rows; "
+        "labels for the analysis arrive later, in their own frame."
+    )
+    monitor = seismo.Monitor(
+        "binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted", timestamp="timestamp", id="id",
+        chunk_size=chunk_size,
+    )
+    report = monitor.fit(reference).run(analysis, targets=targets)
+    elapsed = time.perf_counter() - started
+    drift, quality = report.results["univariate_drift"], report.results["data_quality"]
+    performance = report.results["estimated_performance"]
+
+    perf_df = performance.to_df()
+    console.print(_chunk_table(
+        "Analysis chunks", {"drift": drift.to_df(), "quality": quality.to_df()}, perf_df, "roc_auc"
+    ))
+    ref_auc = perf_df[(perf_df["period"] == "reference") & (perf_df["metric"] == "roc_auc")]
+    console.print(
+        f"Reference ROC AUC (mean realized over chunks): {ref_auc['realized'].mean():.3f}; alert below "
+        f"{ref_auc['lower_threshold'].iloc[0]:.3f}. Estimates use no labels (CBPE); realized values "
+        "come from the late labels."
+    )
+
+    alerts = drift.alerts()
+    if len(alerts):
+        summary = Table(title="Drift alerts by column and method (analysis chunks alerting)", title_justify="left")
+        summary.add_column("column")
+        for method in sorted(alerts["metric"].unique()):
+            summary.add_column(method, justify="right")
+        pivot = alerts.pivot_table(index="column", columns="metric", values="alert", aggfunc="sum", fill_value=0)
+        for column, counts in pivot.iterrows():
+            summary.add_row(column, *[str(int(counts.get(m, 0))) for m in sorted(alerts["metric"].unique())])
+        console.print(summary)
+    n_cells = int((drift.to_df()["period"] == "analysis").sum())
+    console.print("[bold]Verdict[/bold]\n" + report.summary())
+    console.print("[bold]Drift ranked by how closely it tracks the performance drop[/bold]")
+    console.print(report.ranking[["rank", "column", "drift_method", "correlation", "sensitivity", "alert_count"]]
+                  .head(6).to_string(index=False))
+    path = report.save_html(output)
+    console.print(f"HTML report: {path.resolve()}")
+    console.print(
+        f"{len(alerts)} of {n_cells} analysis drift cells alert; "
+        f"{len(quality.alerts())} data-quality alerts; {len(performance.alerts())} estimated-performance alerts. "
+        f"Done in {elapsed:.1f} s."
+    )
+
+
+def parse_interval(text: str) -> float:
+    """``30m``, ``6h``, ``1d`` (or ``45s``) in seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text or "")
+    if not match or float(match.group(1)) <= 0:
+        raise typer.BadParameter(f"{text!r} is not an interval; write e.g. 30m, 6h or 1d", param_hint="--every")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _print_problems(problems: list, as_json: bool, console: Console) -> None:
+    if as_json:
+        print(json.dumps({"status": "error", "problems": [
+            {"kind": p.kind, "where": p.where, "message": p.message} for p in problems]}))
+        return
+    for problem in problems:
+        console.print(f"[red]error[/red] {problem}", markup=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Any]:
+    """A rich progress bar on stderr fed by `run_job`'s progress callback (a no-op when disabled)."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("{task.description:<32}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting", total=1)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield update
+
+
+def _exit_code(outcome: Any, fail_on: FailOn) -> int:
+    """A chunk whose performance cannot be judged (estimate trust none, no labels) alerts as a
+    performance alert does: an estimate that cannot be believed never passes for "all is well"."""
+    blind = bool(getattr(outcome, "cannot_judge", None))
+    if fail_on is FailOn.any and (outcome.alerts or blind):
+        return EXIT_ALERTS
+    if fail_on is FailOn.performance and (outcome.performance_alerts or blind):
+        return EXIT_ALERTS
+    return EXIT_OK
+
+
+def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool, full: bool,
+              console: Console, errors: Console) -> tuple[int, bool]:
+    """One run: its exit code and whether the config itself is wrong, after printing what it found."""
+    from seismo.cli.config import ConfigError, Problem
+    from seismo.errors import SeismoError, SeismoWarning
+    from seismo.cli.jobs import run_job
+
+    try:
+        with _progress_bar(not (quiet or as_json)) as progress, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SeismoWarning)
+            outcome = run_job(config_path, full=full, progress=progress)
+    except ConfigError as exc:
+        _print_problems(exc.problems, as_json, errors)
+        return EXIT_ERROR, True
+    except SeismoError as exc:  # data, store or saved-monitor errors name their key, file or column
+        where = getattr(exc, "where", "")
+        message = str(exc).removeprefix(f"{where}: ") if where else str(exc)
+        _print_problems([Problem(type(exc).__name__, where, message)], as_json, errors)
+        return EXIT_ERROR, False
+    except OSError as exc:  # a disk or network error: the message says which file or host
+        _print_problems([Problem("OSError", getattr(exc, "filename", None) or "", str(exc))], as_json, errors)
+        return EXIT_ERROR, False
+    except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback, but never exit 1 ("alerts")
+        errors.print_exception()
+        _print_problems([Problem(type(exc).__name__, "", f"unexpected error: {exc}")], as_json, errors)
+        return EXIT_ERROR, False
+    code = _exit_code(outcome, fail_on)
+    notes = list(dict.fromkeys(str(w.message) for w in caught))  # each once, not once per calculator
+    if as_json:
+        alerted = outcome.alerts or outcome.cannot_judge
+        print(json.dumps({"status": "alerts" if alerted else "ok", "exit_code": code, **outcome.to_dict(),
+                          "warnings": notes}))
+        return code, False
+    for note in [] if quiet else notes:
+        errors.print(f"[yellow]warning[/yellow] {note}", highlight=False, soft_wrap=True)
+    if not quiet:
+        refit = " (monitor refitted)" if outcome.refitted else " (saved monitor reused)"
+        news = (f"{outcome.rows:,} result rows stored ({outcome.new_chunks} analysis chunks)" if outcome.new_chunks
+                else f"no new rows since {outcome.data_until or 'the last run'}")
+        if outcome.late_rows:
+            news += f"; {outcome.late_rows:,} late rows older than those already processed were not added"
+        console.print(f"run {outcome.run_id} of [bold]{outcome.model}[/bold]: {news}{refit}; standing: "
+                      f"{outcome.alerts} alerts, {outcome.performance_alerts} on performance", soft_wrap=True)
+        for name, count in outcome.alerting_calculators.items():
+            console.print(f"  {name}: {count} alerting rows")
+        if outcome.cannot_judge:
+            chunks = list(outcome.cannot_judge)
+            span = chunks[0] + (f" to {chunks[-1]}" if len(chunks) > 1 else "")
+            console.print(f"  [red]cannot judge performance here[/red]: {span} ({len(chunks)} chunks, estimate trust none, "
+                          f"no labels; {chunks[0]}: {outcome.cannot_judge[chunks[0]]})", soft_wrap=True,
+                          highlight=False)
+    return code, False
+
+
+@app.command()
+def run(
+    config: Path = typer.Option(..., "--config", "-c", help="the monitor's YAML config"),
+    every: str | None = typer.Option(None, help="run again on this interval (30m, 6h, 1d) until stopped"),
+    fail_on: FailOn = typer.Option(FailOn.any, "--fail-on", help="which alerts make the exit code 1"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object per run"),
+    full: bool = typer.Option(False, "--full", help="refit the monitor and recompute every chunk"),
+) -> None:
+    """Run the configured monitor and store its results. Exit 0: no alerts, 1: alerts, 2: config or data error."""
+    console, errors = Console(quiet=quiet), Console(stderr=True)
+    interval = parse_interval(every) if every is not None else None
+    try:
+        if interval is None:
+            code, _ = _run_once(config, fail_on=fail_on, quiet=quiet, as_json=as_json, full=full,
+                                console=console, errors=errors)
+            raise typer.Exit(code)
+        _run_every(interval, config, fail_on=fail_on, quiet=quiet, as_json=as_json, full=full,
+                   console=console, errors=errors)
+    except KeyboardInterrupt:  # the run in progress was marked failed in the store
+        errors.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _run_every(interval: float, config: Path, *, full: bool, console: Console, errors: Console, **options: Any) -> None:
+    """Run, wait, repeat until SIGINT or SIGTERM: the first lets the current run finish, a second stops it."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    quiet, as_json = options["quiet"], options["as_json"]
+    try:
+        while not stop.is_set():
+            started = time.monotonic()
+            code, config_broken = _run_once(config, full=full, console=console, errors=errors, **options)
+            full = False  # a refit is asked for once, not on every iteration
+            if config_broken:  # a data or store error may pass by the next run; a config error will not
+                raise typer.Exit(code)
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not (quiet or as_json):
+        console.print("stopped")
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def validate(
+    config: Path = typer.Option(..., "--config", "-c", help="the monitor's YAML config"),
+    as_json: bool = typer.Option(False, "--json", help="print the problems as one JSON object"),
+) -> None:
+    """Check the config and its data without computing anything; list every problem. Exit 0 or 2."""
+    from seismo.cli.validate import validate as find_problems
+
+    problems = find_problems(config)
+    if problems:
+        _print_problems(problems, as_json, Console(stderr=not as_json))
+        if not as_json:
+            Console(stderr=True).print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {config}")
+        raise typer.Exit(EXIT_ERROR)
+    if as_json:
+        print(json.dumps({"status": "ok", "problems": []}))
+    else:
+        Console().print(f"{config}: config and data look good")
+
+
+@app.command()
+def report(
+    output: Path = typer.Option(Path("report.html"), "--output", "-o", help="where to write the HTML report"),
+    store: str | None = typer.Option(None, "--store", help="the results store's SQLAlchemy URL"),
+    model: str | None = typer.Option(None, "--model", help="the model's name in the store"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="take the store and model from this config"),
+) -> None:
+    """Rebuild the HTML report of a model from the results stored by `seismo run`."""
+    from seismo.cli.config import ConfigError, load_config
+    from seismo.errors import SeismoError
+    from seismo.cli.jobs import stored_report
+
+    errors = Console(stderr=True)
+    try:
+        if config is not None:
+            loaded = load_config(config)
+            store, model = store or loaded.store_url(), model or loaded.model.name
+        if not store or not model:
+            raise typer.BadParameter("give --store and --model, or --config")
+        path = stored_report(store, model).save_html(output)
+    except ConfigError as exc:
+        _print_problems(exc.problems, False, errors)
+        raise typer.Exit(EXIT_ERROR) from None
+    except SeismoError as exc:
+        errors.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    Console().print(f"HTML report: {path.resolve()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

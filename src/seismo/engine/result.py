@@ -1,0 +1,109 @@
+"""`Result`: the tidy table every calculator returns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+import pandas as pd
+
+from seismo.errors import InvalidConfiguration
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+
+RESULT_COLUMNS: list[str] = [
+    "chunk_index",
+    "chunk_key",
+    "chunk_start_index",
+    "chunk_end_index",
+    "chunk_start_date",
+    "chunk_end_date",
+    "period",
+    "column",
+    "metric",
+    "value",
+    "sampling_error",
+    "lower_confidence",
+    "upper_confidence",
+    "lower_threshold",
+    "upper_threshold",
+    "alert",
+]
+PERIODS = ("reference", "analysis")
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+class Result:
+    """Per chunk × column × metric values, thresholds and alerts.
+
+    A result holds aggregated statistics only, never raw rows, so it is safe to
+    store, send and plot.
+    """
+
+    def __init__(self, data: pd.DataFrame, calculator: str):
+        self._data = data
+        self.calculator = calculator
+        self.state = None  # incremental runs: where the next run continues (a `seismo.StreamState`)
+        self.rows_skipped = 0  # incremental runs: rows of the input already processed before
+
+    def to_df(self) -> pd.DataFrame:
+        """The tidy frame: one row per chunk × column × metric (see docs/api.md)."""
+        return self._data.copy()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        d = self._data
+        n_alerts = int(d["alert"].sum()) if len(d) else 0
+        return (
+            f"<Result {self.calculator}: {d['chunk_key'].nunique()} chunk keys, "
+            f"{d['metric'].nunique()} metrics, {n_alerts} alerts>"
+        )
+
+    def filter(
+        self,
+        period: str | None = None,
+        columns: str | Iterable[str] | None = None,
+        metrics: str | Iterable[str] | None = None,
+    ) -> "Result":
+        """Keep one period ("reference", "analysis"; None or "all" keeps both), columns, metrics."""
+        d = self._data
+        mask = pd.Series(True, index=d.index)
+        if period not in (None, "all"):
+            if period not in PERIODS:
+                raise InvalidConfiguration(f"period is {period!r}; use 'reference', 'analysis' or 'all'")
+            mask &= d["period"] == period
+        cols = _as_list(columns)
+        if cols is not None:
+            unknown = sorted(set(cols) - set(d["column"].dropna()))
+            if unknown:
+                raise InvalidConfiguration(
+                    f"columns {unknown} are not in this result; it has {sorted(d['column'].dropna().unique())}"
+                )
+            mask &= d["column"].isin(cols)
+        mets = _as_list(metrics)
+        if mets is not None:
+            unknown = sorted(set(mets) - set(d["metric"]))
+            if unknown:
+                raise InvalidConfiguration(
+                    f"metrics {unknown} are not in this result; it has {sorted(d['metric'].unique())}"
+                )
+            mask &= d["metric"].isin(mets)
+        return Result(d[mask].reset_index(drop=True), self.calculator)
+
+    def alerts(self) -> pd.DataFrame:
+        """Only the analysis rows that raised an alert."""
+        d = self._data
+        return d[(d["period"] == "analysis") & d["alert"]].reset_index(drop=True)
+
+    def plot(self, *, title: str | None = None, max_panels: int = 24) -> "go.Figure":
+        """A step plot per column × metric with thresholds, band and alerts."""
+        from seismo.monitor.plotting import plot_result
+
+        return plot_result(self._data, title=title or self.calculator, max_panels=max_panels)

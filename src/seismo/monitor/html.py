@@ -1,0 +1,140 @@
+"""The one-file HTML report: plotly.js embedded once, aggregated statistics only.
+
+Sections follow the reader's questions: is the model in trouble (verdict,
+performance), why (ranked drift, multivariate drift), is the data broken (data
+quality), and how was this computed (settings). Quiet columns are collapsed so
+a report on 50 features stays readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from seismo.monitor.report import Report
+
+TOP_COLUMNS = 8
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
+.verdict{background:#fff4f4;border-left:4px solid #d62728;padding:.8rem 1rem;white-space:pre-line}
+.verdict.ok{background:#f3fbf3;border-left-color:#2ca02c}
+.cannot-judge{background:#fff4f4;border-left:4px solid #d62728;padding:.5rem 1rem}
+table{border-collapse:collapse;font-size:.9rem;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}
+th{background:#f6f6f6}details{margin:.6rem 0}summary{cursor:pointer;color:#555}
+"""
+
+
+def _table(df: pd.DataFrame, escape) -> str:
+    if df is None or df.empty:
+        return "<p>nothing to show</p>"
+    head = "".join(f"<th>{escape(c)}</th>" for c in df.columns)
+    rows = []
+    for values in df.itertuples(index=False):
+        cells = "".join(f"<td>{escape(_fmt(v))}</td>" for v in values)
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _figure(fig) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+
+
+def _drift_section(report: "Report", escape) -> str:
+    drift = report.results.get("univariate_drift")
+    ranking = report.ranking
+    if drift is None:
+        return ""
+    shown = list(ranking["column"].head(TOP_COLUMNS)) if len(ranking) else []
+    parts = ["<h2>Drift, ranked by how closely it tracks performance</h2>", _table(ranking, escape)]
+    if shown:
+        methods = drift.to_df()
+        chosen = []
+        for column in shown:
+            row = ranking[ranking["column"] == column].iloc[0]
+            method = row.get("drift_method") if "drift_method" in ranking.columns else None
+            if not isinstance(method, str):
+                method = methods.loc[methods["column"] == column, "metric"].iloc[0]
+            chosen.append((column, method))
+        df = methods[pd.Series(list(zip(methods["column"], methods["metric"]))).isin(chosen).to_numpy()]
+        from seismo.monitor.plotting import plot_result
+
+        parts.append(_figure(plot_result(df, title=f"top {len(shown)} columns", max_panels=TOP_COLUMNS)))
+    quiet = [c for c in ranking["column"] if c not in shown]
+    if quiet:
+        parts.append(f"<details><summary>{len(quiet)} more columns (quieter)</summary>"
+                     f"<p>{escape(', '.join(quiet))}</p></details>")
+    return "".join(parts)
+
+
+def _quality_section(report: "Report", escape) -> str:
+    quality = report.results.get("data_quality")
+    if quality is None:
+        return ""
+    alerts = quality.alerts()
+    parts = ["<h2>Data quality</h2>"]
+    if alerts.empty:
+        parts.append("<p>No data-quality alert.</p>")
+        return "".join(parts)
+    columns = list(dict.fromkeys(alerts["column"].dropna()))
+    metrics = list(dict.fromkeys(alerts["metric"]))
+    parts.append(_figure(quality.filter(columns=columns, metrics=metrics).plot(title="alerting data-quality statistics")))
+    summary = alerts.groupby(["column", "metric"]).size().rename("alerting chunks").reset_index()
+    parts.append(f"<details><summary>{len(summary)} alerting column × statistic pairs</summary>"
+                 f"{_table(summary, escape)}</details>")
+    return "".join(parts)
+
+
+def _unreliable_section(report: "Report", escape) -> str:
+    """The chunks whose estimate is not to be trusted (grey markers in the figure), with the reasons."""
+    weak = report.unreliable()
+    if weak.empty:
+        return ""
+    table = weak.rename(columns={"chunk_key": "chunk", "trust_reason": "why"}).drop(columns="chunk_index")
+    blind = report.cannot_judge()
+    alert = ("" if blind.empty else
+             f"<p class='cannot-judge'><strong>Cannot judge performance here</strong> in {len(blind)} chunk"
+             f"{'s' if len(blind) > 1 else ''} ({escape(', '.join(blind['chunk']))}): the estimate has trust "
+             "none and no label gives a realized value. Counted as a performance alert.</p>")
+    return (f"{alert}<details open class='unreliable'><summary>Estimate unreliable in {len(weak)} chunk"
+            f"{'s' if len(weak) > 1 else ''} (grey markers)</summary>{_table(table, escape)}</details>")
+
+
+def render(report: "Report") -> str:
+    """The whole page as a string."""
+    escape = report.escape
+    verdict = report.summary()
+    trouble = any(len(report.results[n].alerts()) for n in ("estimated_performance", "realized_performance")
+                  if n in report.results) or not report.unreliable().empty
+    body = [f"<h1>seismo monitoring report</h1><p>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
+            f"<div class='verdict{'' if trouble else ' ok'}'>{escape(verdict)}</div>"]
+    for name in ("estimated_performance", "realized_performance"):
+        if name in report.results:
+            body.append(f"<h2>{escape(name.replace('_', ' ').capitalize())}</h2>")
+            body.append(_figure(report.results[name].plot(title=name.replace("_", " "))))
+            if name == "estimated_performance":
+                body.append(_unreliable_section(report, escape))
+    body.append(_drift_section(report, escape))
+    multivariate = [n for n in ("pca_drift", "domain_classifier_drift") if n in report.results]
+    if multivariate:
+        body.append("<h2>Multivariate drift</h2>")
+        for name in multivariate:
+            body.append(_figure(report.results[name].plot(title=name.replace("_", " "))))
+        if report.top_features is not None and len(report.top_features):
+            body.append("<details open><summary>What changed: features separating alerting chunks from the "
+                        "reference</summary>" + _table(report.top_features, escape) + "</details>")
+    body.append(_quality_section(report, escape))
+    settings = pd.DataFrame({"setting": list(report.settings), "value": [repr(v) for v in report.settings.values()]})
+    body.append("<h2>Settings</h2>" + _table(settings, escape))
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>seismo report</title>"
+            f"<style>{STYLE}</style><script type='text/javascript'>{report.plotly_js()}</script></head>"
+            f"<body>{''.join(body)}</body></html>")

@@ -1,0 +1,370 @@
+"""`Monitor`: every calculator the given columns allow, behind one fit and one run."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any, Literal
+
+import pandas as pd
+
+from seismo.chunks.accumulator import StreamState
+from seismo.engine.calculator import check_timestamp_format, is_spark
+from seismo.engine.trackers import check_false_alarm_rate
+from seismo.chunks.chunkers import Chunker
+from seismo.drift.domain_classifier import DomainClassifierDrift
+from seismo.engine.domain_fit import DomainFitCache
+from seismo.drift.pca import PCADrift
+from seismo.drift.univariate import UnivariateDrift
+from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
+from seismo.data.io import DataLike, read_schema, read_table
+from seismo.performance.cbpe import CBPE
+from seismo.performance.dle import DLE
+from seismo.performance.pape import PAPE
+from seismo.performance.realized import RealizedPerformance
+from seismo.quality.data_quality import DataQuality
+from seismo.monitor.ranking import prediction_sensitivity, rank
+from seismo.monitor.report import Report
+from seismo.engine.result import Result
+
+ESTIMATORS = ("cbpe", "pape")
+RESULT_NAMES = {"estimated": "estimated_performance", "realized": "realized_performance"}  # calculators_ -> results
+Progress = Callable[[str, int, int], None]  # progress(what, done, total)
+# the names of `Report.results`, which `calculators=` switches off or passes arguments to
+CALCULATORS = ("estimated_performance", "realized_performance", "univariate_drift", "pca_drift",
+               "domain_classifier_drift", "data_quality")
+
+
+class Monitor:
+    """Estimated and realized performance, univariate and multivariate drift, data quality and
+    the drift ranking, configured once from the column roles.
+
+    ``fit(reference)`` needs labels in the reference (the estimator learns from them);
+    ``run(analysis, targets=None)`` returns a `Report`. ``calculators`` maps a name of
+    `CALCULATORS` to False (left out) or to extra constructor arguments, such as
+    ``{"univariate_drift": {"methods": ["psi"], "thresholds": {...}}}``.
+
+    ``features=None``: every calculator monitors the columns without a role, less datetimes and
+    identifier-like columns (`seismo.data.features.infer_features`, one rule for all, one warning).
+
+    ``timestamp_format`` (strptime, e.g. ``"%d/%m/%Y"``) reads a text timestamp column as given
+    (docs/data.md); ``false_alarm_rate`` sets the per-cell rate of every calculator's default
+    thresholds (docs/thresholds.md). Both go to every calculator; a calculator's own entry in
+    ``calculators`` may set its own ``false_alarm_rate``.
+    """
+
+    # class-level defaults: a monitor saved before these arguments existed loads without them (seismo.persist)
+    timestamp_format: str | None = None
+    false_alarm_rate: float | None = None
+
+    def __init__(
+        self,
+        problem_type: Literal["binary", "multiclass", "regression"],
+        y_pred_proba: str | dict | None = None,
+        y_pred: str | None = None,
+        y_true: str | None = None,
+        timestamp: str | None = None,
+        id: str | None = None,
+        features: list[str] | None = None,
+        chunk_size: int | None = None,
+        chunk_number: int | None = None,
+        chunk_period: str | None = None,
+        chunker: Chunker | None = None,
+        metrics: list[str] | None = None,
+        *,
+        incomplete: Literal["keep", "append", "drop"] = "keep",
+        estimator: str = "cbpe",
+        random_state: int = 0,
+        calculators: dict[str, dict[str, Any] | bool] | None = None,
+        timestamp_format: str | None = None,
+        false_alarm_rate: float | None = None,
+    ):
+        check_timestamp_format(timestamp_format)
+        check_false_alarm_rate(false_alarm_rate)
+        self.problem_type = problem_type
+        self.y_pred_proba = y_pred_proba
+        self.y_pred = y_pred
+        self.y_true = y_true
+        self.timestamp = timestamp
+        self.id = id
+        self.features = features
+        self.chunk_size = chunk_size
+        self.chunk_number = chunk_number
+        self.chunk_period = chunk_period
+        self.chunker = chunker
+        self.metrics = metrics
+        self.incomplete = incomplete
+        self.estimator = estimator
+        self.random_state = random_state
+        self.calculators = calculators
+        self.timestamp_format = timestamp_format
+        self.false_alarm_rate = false_alarm_rate
+
+    def _options(self, name: str) -> dict[str, Any] | None:
+        """Extra constructor arguments of one calculator, or None when it is switched off."""
+        unknown = sorted(set(self.calculators or {}) - set(CALCULATORS))
+        if unknown:
+            raise InvalidConfiguration(f"calculators names {unknown}; choose from {list(CALCULATORS)}")
+        given = (self.calculators or {}).get(name, True)
+        if given is False:
+            return None
+        return {} if given is True else dict(given)
+
+    def _common(self) -> dict[str, Any]:
+        return dict(timestamp=self.timestamp, chunk_size=self.chunk_size, chunk_number=self.chunk_number,
+                    chunk_period=self.chunk_period, chunker=self.chunker, timestamp_format=self.timestamp_format,
+                    false_alarm_rate=self.false_alarm_rate)
+
+    def _roles(self) -> dict[str, Any]:
+        return dict(y_pred_proba=self.y_pred_proba, y_pred=self.y_pred, y_true=self.y_true, id=self.id)
+
+    def _performance(self) -> dict[str, Any]:
+        """The estimator and the realized calculator, or none when the model columns are not given."""
+        if self.y_pred is None or self.y_true is None:
+            return {}
+        shared = dict(y_pred=self.y_pred, y_true=self.y_true, id=self.id, metrics=self.metrics, **self._common(),
+                      incomplete=self.incomplete, random_state=self.random_state)
+        out: dict[str, Any] = {}
+        options = self._options("estimated_performance")
+        if options is not None:
+            args = {**shared, **options}
+            if self.problem_type == "regression":
+                out["estimated"] = DLE(features=self.features, **args)
+            else:
+                if self.estimator not in ESTIMATORS:
+                    raise InvalidConfiguration(f"estimator is {self.estimator!r}; available: {list(ESTIMATORS)}")
+                if self.estimator == "pape":
+                    out["estimated"] = PAPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features,
+                                            **args)
+                else:
+                    out["estimated"] = CBPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features,
+                                            **args)
+        options = self._options("realized_performance")
+        if options is not None:
+            out["realized"] = RealizedPerformance(self.problem_type, y_pred_proba=self.y_pred_proba,
+                                                  **{**shared, **options})
+        return out
+
+    def fit(self, reference: DataLike, *, progress: Progress | None = None,
+            streaming: bool | None = None) -> "Monitor":
+        """Fit every calculator on the labelled reference; ``progress(what, done, total)`` is told
+        before each one (the CLI draws a bar from it). ``streaming``: every calculator fits a
+        parquet/CSV reference in batches, with a documented sample for what needs raw rows
+        (docs/streaming.md)."""
+        drift_args = dict(columns=self.features, **self._common(), **self._roles(), incomplete=self.incomplete,
+                          random_state=self.random_state)
+        self.calculators_: dict[str, Any] = self._performance()
+        for name, cls in (("univariate_drift", UnivariateDrift), ("pca_drift", PCADrift),
+                          ("domain_classifier_drift", DomainClassifierDrift), ("data_quality", DataQuality)):
+            options = self._options(name)
+            if options is not None:
+                self.calculators_[name] = cls(**{**drift_args, **options})
+        self._share_domain_fits()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SeismoWarning)
+            for i, (name, calculator) in enumerate(self.calculators_.items()):
+                if progress is not None:
+                    progress(f"fitting {RESULT_NAMES.get(name, name)}", i, len(self.calculators_))
+                if streaming is not None and "streaming" in inspect.signature(calculator.fit).parameters:
+                    calculator.fit(reference, streaming=streaming)
+                else:
+                    calculator.fit(reference)
+        seen = set()
+        for w in caught:  # each distinct warning once, not once per calculator
+            key = (w.category, str(w.message))
+            if key not in seen:
+                seen.add(key)
+                warnings.warn(str(w.message), w.category, stacklevel=2)
+        self.sensitivity_ = self._sensitivity(reference)
+        self.reference_columns_ = list(read_schema(reference, "reference").names)
+        self.fitted_ = True
+        return self
+
+    def _warn_new_columns(self, analysis: DataLike) -> None:
+        """Columns of the analysis data that the reference did not have are monitored by nothing:
+        say so once (with default features; given ``features`` say what is monitored)."""
+        known = getattr(self, "reference_columns_", None)  # None: saved before it was recorded
+        if self.features is not None or known is None or is_spark(analysis):
+            return
+        new = [c for c in read_schema(analysis, "analysis").names if c not in set(known)]
+        if new:
+            shown = ", ".join(repr(c) for c in new[:10]) + (" ..." if len(new) > 10 else "")
+            warnings.warn(f"{len(new)} column(s) of the analysis data are not in the reference and are not "
+                          f"monitored: {shown}; refit on a reference that has them to monitor them",
+                          SeismoWarning, stacklevel=3)
+
+    def _share_domain_fits(self) -> None:
+        """PAPE and DomainClassifierDrift fit one domain classifier per chunk between them: the drift
+        calculator takes PAPE's LightGBM parameters (unless given its own), both draw the same reference
+        sample and chunk rows, and a shared cache hands the second caller the first one's fit."""
+        estimated, drift = self.calculators_.get("estimated"), self.calculators_.get("domain_classifier_drift")
+        if not isinstance(estimated, PAPE) or drift is None:
+            return
+        if drift.hyperparameters is None:
+            drift.hyperparameters = estimated._params()
+        cache = DomainFitCache()
+        estimated.share_domain_fits(cache)
+        drift.share_domain_fits(cache)
+
+    def _sensitivity(self, reference: DataLike) -> pd.Series | None:
+        """How much the model's output follows each feature (for the ranking); the largest over classes."""
+        if "univariate_drift" not in self.calculators_:
+            return None
+        if self.problem_type == "regression":
+            scores = [self.y_pred]
+        elif isinstance(self.y_pred_proba, dict):
+            scores = list(self.y_pred_proba.values())
+        else:
+            scores = [self.y_pred_proba]
+        if any(s is None for s in scores):
+            return None
+        features = self.calculators_["univariate_drift"].schema_.names
+        frame = read_table(reference, list(dict.fromkeys(features + scores)), "reference").to_pandas()
+        return pd.concat([prediction_sensitivity(frame, s, features) for s in scores], axis=1).max(axis=1)
+
+    def run(self, analysis: DataLike, targets: DataLike | None = None, *,
+            progress: Progress | None = None, streaming: bool | None = None, incremental: bool = False) -> Report:
+        """Every calculator on the analysis data; labels may come late in ``targets`` (joined on ``id``).
+
+        ``progress(what, done, total)`` is told before each calculator runs. ``streaming``:
+        read a parquet/CSV path in batches (see `UnivariateDrift.calculate`). ``incremental``:
+        carry on from this monitor's previous incremental run (its state is saved with the
+        monitor): only rows after those already processed are computed and the last chunk
+        stays open for later rows. Late labels change old chunks, so with ``targets``
+        realized performance is recomputed over all of ``analysis``: give it the whole history.
+        """
+        if not getattr(self, "fitted_", False):
+            raise InvalidConfiguration("Monitor is not fitted yet; call .fit(reference) first")
+        if incremental and not self.can_run_incrementally():
+            raise InvalidConfiguration("incremental runs need chunk_size or chunk_period: with chunk_number (the "
+                                       "default) or a custom chunker, chunk edges move as data grows")
+        self._warn_new_columns(analysis)
+        results = {}
+        calcs = self.calculators_
+        done = iter(range(len(calcs)))
+        states = dict(getattr(self, "stream_states_", {}))
+
+        def tell(name: str) -> None:
+            if progress is not None:
+                progress(f"running {RESULT_NAMES.get(name, name)}", next(done), len(calcs))
+
+        def state(name: str) -> StreamState | None:
+            return (states.get(name) or StreamState()) if incremental else None
+
+        if "estimated" in calcs:
+            tell("estimated")
+            results["estimated_performance"] = calcs["estimated"].estimate(
+                analysis, targets=targets, id=self.id, streaming=streaming, state=state("estimated"))
+        if "realized" in calcs:
+            tell("realized")
+            has_labels = targets is not None or self.y_true in read_schema(analysis, "analysis").names
+            if has_labels:
+                results["realized_performance"] = calcs["realized"].calculate(
+                    analysis, targets=targets, id=self.id, streaming=streaming,
+                    state=state("realized") if targets is None else None)
+        for name in ("univariate_drift", "pca_drift", "domain_classifier_drift", "data_quality"):
+            if name in calcs:
+                tell(name)
+                results[name] = calcs[name].calculate(analysis, streaming=streaming, state=state(name))
+        if incremental and targets is not None and "realized_performance" in results:
+            _check_whole_history(results)
+        late = _late_rows(results, states) if incremental else 0
+        if incremental:  # only once every calculator succeeded: a failed run leaves the monitor as it was
+            by_result = {"estimated_performance": "estimated", "realized_performance": "realized"}
+            for key, result in results.items():
+                if result.state is not None:
+                    states[by_result.get(key, key)] = result.state
+            self.stream_states_ = states
+        performance = results.get("realized_performance", results.get("estimated_performance"))
+        if "univariate_drift" in results:
+            sensitivity = self.sensitivity_ if performance is not None else None
+            if performance is not None and incremental:  # realized may cover more (late labels): rank on shared chunks
+                performance = _on_chunks_of(performance, results["univariate_drift"])
+            ranking = rank(results["univariate_drift"], performance, sensitivity=sensitivity)
+        else:
+            ranking = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
+        classifier = calcs.get("domain_classifier_drift")
+        report = Report(results, ranking, self._settings(),
+                        top_features=classifier.top_features() if classifier else None)
+        report.late_rows = late
+        return report
+
+    def can_run_incrementally(self) -> bool:
+        """Size and period chunks can be continued by later rows; count chunks cannot."""
+        return self.chunker is None and self.chunk_number is None and (
+            self.chunk_size is not None or self.chunk_period is not None)
+
+    def _settings(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and v is not None}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the fitted monitor into the directory ``path``, without pickle (docs/persistence.md)."""
+        from seismo.persist import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Monitor:
+        """A monitor saved by `save`; loading a tampered or incompatible directory raises `PersistError`."""
+        from seismo.persist import load
+
+        return load(path, expect=cls)
+
+
+def _check_whole_history(results: dict[str, Result]) -> None:
+    """Late labels need the whole analysis history: refuse a source that lost its first rows.
+
+    With ``targets=`` realized performance is recomputed over every given analysis row, so that
+    labels arriving late reach old chunks, and its chunks are numbered from the source's first
+    row. A source holding only the newest rows (the last few days' partitions) would give those
+    rows the first chunks' keys and overwrite the stored realized values with them. The other
+    calculators continue from their saved state, so when the source holds fewer rows than they
+    have processed, it no longer starts at the first monitored row. Raised before the state or
+    any result is kept.
+    """
+    history = results["realized_performance"].state
+    processed = max((r.state.rows_seen for key, r in results.items()
+                     if key != "realized_performance" and r.state is not None), default=0)
+    if history is not None and history.rows_seen < processed:
+        raise InvalidData(
+            f"the analysis data holds {history.rows_seen:,} rows, but {processed:,} rows have been monitored "
+            "incrementally: with targets=... realized performance is recomputed over the whole analysis history "
+            "(so that late labels reach old chunks), and these rows no longer start at the first monitored row. "
+            "Keep every analysis row since the first run in the analysis source, or join the labels into the "
+            "analysis rows and give no targets")
+
+
+def _late_rows(results: dict[str, Result], states: dict[str, StreamState]) -> int:
+    """Rows an incremental run skipped that no earlier run processed, with a warning counting them.
+
+    An incremental run reads the whole growing source and skips the rows at or before the last
+    processed time (`base._unseen`). Of those, as many as earlier runs processed were seen; the
+    rest arrived late, older than the chunks already stored, and are in no chunk. They are
+    counted here (the report's ``late_rows``, the CLI's run line) rather than dropped unsaid.
+    Realized performance with late labels re-reads the whole history and is left out of the count.
+    """
+    by_result = {"estimated_performance": "estimated"}
+    late = 0
+    for key, result in results.items():
+        previous = states.get(by_result.get(key, key))
+        if previous is None or result.state is None:
+            continue
+        late = max(late, int(getattr(result, "rows_skipped", 0)) - int(previous.rows_seen))
+    if late > 0:
+        since = next((s.watermark for s in states.values() if s is not None and s.watermark is not None), None)
+        when = f" (at or before {since})" if since is not None else ""
+        warnings.warn(f"{late:,} analysis rows are older than the last row processed{when} and were not processed: "
+                      "an incremental run only adds rows after those it has seen, and their chunks are closed; "
+                      "`seismo run --full` (or a run without incremental=True) recomputes every chunk with them",
+                      SeismoWarning, stacklevel=3)
+    return late
+
+
+def _on_chunks_of(result: Result, other: Result) -> Result:
+    """``result`` restricted to the chunks (period, start) that ``other`` has."""
+    df, keys = result.to_df(), other.to_df()[["period", "chunk_start_index"]].drop_duplicates()
+    kept = df.merge(keys, on=["period", "chunk_start_index"], how="inner")
+    return Result(kept.reset_index(drop=True), result.calculator)

@@ -1,0 +1,222 @@
+"""`Report`: what a `Monitor` run found, as a table, a verdict, figures and one HTML file."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # plotly is imported when a figure is drawn
+    import plotly.graph_objects as go
+
+from seismo.metrics.registry import METRICS
+from seismo.engine.result import Result
+
+PERFORMANCE = ("estimated_performance", "realized_performance")
+UNRELIABLE = ("low", "none")  # estimators' trust levels reported as "estimate unreliable here"
+WITHHELD = "none"  # ... and the level whose estimate is no judgment at all: "cannot judge performance here"
+CANNOT_JUDGE = "cannot judge performance here"
+MULTIVARIATE = ("pca_drift", "domain_classifier_drift")
+TOP_DRIFT = 3
+
+
+def _chunk_label(row: pd.Series) -> str:
+    if pd.notna(row.get("chunk_start_date")):
+        return pd.Timestamp(row["chunk_start_date"]).strftime("%Y-%m-%d")
+    return str(row["chunk_key"])
+
+
+def cannot_judge(estimated: pd.DataFrame) -> pd.DataFrame:
+    """Analysis chunks where nothing judges performance: the estimate has ``trust`` "none" and no
+    label gives a realized value. One row each: chunk_index, chunk (its label), trust_reason, and
+    ``estimate_alerts`` (whether the unbelievable estimate crosses a threshold there).
+
+    ``estimated``: an estimator's tidy rows (``Result.to_df()``, or the stored rows). Such a chunk
+    counts as a performance alert (`Report.summary`, ``seismo run --fail-on performance``): an
+    estimate that cannot be believed must never quietly stand for "no alert".
+    """
+    columns = ["chunk_index", "chunk", "trust_reason", "estimate_alerts"]
+    if "trust" not in estimated.columns or estimated.empty:
+        return pd.DataFrame(columns=columns)
+    df = estimated[estimated["period"] == "analysis"]
+    realized = df["realized"] if "realized" in df.columns else pd.Series(float("nan"), index=df.index)
+    by_chunk = df.assign(_none=df["trust"] == WITHHELD, _labelled=realized.notna(),
+                         _alert=df["alert"].astype(bool)).groupby("chunk_index", sort=True)
+    flags = by_chunk[["_none", "_labelled", "_alert"]].any()
+    chunks = flags.index[flags["_none"] & ~flags["_labelled"]]
+    first = by_chunk.head(1).set_index("chunk_index").loc[chunks]
+    return pd.DataFrame({"chunk_index": chunks,
+                         "chunk": [_chunk_label(r) for _, r in first.iterrows()],
+                         "trust_reason": first["trust_reason"].to_numpy(),
+                         "estimate_alerts": flags.loc[chunks, "_alert"].to_numpy()}, columns=columns)
+
+
+class Report:
+    """The results of one run, in the order a reader needs them: performance first.
+
+    ``late_rows``: rows an incremental run skipped because they are older than the rows it had
+    already processed (`Monitor.run`); the summary counts them.
+    """
+
+    late_rows: int = 0
+
+    def __init__(self, results: dict[str, Result], ranking: pd.DataFrame, settings: dict[str, Any],
+                 top_features: pd.DataFrame | None = None):
+        self.results = results
+        self.ranking = ranking
+        self.settings = settings
+        self.top_features = top_features
+
+    def to_df(self) -> pd.DataFrame:
+        """Every result's tidy rows, with the calculator that produced them."""
+        frames = [r.to_df().assign(calculator=name) for name, r in self.results.items()]
+        df = pd.concat(frames, ignore_index=True, sort=False)
+        return df[["calculator", *[c for c in df.columns if c != "calculator"]]]
+
+    def alerts(self) -> pd.DataFrame:
+        """Alerting analysis rows, performance first, then drift, then data quality."""
+        df = self.to_df()
+        df = df[(df["period"] == "analysis") & df["alert"]]
+        order = {name: i for i, name in enumerate(self.results)}
+        return df.sort_values(["calculator", "chunk_index"], key=lambda s: s.map(order) if s.name == "calculator" else s,
+                              kind="stable").reset_index(drop=True)
+
+    def _first_alert(self, name: str, worse: bool) -> tuple[str, str] | None:
+        """First analysis chunk where a performance result alerts on the worse (or better) side,
+        and the metrics alerting there. Confusion cells have no direction and are left out."""
+        if name not in self.results:
+            return None
+        df = self.results[name].filter(period="analysis").to_df()
+        if "trust" in df.columns:  # an estimate without any support is reported as such, not as a drop
+            df = df[df["trust"] != WITHHELD]
+        better_high = df["metric"].map(lambda m: METRICS[m].higher_is_better if m in METRICS else None)
+        low = df["value"] < df["lower_threshold"]
+        high = df["value"] > df["upper_threshold"]
+        bad = (better_high == True) & low | (better_high == False) & high  # noqa: E712 (None excluded)
+        good = (better_high == True) & high | (better_high == False) & low  # noqa: E712
+        hits = df[bad if worse else good]
+        if hits.empty:
+            return None
+        first = hits.sort_values("chunk_index").iloc[0]
+        metrics = list(dict.fromkeys(hits.loc[hits["chunk_index"] == first["chunk_index"], "metric"]))
+        more = f" and {len(metrics) - 3} more" if len(metrics) > 3 else ""
+        caveat = "; low trust there" if first.get("trust") in UNRELIABLE else ""
+        return _chunk_label(first), ", ".join(metrics[:3]) + more + caveat
+
+    def unreliable(self) -> pd.DataFrame:
+        """Analysis chunks whose estimate has ``trust`` low or none: chunk, trust and reason, one row each."""
+        columns = ["chunk_index", "chunk_key", "trust", "trust_reason"]
+        result = self.results.get("estimated_performance")
+        if result is None:
+            return pd.DataFrame(columns=columns)
+        df = result.filter(period="analysis").to_df()
+        if "trust" not in df.columns:
+            return pd.DataFrame(columns=columns)
+        weak = df[df["trust"].isin(UNRELIABLE)].drop_duplicates("chunk_index").sort_values("chunk_index")
+        weak = weak.assign(chunk_key=[_chunk_label(r) for _, r in weak.iterrows()])
+        return weak[columns].reset_index(drop=True)
+
+    def cannot_judge(self) -> pd.DataFrame:
+        """Analysis chunks where performance cannot be judged (see `cannot_judge`)."""
+        result = self.results.get("estimated_performance")
+        return cannot_judge(result.to_df() if result is not None else pd.DataFrame())
+
+    def _cannot_judge_line(self) -> str | None:
+        """The chunks no estimate or label judges, with the first one's reason: an alert, never silence."""
+        blind = self.cannot_judge()
+        if blind.empty:
+            return None
+        n = self.results["estimated_performance"].filter(period="analysis").to_df()["chunk_index"].nunique()
+        span = blind["chunk"].iloc[0] + (f" to {blind['chunk'].iloc[-1]}" if len(blind) > 1 else "")
+        crossing = int(blind["estimate_alerts"].sum())
+        also = (f"; the estimate, not to be believed there, crosses its threshold in {crossing}"
+                if crossing else "")
+        return (f"{CANNOT_JUDGE}: {span} ({len(blind)} of {n} analysis chunks, estimate trust none, no labels; "
+                f"{blind['chunk'].iloc[0]}: {blind['trust_reason'].iloc[0]}{also})")
+
+    def _unreliable_line(self) -> str | None:
+        weak = self.unreliable()
+        if weak.empty:
+            return None
+        n = self.results["estimated_performance"].filter(period="analysis").to_df()["chunk_index"].nunique()
+        worst = weak[weak["trust"] == "none"].iloc[0] if (weak["trust"] == "none").any() else weak.iloc[0]
+        span = weak["chunk_key"].iloc[0] + (f" to {weak['chunk_key'].iloc[-1]}" if len(weak) > 1 else "")
+        return (f"estimate unreliable here: {span} ({len(weak)} of {n} analysis chunks; "
+                f"{worst['chunk_key']}: {worst['trust_reason']})")
+
+    def summary(self) -> str:
+        """A short plain-text verdict: when performance dropped, and the drift most likely behind it.
+
+        A chunk whose estimate has ``trust`` "none" (and no realized value) is no judgment either
+        way: it is reported as "cannot judge performance here", with the reason, and counts as a
+        performance alert; its estimate's own crossing is not reported as a drop. "low" chunks
+        alert as usual, marked "low trust there". Both are listed as "estimate unreliable here".
+        """
+        lines = []
+        top = [c for c in self.ranking["column"].head(TOP_DRIFT)] if len(self.ranking) else []
+        drifted = self.ranking[self.ranking.get("alert_count", pd.Series(dtype=float)) > 0] if len(self.ranking) else self.ranking
+        likely = [c for c in top if c in set(drifted["column"])] or top
+        for name, how in (("estimated_performance", "estimated"), ("realized_performance", "measured")):
+            start = self._first_alert(name, worse=True)
+            if start:
+                lines.append(f"performance {how} to drop beyond its threshold from {start[0]} on ({start[1]})"
+                             + (f"; most correlated drift: {', '.join(likely)}" if likely else ""))
+            better = self._first_alert(name, worse=False)
+            if better:
+                lines.append(f"performance {how} to improve beyond its threshold from {better[0]} on ({better[1]})")
+        unreliable = self._unreliable_line()
+        blind = self._cannot_judge_line()
+        if not lines and not blind:
+            lines.append("no performance alert" + (" where the estimate is reliable" if unreliable else "")
+                         + (f"; drifting columns: {', '.join(likely)}" if len(drifted) else ""))
+        if blind:
+            lines.append(blind + (f"; most correlated drift: {', '.join(likely)}" if likely else ""))
+        if unreliable:
+            lines.append(unreliable)
+        for name in MULTIVARIATE:
+            if name in self.results and len(self.results[name].alerts()):
+                first = self.results[name].alerts().sort_values("chunk_index").iloc[0]
+                lines.append(f"{name.replace('_', ' ')} alerts from {_chunk_label(first)} on")
+        quality = self.results.get("data_quality")
+        if quality is not None:
+            problems = quality.alerts()
+            rates = problems[problems["metric"].str.endswith("_rate")]
+            if len(rates):
+                pairs = sorted({f"{c} ({m.removesuffix('_rate').replace('_', ' ')})" for c, m in zip(rates["column"], rates["metric"])})
+                lines.append(f"data quality: {', '.join(pairs)}")
+            empty = problems[(problems["metric"] == "row_count") & (problems["value"] == 0)]
+            if len(empty):
+                keys = list(dict.fromkeys(empty.sort_values("chunk_index")["chunk_key"].astype(str)))
+                lines.append(f"no rows at all in {len(keys)} chunk(s): {', '.join(keys[:5])}"
+                             + (" ..." if len(keys) > 5 else ""))
+        if self.late_rows:
+            lines.append(f"{self.late_rows:,} late rows not processed (older than the rows already processed)")
+        return "\n".join(lines)
+
+    def plot(self, calculator: str | None = None) -> go.Figure | dict[str, go.Figure]:
+        """One figure per calculator (or the one named)."""
+        if calculator is not None:
+            return self.results[calculator].plot(title=calculator.replace("_", " "))
+        return {name: r.plot(title=name.replace("_", " ")) for name, r in self.results.items()}
+
+    def save_html(self, path: str | Path) -> Path:
+        """One self-contained HTML file (plotly.js embedded once) with aggregated statistics only."""
+        from seismo.monitor.html import render
+
+        path = Path(path)
+        path.write_text(render(self), encoding="utf-8")
+        return path
+
+    # shared by the HTML renderer
+    @staticmethod
+    def plotly_js() -> str:
+        import plotly.offline
+
+        return plotly.offline.get_plotlyjs()
+
+    @staticmethod
+    def escape(text: object) -> str:
+        return html.escape(str(text))

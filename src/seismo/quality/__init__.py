@@ -1,0 +1,1 @@
+"""Data quality per chunk (missing values, unseen categories, ranges, row counts)."""
