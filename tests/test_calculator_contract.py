@@ -1,6 +1,7 @@
 """One contract, checked on every calculator (in the spirit of scikit-learn's estimator checks).
 
-* using it before `fit` raises `NotFittedError`; `fit` returns the calculator itself;
+* using it before `fit` raises `NotFittedError` naming it (Monitor's run and save too); `fit`
+  returns the calculator itself, and no constructor returns another class;
 * every constructor parameter is stored unchanged under its own name (so the parameters can be
   read back from the signature, as `repr` does);
 * the result's columns start with the public `RESULT_COLUMNS`, in order;
@@ -64,8 +65,31 @@ def fitted(frames):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_use_before_fit_is_not_fitted_error(name, frames):
-    with pytest.raises(seismo.NotFittedError):
+    with pytest.raises(seismo.NotFittedError, match=rf"^{name} is not fitted yet; call \.fit\(reference\) first$"):
         _run(CASES[name](), frames[1])
+
+
+def test_monitor_and_top_features_before_fit_are_not_fitted_error(frames, tmp_path):
+    """The same error class and message for every "used before fit" path, Monitor's included."""
+    monitor = seismo.Monitor("binary", **BINARY, **COMMON)
+    message = r"^Monitor is not fitted yet; call \.fit\(reference\) first$"
+    with pytest.raises(seismo.NotFittedError, match=message):
+        monitor.run(frames[1])
+    with pytest.raises(seismo.NotFittedError, match=message):
+        monitor.save(tmp_path / "monitor")
+    assert not (tmp_path / "monitor").exists()
+    with pytest.raises(seismo.NotFittedError, match=r"^DomainClassifierDrift is not fitted yet"):
+        CASES["DomainClassifierDrift"]().top_features()
+
+
+def test_constructors_return_their_own_class():
+    """No public class hands back another one from its constructor (CBPE once returned a DLE)."""
+    public = [getattr(seismo, name) for name in seismo.__all__]
+    classes = [c for c in public if inspect.isclass(c) and not issubclass(c, BaseException)]
+    assert {"CBPE", "DLE", "Monitor", "Report", "Result"} <= {c.__name__ for c in classes}
+    for cls in classes:
+        own_new = [k.__name__ for k in cls.__mro__ if k is not object and "__new__" in vars(k)]
+        assert own_new == [], f"{cls.__name__} inherits a __new__ from {own_new}"
 
 
 @pytest.mark.parametrize("name", list(CASES))

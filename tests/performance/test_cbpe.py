@@ -118,6 +118,9 @@ def test_thresholds_and_errors_come_from_realized_reference():
     assert np.allclose(band[(est["upper_confidence"] < 1)], 6 * est["sampling_error"][(est["upper_confidence"] < 1)])
 
 
-def test_regression_problem_type_is_served_by_dle():
-    est = seismo.CBPE(problem_type="regression", y_pred="pred", y_true="y", chunk_size=1_000)
-    assert isinstance(est, seismo.DLE)
+def test_regression_problem_type_is_refused_and_names_dle():
+    """A constructor returns its own class: regression is DLE's, and the message says so."""
+    for cls in (seismo.CBPE, seismo.PAPE):
+        with pytest.raises(seismo.InvalidConfiguration, match=r"for regression use seismo\.DLE") as caught:
+            cls(problem_type="regression", y_pred="pred", y_true="y", chunk_size=1_000)
+        assert str(caught.value).startswith(f"{cls.__name__} estimates classification metrics")

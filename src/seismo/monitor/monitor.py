@@ -7,20 +7,21 @@ import os
 import warnings
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
 from seismo.chunks.accumulator import StreamState
 from seismo.engine.calculator import check_timestamp_format, is_spark
-from seismo.engine.trackers import check_false_alarm_rate
+from seismo.engine.trackers import check_false_alarm_rate, require_fitted
 from seismo.chunks.chunkers import Chunker
 from seismo.drift.domain_classifier import DomainClassifierDrift
 from seismo.engine.domain_fit import DomainFitCache
 from seismo.drift.pca import PCADrift
 from seismo.drift.univariate import UnivariateDrift
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
-from seismo.data.io import DataLike, read_schema, read_table
+from seismo._typing import DataLike, Incomplete, ProblemType
+from seismo.data.io import read_schema, read_table
 from seismo.performance.cbpe import CBPE
 from seismo.performance.dle import DLE
 from seismo.performance.pape import PAPE
@@ -62,7 +63,7 @@ class Monitor:
 
     def __init__(
         self,
-        problem_type: Literal["binary", "multiclass", "regression"],
+        problem_type: ProblemType,
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,
@@ -75,7 +76,7 @@ class Monitor:
         chunker: Chunker | None = None,
         metrics: list[str] | None = None,
         *,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Incomplete = "keep",
         estimator: str = "cbpe",
         random_state: int = 0,
         calculators: dict[str, dict[str, Any] | bool] | None = None,
@@ -236,8 +237,7 @@ class Monitor:
         stays open for later rows. Late labels change old chunks, so with ``targets``
         realized performance is recomputed over all of ``analysis``: give it the whole history.
         """
-        if not getattr(self, "fitted_", False):
-            raise InvalidConfiguration("Monitor is not fitted yet; call .fit(reference) first")
+        require_fitted(self)
         if incremental and not self.can_run_incrementally():
             raise InvalidConfiguration("incremental runs need chunk_size or chunk_period: with chunk_number (the "
                                        "default) or a custom chunker, chunk edges move as data grows")
@@ -301,9 +301,12 @@ class Monitor:
         return {k: v for k, v in vars(self).items() if not k.endswith("_") and v is not None}
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Save the fitted monitor into the directory ``path``, without pickle (docs/persistence.md)."""
+        """Save the fitted monitor into the directory ``path``, without pickle (docs/persistence.md).
+
+        An unfitted monitor is refused: it would load back as a monitor that cannot run."""
         from seismo.persist import save
 
+        require_fitted(self)
         return save(self, path)
 
     @classmethod

@@ -13,13 +13,15 @@ the method; no code is shared.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete
 from seismo.engine.trackers import ROWS
 from seismo.chunks.chunkers import Chunker
 from seismo.data.frame import Frame
+from seismo.errors import InvalidConfiguration
 from seismo.metrics.partials import ClassificationPartial, bin_scores
 from seismo.performance.calibration import Calibrator
 from seismo.performance.estimation import Estimator
@@ -94,7 +96,8 @@ class CBPE(Estimator):
     cross-validation on the reference shows that it lowers the expected
     calibration error; ``None`` trusts the scores; ``"isotonic"`` always
     calibrates; any object with ``fit``/``predict`` is used per class.
-    ``problem_type="regression"`` is served by `seismo.DLE`.
+    ``problem_type="regression"`` is refused: regression is estimated by `seismo.DLE`, a class
+    of its own (a constructor that handed back another class hid which arguments apply).
 
     Every chunk also carries the trust diagnostics of `seismo.performance.trust`
     (``unseen_share``, ``effective_sample_size``, ``calibration_gap``, ``trust``,
@@ -104,18 +107,9 @@ class CBPE(Estimator):
     ``trust=False`` skips them.
     """
 
-    def __new__(cls, problem_type: str = "binary", *args: Any, **kwargs: Any):
-        if problem_type == "regression" and cls is CBPE:
-            from seismo.performance.dle import DLE
-
-            kwargs.pop("y_pred_proba", None)
-            kwargs.pop("calibration", None)
-            return DLE(*args, **kwargs)
-        return super().__new__(cls)
-
     def __init__(
         self,
-        problem_type: Literal["binary", "multiclass"],
+        problem_type: ClassificationProblemType,
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,
@@ -131,16 +125,20 @@ class CBPE(Estimator):
         features: list[str] | None = None,
         column_types: dict[str, str] | None = None,
         trust: bool = True,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Incomplete = "keep",
         calibration: Any = "auto",
         business_value_matrix: Any = None,
         normalize_business_value: bool = False,
-        normalize_confusion_matrix: Literal["none", "all", "true", "pred"] = "none",
+        normalize_confusion_matrix: ConfusionNormalization = "none",
         n_resamples: int = 50,
         random_state: int = 0,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):
+        if problem_type == "regression":
+            raise InvalidConfiguration(
+                f"{type(self).__name__} estimates classification metrics (problem_type 'binary' or 'multiclass'); "
+                "for regression use seismo.DLE(y_pred=..., y_true=..., features=...)")
         super().__init__(
             timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
