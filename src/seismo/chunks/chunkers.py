@@ -10,11 +10,11 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from seismo._typing import Incomplete
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 
 DEFAULT_CHUNK_NUMBER = 10
@@ -74,7 +74,7 @@ class Chunker(ABC):
 class SizeChunker(Chunker):
     """Chunks of ``chunk_size`` rows; the last incomplete one is kept, appended or dropped."""
 
-    def __init__(self, chunk_size: int, incomplete: Literal["keep", "append", "drop"] = "keep"):
+    def __init__(self, chunk_size: int, incomplete: Incomplete = "keep"):
         if int(chunk_size) < 1:
             raise InvalidConfiguration(f"chunk_size must be a positive integer, got {chunk_size!r}")
         if incomplete not in ("keep", "append", "drop"):
@@ -164,7 +164,7 @@ def make_chunker(
     chunk_number: int | None = None,
     chunk_period: str | None = None,
     chunker: Chunker | None = None,
-    incomplete: Literal["keep", "append", "drop"] = "keep",
+    incomplete: Incomplete = "keep",
 ) -> Chunker:
     """The one chunker the arguments ask for; ten chunks when none is asked for."""
     given = [n for n, v in [("chunk_size", chunk_size), ("chunk_number", chunk_number),

@@ -33,7 +33,8 @@ from seismo.chunks.chunkers import Chunk
 from seismo.data.categories import MAX_TRACKED_CATEGORIES, categories_by_count, reference_categories
 from seismo.errors import InvalidData, SeismoWarning
 from seismo.data.frame import Frame, iter_frames
-from seismo.data.io import DataLike, datetime_values
+from seismo._typing import DataLike
+from seismo.data.io import datetime_values
 from seismo.data.columns import MAX_INTEGER_CATEGORIES, infer_kind
 from seismo.stats.sample import row_keys
 

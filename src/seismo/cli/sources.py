@@ -17,7 +17,8 @@ import pyarrow.dataset as pads
 
 from seismo.cli.config import Config, Source
 from seismo.errors import SeismoError
-from seismo.data.io import DataLike, _expand_path, read_schema, read_table
+from seismo._typing import DataLike
+from seismo.data.io import _expand_path, read_schema, read_table
 
 
 class SourceError(SeismoError, ValueError):

@@ -20,14 +20,14 @@ Type rule (documented in docs/data.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seismo._typing import ColumnKind
 from seismo.errors import InvalidConfiguration, InvalidData
 
-ColumnKind = Literal["continuous", "categorical"]
 KINDS: tuple[str, ...] = ("continuous", "categorical")
 MAX_INTEGER_CATEGORIES = 10
 

@@ -47,7 +47,8 @@ import pyarrow.compute as pc
 
 from seismo.errors import SeismoWarning
 from seismo.data.frame import load_frame
-from seismo.data.io import DataLike, read_schema, read_table, record_batches, string_values
+from seismo._typing import DataLike
+from seismo.data.io import read_schema, read_table, record_batches, string_values
 from seismo.data.columns import MAX_INTEGER_CATEGORIES, Roles, is_text
 
 INFERENCE_ROWS = 100_000  # rows read to judge the candidates: bounded, whatever the reference's size

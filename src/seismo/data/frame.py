@@ -9,7 +9,8 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
-from seismo.data.io import DataLike, dataset_for, datetime_values, float_values, read_table, record_batches, string_values
+from seismo._typing import DataLike
+from seismo.data.io import dataset_for, datetime_values, float_values, read_table, record_batches, string_values
 
 BATCH_ROWS = 1_000_000  # rows per streamed batch: memory is bounded by this times the columns read
 STREAM_ABOVE_BYTES = 2 * 1024**3  # a path whose needed columns would take more than this in memory is streamed

@@ -14,7 +14,7 @@ import os
 import warnings
 import weakref
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,8 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from seismo._typing import DataLike
 from seismo.errors import ColumnNotFound, InvalidData, SeismoWarning
-
-DataLike = Any  # pandas / polars DataFrame, pyarrow Table, or a path
 
 
 def _expand_path(path: str | os.PathLike) -> list[str]:

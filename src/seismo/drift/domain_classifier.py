@@ -54,7 +54,6 @@ normalised to sum to 1. It answers "what changed?" for a multivariate alert.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -68,7 +67,7 @@ from seismo.engine.domain_fit import DomainFitCache, cross_fit
 from seismo.data.categories import category_bins
 from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
-from seismo.data.io import DataLike
+from seismo._typing import DataLike, Incomplete
 from seismo.engine.result import Result
 from seismo.engine.thresholds import (
     Bounds,
@@ -139,7 +138,7 @@ class DomainClassifierDrift(FeatureCalculator):
         thresholds: dict | None = None,
         column_types: dict[str, str] | None = None,
         *,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Incomplete = "keep",
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,

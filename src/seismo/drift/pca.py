@@ -47,7 +47,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -59,7 +58,8 @@ from seismo.engine.trackers import ROWS, MetricInfo
 from seismo.chunks.chunkers import Chunker
 from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
-from seismo.data.io import DataLike, string_values
+from seismo._typing import DataLike, Incomplete
+from seismo.data.io import string_values
 from seismo.chunks.reference import row_positions
 from seismo.engine.sampling_error import LOCATION
 from seismo.stats.moments import Moments
@@ -424,7 +424,7 @@ class PCADrift(FeatureCalculator):
         thresholds: dict | None = None,
         column_types: dict[str, str] | None = None,
         *,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Incomplete = "keep",
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,

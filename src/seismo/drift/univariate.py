@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +13,7 @@ from seismo.chunks.chunkers import Chunker
 from seismo.data.categories import category_bins
 from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
-from seismo.data.io import DataLike
+from seismo._typing import DataLike, Incomplete
 from seismo.stats.binning import (coarse_atoms, coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins,
                              n_fine_bins)
 from seismo.stats.categorical import CategoryCounts
@@ -132,7 +131,7 @@ class UnivariateDrift(FeatureCalculator):
         thresholds: dict | None = None,
         column_types: dict[str, str] | None = None,
         *,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Incomplete = "keep",
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,

@@ -6,7 +6,7 @@ learned is set in ``fit`` on attributes ending in ``_``.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +19,8 @@ from seismo.chunks.chunkers import (Chunk, Chunker, CountChunker, check_referenc
 from seismo.errors import InvalidConfiguration, InvalidData
 from seismo.data.features import infer_features
 from seismo.data.frame import Frame, count_rows, iter_frames, load_frame, should_stream
-from seismo.data.io import DataLike, float_values, read_schema
+from seismo._typing import DataLike, Incomplete
+from seismo.data.io import float_values, read_schema
 from seismo.chunks.reference import ReferenceData, feature_extras, scan_reference
 from seismo.engine.result import Result
 from seismo.data.columns import Roles, build_schema
@@ -48,7 +49,7 @@ class BaseCalculator:
         chunk_number: int | None = None,
         chunk_period: str | None = None,
         chunker: Chunker | None = None,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Incomplete = "keep",
         thresholds: dict | None = None,
         n_resamples: int = DEFAULT_RESAMPLES,
         random_state: int = 0,

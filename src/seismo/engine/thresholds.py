@@ -39,10 +39,10 @@ Thresholds are then clipped to the metric's range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
+from seismo._typing import Sides
 from seismo.errors import InvalidConfiguration
 from seismo.engine.sampling_error import TAIL, FittedScaling
 
@@ -138,8 +138,6 @@ class StandardDeviationThreshold(Threshold):
         square = [None if b is None else float(max(b, 0.0) ** 2) for b in (lower, upper)]
         return Bounds(*square, scaling=scaling)
 
-
-Sides = Literal["both", "upper", "lower"]
 
 
 @dataclass(frozen=True)

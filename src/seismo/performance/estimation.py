@@ -33,7 +33,8 @@ from seismo.chunks.chunkers import Chunk
 from seismo.engine.domain_fit import DomainFitCache, FeatureEncoder
 from seismo.errors import InvalidConfiguration, SeismoWarning
 from seismo.data.frame import Frame, should_stream
-from seismo.data.io import DataLike, read_schema
+from seismo._typing import DataLike
+from seismo.data.io import read_schema
 from seismo.chunks.reference import row_positions, scan_reference
 from seismo.engine.result import Result
 from seismo.performance.realized import RealizedPerformance

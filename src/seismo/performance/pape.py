@@ -73,10 +73,11 @@ errors and the ``realized`` column come from the shared `Estimator` plumbing
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete
 from seismo.chunks.chunkers import Chunk, Chunker
 from seismo.engine.domain_fit import FeatureEncoder
 from seismo.errors import InvalidConfiguration
@@ -224,7 +225,7 @@ class PAPE(CBPE):
 
     def __init__(
         self,
-        problem_type: Literal["binary", "multiclass"] = "binary",
+        problem_type: ClassificationProblemType = "binary",
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,
@@ -244,11 +245,11 @@ class PAPE(CBPE):
         hyperparameters: dict | None = None,
         n_splits: int = 3,
         trust: bool = True,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Incomplete = "keep",
         calibration: Any = "auto",
         business_value_matrix: Any = None,
         normalize_business_value: bool = False,
-        normalize_confusion_matrix: Literal["none", "all", "true", "pred"] = "none",
+        normalize_confusion_matrix: ConfusionNormalization = "none",
         n_resamples: int = 50,
         random_state: int = 0,
         timestamp_format: str | None = None,

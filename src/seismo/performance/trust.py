@@ -62,10 +62,11 @@ out-of-fold gap is realized minus estimated on that chunk), ``unseen_share``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from seismo._typing import TrustKind
 from seismo.chunks.chunkers import MIN_RELIABLE_CHUNK_ROWS, Chunk
 from seismo.engine.domain_fit import DomainFit, DomainFitCache, FeatureEncoder, cross_fit
 from seismo.metrics.partials import ClassificationPartial, ConfusionSums, ScoreHistogram
@@ -179,7 +180,7 @@ class DomainProbe:
 
 
 def calibration_gap(observed: np.ndarray, expected: np.ndarray, weights: np.ndarray, n_chunk: int,
-                    kind: Literal["rate", "loss"]) -> tuple[float, float]:
+                    kind: TrustKind) -> tuple[float, float]:
     """The weighted realized-minus-estimated gap in chunk sampling errors, and the part beyond its noise.
 
     Returns ``(gap / unit, sign(gap) · max(|gap| − GAP_NOISE · s_g, 0) / unit)``; NaN without rows.
@@ -403,7 +404,7 @@ class TrustModel:
     feature columns: then only the gap is reported, with unit weights over the whole reference.
     """
 
-    def __init__(self, observed: np.ndarray, expected: np.ndarray, kind: Literal["rate", "loss"],
+    def __init__(self, observed: np.ndarray, expected: np.ndarray, kind: TrustKind,
                  probe: DomainProbe | None, what: str, metric_gaps: MetricGaps | None = None,
                  calibration_rows: float = float("nan")):
         self.observed = observed

@@ -11,7 +11,6 @@ fixed count by construction).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +22,7 @@ from seismo.engine.sampling_error import EXTENSIVE, FIXED, PROPORTION
 from seismo.data.categories import category_bins
 from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
-from seismo.data.io import DataLike
+from seismo._typing import DataLike, Incomplete
 from seismo.stats.binning import fine_bin_index, fine_points, n_fine_bins
 from seismo.stats.categorical import CategoryCounts
 from seismo.stats.continuous import quantile
@@ -218,7 +217,7 @@ class DataQuality(FeatureCalculator):
         thresholds: dict | None = None,
         column_types: dict[str, str] | None = None,
         *,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Incomplete = "keep",
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,

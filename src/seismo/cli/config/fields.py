@@ -7,11 +7,12 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from seismo._typing import EstimatorName, Incomplete, ProblemType, Sides
 from seismo.chunks.chunkers import PERIOD_ALIASES
 from seismo.engine.thresholds import (DISTANCE_THRESHOLD, TWO_SIDED_THRESHOLD, ConstantThreshold, FalseAlarmThreshold,
                           StandardDeviationThreshold, Threshold)
@@ -48,7 +49,7 @@ class ModelConfig(Section):
     """Which model this is and which columns hold its inputs and outputs."""
 
     name: str = Field(min_length=1)
-    problem_type: Literal["binary", "multiclass", "regression"]
+    problem_type: ProblemType
     y_pred_proba: str | dict[int | str, str] | None = None  # multiclass: {class label: column}
     y_pred: str | None = None
     y_true: str | None = None
@@ -107,7 +108,7 @@ class ChunkingConfig(Section):
     chunk_size: PositiveInt | None = None
     chunk_number: PositiveInt | None = None
     chunk_period: str | None = None
-    incomplete: Literal["keep", "append", "drop"] = "keep"
+    incomplete: Incomplete = "keep"
 
     @field_validator("chunk_period")
     @classmethod
@@ -145,7 +146,7 @@ class ThresholdConfig(Section):
     lower_multiplier: float | None = None
     upper_multiplier: float | None = None
     false_alarm_rate: FalseAlarmRate | None = None
-    sides: Literal["both", "upper", "lower"] | None = None
+    sides: Sides | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> ThresholdConfig:
@@ -208,7 +209,7 @@ class PerformanceConfig(CalculatorConfig):
 
 
 class EstimatedPerformanceConfig(PerformanceConfig):
-    estimator: Literal["cbpe", "pape"] = "cbpe"  # regression always uses DLE
+    estimator: EstimatorName = "cbpe"  # regression always uses DLE
 
 
 class UnivariateDriftConfig(CalculatorConfig):
