@@ -18,7 +18,7 @@ import pyarrow.dataset as pads
 from seismo.cli.config import Config, Source
 from seismo.errors import SeismoError
 from seismo._typing import DataLike
-from seismo.data.io import _expand_path, read_schema, read_table
+from seismo.data.io import expand_path, read_schema, read_table
 
 
 class SourceError(SeismoError, ValueError):
@@ -40,7 +40,7 @@ def files(config: Config, period: str) -> list[str]:
     """The files a path source matches; `SourceError` when it matches none."""
     source = _source(config, period)
     try:
-        return _expand_path(config.path_of(source.path))
+        return expand_path(config.path_of(source.path))
     except SeismoError as exc:
         raise SourceError("no_files", f"data.{period}", f"{exc} (from {source.path!r})") from None
 

@@ -28,7 +28,10 @@ from seismo._typing import DataLike
 from seismo.errors import ColumnNotFound, InvalidData, SeismoWarning
 
 
-def _expand_path(path: str | os.PathLike) -> list[str]:
+def expand_path(path: str | os.PathLike) -> list[str]:
+    """The files a path names, sorted: a glob's matches, the parquet and CSV files under a directory, or the
+    file itself; raises `InvalidData` when none matches or one does not exist (the CLI lists a source's files
+    with it too)."""
     text = str(path)
     if any(ch in text for ch in "*?["):
         files = sorted(glob.glob(text))
@@ -70,7 +73,7 @@ def check_unique_names(names: list[str], where: str) -> None:
 
 def dataset_for(path: str | os.PathLike, columns: list[str] | None = None, where: str = "input") -> pads.Dataset:
     """A lazy Arrow dataset over a parquet/CSV file, directory or glob; checks ``columns`` exist."""
-    return _checked(_dataset(_expand_path(path), where), columns, where)
+    return _checked(_dataset(expand_path(path), where), columns, where)
 
 
 def record_batches(path: str | os.PathLike, columns: list[str], where: str,
@@ -80,7 +83,7 @@ def record_batches(path: str | os.PathLike, columns: list[str], where: str,
     Parquet files are read with `pyarrow.parquet.ParquetFile.iter_batches`, which decodes
     little ahead of the consumer (a dataset scanner's read-ahead held several batches).
     """
-    files = _expand_path(path)
+    files = expand_path(path)
     dataset = _checked(_dataset(files, where), columns, where)
     if Path(files[0]).suffix.lower() == ".csv":
         yield from dataset.to_batches(columns=columns, batch_size=batch_rows, batch_readahead=1,
@@ -161,7 +164,7 @@ def read_table(data: DataLike, columns: list[str] | None = None, where: str = "i
     Raises `ColumnNotFound` naming the first missing column before reading values.
     """
     if isinstance(data, (str, os.PathLike)):
-        table = _read_files(_expand_path(data), columns, where)
+        table = _read_files(expand_path(data), columns, where)
     elif isinstance(data, pd.DataFrame):
         labels = [str(c) for c in data.columns]
         check_unique_names(labels, where)
@@ -200,7 +203,7 @@ def read_table(data: DataLike, columns: list[str] | None = None, where: str = "i
 def read_schema(data: DataLike, where: str = "input") -> pa.Schema:
     """Column names and Arrow types, without reading the values of a file."""
     if isinstance(data, (str, os.PathLike)):
-        files = _expand_path(data)
+        files = expand_path(data)
         fmt = "csv" if Path(files[0]).suffix.lower() == ".csv" else "parquet"
         return pads.dataset(files, format=fmt).schema
     if isinstance(data, pd.DataFrame):
