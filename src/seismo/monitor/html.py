@@ -9,6 +9,7 @@ a report on 50 features stays readable.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -28,7 +29,19 @@ th{background:#f6f6f6}details{margin:.6rem 0}summary{cursor:pointer;color:#555}
 """
 
 
-def _table(df: pd.DataFrame, escape) -> str:
+def escape(text: object) -> str:
+    """``text`` as HTML text: every value a report shows (column names, categories, reasons) comes from data."""
+    return html.escape(str(text))
+
+
+def plotly_js() -> str:
+    """plotly.js itself, embedded once so the file opens offline (plotly is imported only here)."""
+    import plotly.offline
+
+    return plotly.offline.get_plotlyjs()
+
+
+def _table(df: pd.DataFrame) -> str:
     if df is None or df.empty:
         return "<p>nothing to show</p>"
     head = "".join(f"<th>{escape(c)}</th>" for c in df.columns)
@@ -49,13 +62,13 @@ def _figure(fig) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
 
 
-def _drift_section(report: "Report", escape) -> str:
+def _drift_section(report: "Report") -> str:
     drift = report.results.get("univariate_drift")
     ranking = report.ranking
     if drift is None:
         return ""
     shown = list(ranking["column"].head(TOP_COLUMNS)) if len(ranking) else []
-    parts = ["<h2>Drift, ranked by how closely it tracks performance</h2>", _table(ranking, escape)]
+    parts = ["<h2>Drift, ranked by how closely it tracks performance</h2>", _table(ranking)]
     if shown:
         methods = drift.to_df()
         chosen = []
@@ -76,7 +89,7 @@ def _drift_section(report: "Report", escape) -> str:
     return "".join(parts)
 
 
-def _quality_section(report: "Report", escape) -> str:
+def _quality_section(report: "Report") -> str:
     quality = report.results.get("data_quality")
     if quality is None:
         return ""
@@ -90,11 +103,11 @@ def _quality_section(report: "Report", escape) -> str:
     parts.append(_figure(quality.filter(columns=columns, metrics=metrics).plot(title="alerting data-quality statistics")))
     summary = alerts.groupby(["column", "metric"]).size().rename("alerting chunks").reset_index()
     parts.append(f"<details><summary>{len(summary)} alerting column × statistic pairs</summary>"
-                 f"{_table(summary, escape)}</details>")
+                 f"{_table(summary)}</details>")
     return "".join(parts)
 
 
-def _unreliable_section(report: "Report", escape) -> str:
+def _unreliable_section(report: "Report") -> str:
     """The chunks whose estimate is not to be trusted (grey markers in the figure), with the reasons."""
     weak = report.unreliable()
     if weak.empty:
@@ -106,12 +119,11 @@ def _unreliable_section(report: "Report", escape) -> str:
              f"{'s' if len(blind) > 1 else ''} ({escape(', '.join(blind['chunk']))}): the estimate has trust "
              "none and no label gives a realized value. Counted as a performance alert.</p>")
     return (f"{alert}<details open class='unreliable'><summary>Estimate unreliable in {len(weak)} chunk"
-            f"{'s' if len(weak) > 1 else ''} (grey markers)</summary>{_table(table, escape)}</details>")
+            f"{'s' if len(weak) > 1 else ''} (grey markers)</summary>{_table(table)}</details>")
 
 
 def render(report: "Report") -> str:
     """The whole page as a string."""
-    escape = report.escape
     verdict = report.summary()
     trouble = any(len(report.results[n].alerts()) for n in ("estimated_performance", "realized_performance")
                   if n in report.results) or not report.unreliable().empty
@@ -122,8 +134,8 @@ def render(report: "Report") -> str:
             body.append(f"<h2>{escape(name.replace('_', ' ').capitalize())}</h2>")
             body.append(_figure(report.results[name].plot(title=name.replace("_", " "))))
             if name == "estimated_performance":
-                body.append(_unreliable_section(report, escape))
-    body.append(_drift_section(report, escape))
+                body.append(_unreliable_section(report))
+    body.append(_drift_section(report))
     multivariate = [n for n in ("pca_drift", "domain_classifier_drift") if n in report.results]
     if multivariate:
         body.append("<h2>Multivariate drift</h2>")
@@ -131,10 +143,10 @@ def render(report: "Report") -> str:
             body.append(_figure(report.results[name].plot(title=name.replace("_", " "))))
         if report.top_features is not None and len(report.top_features):
             body.append("<details open><summary>What changed: features separating alerting chunks from the "
-                        "reference</summary>" + _table(report.top_features, escape) + "</details>")
-    body.append(_quality_section(report, escape))
+                        "reference</summary>" + _table(report.top_features) + "</details>")
+    body.append(_quality_section(report))
     settings = pd.DataFrame({"setting": list(report.settings), "value": [repr(v) for v in report.settings.values()]})
-    body.append("<h2>Settings</h2>" + _table(settings, escape))
+    body.append("<h2>Settings</h2>" + _table(settings))
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>seismo report</title>"
-            f"<style>{STYLE}</style><script type='text/javascript'>{report.plotly_js()}</script></head>"
+            f"<style>{STYLE}</style><script type='text/javascript'>{plotly_js()}</script></head>"
             f"<body>{''.join(body)}</body></html>")

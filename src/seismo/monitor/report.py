@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -209,14 +208,3 @@ class Report:
         path = Path(path)
         path.write_text(render(self), encoding="utf-8")
         return path
-
-    # shared by the HTML renderer
-    @staticmethod
-    def plotly_js() -> str:
-        import plotly.offline
-
-        return plotly.offline.get_plotlyjs()
-
-    @staticmethod
-    def escape(text: object) -> str:
-        return html.escape(str(text))
