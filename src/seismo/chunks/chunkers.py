@@ -18,6 +18,7 @@ from seismo._typing import Incomplete
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 
 DEFAULT_CHUNK_NUMBER = 10
+DEFAULT_INCOMPLETE: Incomplete = "keep"  # a short last chunk is kept as it is
 MIN_RELIABLE_REFERENCE_CHUNKS = 6
 #: fewer rows than this in a chunk and its value is mostly noise: sampling errors and thresholds
 #: rest on a normal approximation that the usual rule of thumb (n >= 30) no longer supports, and
@@ -74,7 +75,7 @@ class Chunker(ABC):
 class SizeChunker(Chunker):
     """Chunks of ``chunk_size`` rows; the last incomplete one is kept, appended or dropped."""
 
-    def __init__(self, chunk_size: int, incomplete: Incomplete = "keep"):
+    def __init__(self, chunk_size: int, incomplete: Incomplete = DEFAULT_INCOMPLETE):
         if int(chunk_size) < 1:
             raise InvalidConfiguration(f"chunk_size must be a positive integer, got {chunk_size!r}")
         if incomplete not in ("keep", "append", "drop"):
@@ -164,7 +165,7 @@ def make_chunker(
     chunk_number: int | None = None,
     chunk_period: str | None = None,
     chunker: Chunker | None = None,
-    incomplete: Incomplete = "keep",
+    incomplete: Incomplete = DEFAULT_INCOMPLETE,
 ) -> Chunker:
     """The one chunker the arguments ask for; ten chunks when none is asked for."""
     given = [n for n, v in [("chunk_size", chunk_size), ("chunk_number", chunk_number),

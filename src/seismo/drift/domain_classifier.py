@@ -61,9 +61,9 @@ import pandas as pd
 from seismo.chunks.accumulator import OpenChunk, StreamState, TableRows, local_chunk
 from seismo.chunks.reference import row_positions
 from seismo.engine.calculator import FeatureCalculator, is_spark
-from seismo.engine.trackers import chosen_threshold, rows_to_frame
-from seismo.chunks.chunkers import Chunk, Chunker
-from seismo.engine.domain_fit import DomainFitCache, cross_fit
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, chosen_threshold, rows_to_frame
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
+from seismo.engine.domain_fit import DEFAULT_MAX_ROWS, DEFAULT_N_SPLITS, MAX_CATEGORIES, DomainFitCache, cross_fit
 from seismo.data.categories import category_bins
 from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
@@ -86,7 +86,6 @@ DEFAULT_HYPERPARAMETERS = {
     "n_jobs": 1,  # several threads spin-wait on small machines; chunks are small anyway
     "verbose": -1,
 }
-DEFAULT_MAX_CATEGORIES = 50
 TOP_FEATURES = 5
 IMPORTANCE_COLUMNS = ["chunk_index", "chunk_key", "period", "column", "importance"]
 _PERIOD_ORDER = {"reference": 0, "analysis": 1}
@@ -138,17 +137,17 @@ class DomainClassifierDrift(FeatureCalculator):
         thresholds: dict | None = None,
         column_types: dict[str, str] | None = None,
         *,
-        incomplete: Incomplete = "keep",
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,
         id: str | None = None,
-        max_reference_rows: int = 10_000,
-        max_chunk_rows: int = 10_000,
-        n_splits: int = 3,
+        max_reference_rows: int = DEFAULT_MAX_ROWS,
+        max_chunk_rows: int = DEFAULT_MAX_ROWS,
+        n_splits: int = DEFAULT_N_SPLITS,
         hyperparameters: dict | None = None,
-        max_categories: int = DEFAULT_MAX_CATEGORIES,
-        random_state: int = 0,
+        max_categories: int = MAX_CATEGORIES,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):
@@ -176,7 +175,9 @@ class DomainClassifierDrift(FeatureCalculator):
         if self.hyperparameters is not None and not isinstance(self.hyperparameters, dict):
             raise InvalidConfiguration("hyperparameters must be a dict of LightGBM parameters")
 
-    def _params(self) -> dict:
+    def lightgbm_params(self) -> dict:
+        """The LightGBM parameters of the domain classifier: the defaults, ``random_state``, then ``hyperparameters``
+        (a `Monitor` hands PAPE's to its `DomainClassifierDrift`, so the two fit one classifier per chunk)."""
         params = {**DEFAULT_HYPERPARAMETERS, "random_state": self.random_state}
         params.update(self.hyperparameters or {})
         return params
@@ -198,7 +199,7 @@ class DomainClassifierDrift(FeatureCalculator):
         """Out-of-fold AUROC of a classifier separating ``current`` (1) from ``reference`` (0); ``shared``:
         through the cache of `share_domain_fits` (analysis chunks, which an estimator may fit too)."""
         names = self.schema_.names
-        args = (reference, current, self._params(), self.n_splits, self.categorical_indices_ or None,
+        args = (reference, current, self.lightgbm_params(), self.n_splits, self.categorical_indices_ or None,
                 self.random_state)
         cache = getattr(self, "domain_cache_", None) if shared else None
         fit = cache.fit(*args) if cache is not None else cross_fit(*args)

@@ -54,8 +54,8 @@ import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
 from seismo.engine.calculator import FeatureCalculator
-from seismo.engine.trackers import ROWS, MetricInfo
-from seismo.chunks.chunkers import Chunker
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS, MetricInfo
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
 from seismo._typing import DataLike, Incomplete
@@ -424,15 +424,15 @@ class PCADrift(FeatureCalculator):
         thresholds: dict | None = None,
         column_types: dict[str, str] | None = None,
         *,
-        incomplete: Incomplete = "keep",
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,
         id: str | None = None,
         variance: float = 0.65,
         max_fit_rows: int = 100_000,
-        n_resamples: int = 50,
-        random_state: int = 0,
+        n_resamples: int = DEFAULT_RESAMPLES,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):

@@ -7,14 +7,14 @@ import numpy as np
 import pyarrow as pa
 
 from seismo.engine.calculator import FeatureCalculator
-from seismo.engine.trackers import REFERENCE_ROWS, ROWS, MetricInfo
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, REFERENCE_ROWS, ROWS, MetricInfo
 from seismo.engine.sampling_error import distance
-from seismo.chunks.chunkers import Chunker
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.data.categories import category_bins
 from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
 from seismo._typing import DataLike, Incomplete
-from seismo.stats.binning import (coarse_atoms, coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins,
+from seismo.stats.binning import (DEFAULT_COARSE_BINS, coarse_atoms, coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins,
                              n_fine_bins)
 from seismo.stats.categorical import CategoryCounts
 from seismo.stats.histogram import Histogram
@@ -131,15 +131,15 @@ class UnivariateDrift(FeatureCalculator):
         thresholds: dict | None = None,
         column_types: dict[str, str] | None = None,
         *,
-        incomplete: Incomplete = "keep",
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,
         id: str | None = None,
-        n_bins: int = 10,
+        n_bins: int = DEFAULT_COARSE_BINS,
         max_categories: int = DEFAULT_MAX_CATEGORIES,
-        n_resamples: int = 50,
-        random_state: int = 0,
+        n_resamples: int = DEFAULT_RESAMPLES,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):

@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 
 from seismo.chunks.accumulator import ChunkAccumulator, OpenChunk, StreamState, apply_incomplete
-from seismo.engine.trackers import (DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, check_false_alarm_rate, finish_chunks,
+from seismo.engine.trackers import (DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, check_false_alarm_rate, finish_chunks,
                          fit_from_partials, fit_tracker, require_fitted, rows_to_frame, tidy_rows, warn_undefined)
-from seismo.chunks.chunkers import (Chunk, Chunker, CountChunker, check_reference_rows, chunk_reference,
+from seismo.chunks.chunkers import (DEFAULT_INCOMPLETE, Chunk, Chunker, CountChunker, check_reference_rows, chunk_reference,
                        make_chunker, warn_few_reference_chunks)
 from seismo.errors import InvalidConfiguration, InvalidData
 from seismo.data.features import infer_features
@@ -49,10 +49,10 @@ class BaseCalculator:
         chunk_number: int | None = None,
         chunk_period: str | None = None,
         chunker: Chunker | None = None,
-        incomplete: Incomplete = "keep",
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
         thresholds: dict | None = None,
         n_resamples: int = DEFAULT_RESAMPLES,
-        random_state: int = 0,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):

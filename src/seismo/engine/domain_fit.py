@@ -28,7 +28,12 @@ from seismo.data.categories import category_bins, reference_categories
 from seismo.data.frame import Frame
 from seismo.data.columns import build_schema
 
-MAX_CATEGORIES = 50
+MAX_CATEGORIES = 50  # categories of a column encoded apart; the rest share one code
+#: Defaults that `DomainClassifierDrift` and `PAPE` share, so that a `Monitor` running both fits
+#: once per chunk (`DomainFitCache` reuses a fit only when every input agrees): the rows sampled
+#: from the reference (and from each chunk), and the cross-fitting folds.
+DEFAULT_MAX_ROWS = 10_000
+DEFAULT_N_SPLITS = 3
 _P_EPS = 1e-6
 
 

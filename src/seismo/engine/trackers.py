@@ -24,9 +24,11 @@ from seismo.errors import InvalidConfiguration, NotFittedError, SeismoWarning
 from seismo.data.frame import Frame
 from seismo.engine.result import RESULT_COLUMNS
 from seismo.engine.sampling_error import LOCATION, FittedScaling, Scaling
-from seismo.engine.thresholds import Bounds, Threshold, clip_to_range, is_alert
+from seismo.engine.thresholds import DEFAULT_FALSE_ALARM_RATE, Bounds, Threshold, clip_to_range, is_alert
 
 DEFAULT_RESAMPLES = 50
+#: The seed of every random draw (resampled reference subsets, folds, LightGBM) unless one is given.
+DEFAULT_RANDOM_STATE = 0
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def check_false_alarm_rate(rate: float | None) -> None:
         return
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < float(rate) < 1.0:
         raise InvalidConfiguration(f"false_alarm_rate must be None or a number strictly between 0 and 1 (e.g. "
-                                   f"0.001, one false alert per thousand chunk x metric cells), got {rate!r}")
+                                   f"{DEFAULT_FALSE_ALARM_RATE}, one false alert per thousand chunk x metric cells), got {rate!r}")
 
 
 def chosen_threshold(name: str, default: Threshold, overrides: dict[str, Threshold],

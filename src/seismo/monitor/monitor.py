@@ -13,14 +13,14 @@ import pandas as pd
 
 from seismo.chunks.accumulator import StreamState
 from seismo.engine.calculator import check_timestamp_format, is_spark
-from seismo.engine.trackers import check_false_alarm_rate, require_fitted
-from seismo.chunks.chunkers import Chunker
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, check_false_alarm_rate, require_fitted
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.drift.domain_classifier import DomainClassifierDrift
 from seismo.engine.domain_fit import DomainFitCache
 from seismo.drift.pca import PCADrift
 from seismo.drift.univariate import UnivariateDrift
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
-from seismo._typing import DataLike, Incomplete, ProblemType
+from seismo._typing import EstimatorName, DataLike, Incomplete, ProblemType
 from seismo.data.io import read_schema, read_table
 from seismo.performance.cbpe import CBPE
 from seismo.performance.dle import DLE
@@ -32,6 +32,7 @@ from seismo.monitor.report import Report
 from seismo.engine.result import Result
 
 ESTIMATORS = ("cbpe", "pape")
+DEFAULT_ESTIMATOR: EstimatorName = "cbpe"  # classification; regression always uses DLE
 RESULT_NAMES = {"estimated": "estimated_performance", "realized": "realized_performance"}  # calculators_ -> results
 Progress = Callable[[str, int, int], None]  # progress(what, done, total)
 # the names of `Report.results`, which `calculators=` switches off or passes arguments to
@@ -76,9 +77,9 @@ class Monitor:
         chunker: Chunker | None = None,
         metrics: list[str] | None = None,
         *,
-        incomplete: Incomplete = "keep",
-        estimator: str = "cbpe",
-        random_state: int = 0,
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
+        estimator: EstimatorName = DEFAULT_ESTIMATOR,
+        random_state: int = DEFAULT_RANDOM_STATE,
         calculators: dict[str, dict[str, Any] | bool] | None = None,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
@@ -205,7 +206,7 @@ class Monitor:
         if not isinstance(estimated, PAPE) or drift is None:
             return
         if drift.hyperparameters is None:
-            drift.hyperparameters = estimated._params()
+            drift.hyperparameters = estimated.lightgbm_params()
         cache = DomainFitCache()
         estimated.share_domain_fits(cache)
         drift.share_domain_fits(cache)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE
 from seismo.errors import InvalidConfiguration, InvalidData, NotFittedError
 
 METHODS = ("auto", "isotonic", "none")
@@ -60,7 +61,7 @@ class Calibrator:
     ``IsotonicRegression(out_of_bounds="clip")`` does, so they serialise to JSON.
     """
 
-    def __init__(self, method: Any = "auto", n_splits: int = 5, random_state: int = 0):
+    def __init__(self, method: Any = "auto", n_splits: int = 5, random_state: int = DEFAULT_RANDOM_STATE):
         self.method = method
         self.n_splits = n_splits
         self.random_state = random_state

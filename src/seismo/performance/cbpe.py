@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete
-from seismo.engine.trackers import ROWS
-from seismo.chunks.chunkers import Chunker
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.data.frame import Frame
 from seismo.errors import InvalidConfiguration
 from seismo.metrics.partials import ClassificationPartial, bin_scores
@@ -125,13 +125,13 @@ class CBPE(Estimator):
         features: list[str] | None = None,
         column_types: dict[str, str] | None = None,
         trust: bool = True,
-        incomplete: Incomplete = "keep",
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
         calibration: Any = "auto",
         business_value_matrix: Any = None,
         normalize_business_value: bool = False,
         normalize_confusion_matrix: ConfusionNormalization = "none",
-        n_resamples: int = 50,
-        random_state: int = 0,
+        n_resamples: int = DEFAULT_RESAMPLES,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):

@@ -17,15 +17,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from seismo.engine.trackers import ROWS
-from seismo.chunks.chunkers import Chunker
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.errors import InvalidData
 from seismo.data.frame import Frame
 from seismo.metrics.partials import LossSums
 from seismo.engine.result import Result
 from seismo.data.columns import build_schema
 from seismo.performance.estimation import Estimator
-from seismo.performance.loss_model import LossModel, row_losses
+from seismo.performance.loss_model import DEFAULT_SPLITS, LossModel, row_losses
 from seismo.performance.model import regression_values
 
 #: which per-row loss each regression metric averages
@@ -104,11 +104,11 @@ class DLE(Estimator):
         *,
         column_types: dict[str, str] | None = None,
         hyperparameters: dict | None = None,
-        n_splits: int = 5,
+        n_splits: int = DEFAULT_SPLITS,
         trust: bool = True,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
-        n_resamples: int = 50,
-        random_state: int = 0,
+        incomplete: Literal["keep", "append", "drop"] = DEFAULT_INCOMPLETE,
+        n_resamples: int = DEFAULT_RESAMPLES,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):
@@ -152,8 +152,10 @@ class DLE(Estimator):
         sampling error: a narrower band there would rest on the same scale-family assumption with
         nothing to gain for alerts. Thresholds and alerts are unchanged.
         """
-        result = super().estimate(analysis, targets, id, streaming=streaming, state=state)
-        data = result._data
+        return super().estimate(analysis, targets, id, streaming=streaming, state=state)
+
+    def _adjust_rows(self, data: pd.DataFrame) -> None:
+        """Widen the analysis chunks' sampling errors and confidence bands by their loss level (see `estimate`)."""
         analysis_rows = (data["period"] == "analysis").to_numpy()
         for metric, level in self._reference_levels().items():
             rows = analysis_rows & (data["metric"] == metric).to_numpy()
@@ -163,7 +165,6 @@ class DLE(Estimator):
             data.loc[rows, "sampling_error"] = se
             data.loc[rows, "lower_confidence"] = np.maximum(value - 3 * se, 0.0)
             data.loc[rows, "upper_confidence"] = value + 3 * se
-        return result
 
     def _reference_levels(self) -> dict[str, float]:
         """Mean out-of-fold estimate of the reference chunks, per metric."""

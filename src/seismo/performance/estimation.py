@@ -17,6 +17,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from seismo.chunks.accumulator import OpenChunk, StreamState, TableRows, local_chunk
 from seismo.engine.calculator import BaseCalculator, is_spark
@@ -159,13 +160,13 @@ class Estimator(BaseCalculator):
         ``streaming`` works as in `UnivariateDrift.fit` (see `_fit_streamed`).
         """
         realized = self._realized_calculator()
-        names = realized._check_config()
-        columns = list(dict.fromkeys([*realized._model_columns(), *self._feature_columns()]))
+        names = realized.checked_metrics()
+        columns = list(dict.fromkeys([*realized.model_columns(), *self._feature_columns()]))
         if should_stream(reference, columns, streaming):
             return self._fit_streamed(reference, realized, columns)
         frame = self._load(reference, columns, "reference")
         self._check_not_empty(frame)
-        realized._fit_frame(frame, names)
+        realized.fit_frame(frame, names)
         return self._fit_on(realized, frame, realized.reference_chunks_, sampled=False)
 
     def _fit_streamed(self, reference: DataLike, realized: RealizedPerformance, columns: list[str]) -> "Estimator":
@@ -233,7 +234,7 @@ class Estimator(BaseCalculator):
                               f"{' ...' if len(missing) > 10 else ''}); the trust diagnostics cannot check the "
                               "chunks' support in the reference, so every estimate is marked trust 'low'",
                               SeismoWarning, stacklevel=2)
-        columns, prepare = self.realized_._labelled_input(analysis, targets, id, require_labels=False, extra=extra)
+        columns, prepare = self.realized_.labelled_input(analysis, targets, id, require_labels=False, extra=extra)
         self.chunker_ = self.realized_.chunker_
         def settle(chunk: OpenChunk) -> list[dict]:  # a complete chunk's rows: estimated on its own rows
             whole = chunk.to_chunk()
@@ -247,10 +248,14 @@ class Estimator(BaseCalculator):
             rows += chunk.settled
         df = rows_to_frame(rows, list(self._extra_columns))
         warn_undefined(df, type(self).__name__)
+        self._adjust_rows(df)
         result = Result(df, type(self).__name__)
         result.state = new_state
         result.rows_skipped = skipped
         return result
+
+    def _adjust_rows(self, df: pd.DataFrame) -> None:
+        """Change the tidy rows in place before they become the `Result` (DLE scales its sampling errors)."""
 
     def _chunk_values(self, frame: Frame, chunks: list[Chunk]) -> list[dict]:
         """Estimates, trust diagnostics and realized values of ``chunks`` of ``frame``."""

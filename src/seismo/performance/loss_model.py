@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # LightGBM and scikit-learn are imported when a model is fitt
 import numpy as np
 import pandas as pd
 
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE
 from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError
 from seismo.metrics.partials import MAPE_EPS, MSLE_LOWER_LIMIT
 
@@ -32,6 +33,7 @@ LOSSES = ("abs_error", "abs_pct_error", "sq_error", "sq_log_error")
 #: moderate learning rate fit a smooth conditional mean; min_child_samples=50 keeps
 #: leaves from chasing single heavy-tailed losses; row/column bagging (subsample needs
 #: subsample_freq > 0 in LightGBM) lowers variance. Objective L2: we need the mean.
+DEFAULT_SPLITS = 5  # cross-fitting folds of the loss models (DLE's n_splits)
 DEFAULT_HYPERPARAMETERS: dict[str, Any] = {
     "objective": "regression",
     "n_estimators": 250,
@@ -91,8 +93,8 @@ class LossModel:
         self,
         losses: list[str],
         hyperparameters: dict[str, Any] | None = None,
-        n_splits: int | None = 5,
-        random_state: int = 0,
+        n_splits: int | None = DEFAULT_SPLITS,
+        random_state: int = DEFAULT_RANDOM_STATE,
         categorical: list[str] | None = None,
     ):
         self.losses = losses

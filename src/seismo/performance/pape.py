@@ -77,9 +77,10 @@ from typing import Any
 
 import numpy as np
 
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES
 from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete
-from seismo.chunks.chunkers import Chunk, Chunker
-from seismo.engine.domain_fit import FeatureEncoder
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
+from seismo.engine.domain_fit import DEFAULT_MAX_ROWS, DEFAULT_N_SPLITS, FeatureEncoder
 from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
 from seismo.metrics.partials import ClassificationPartial, bin_scores
@@ -240,18 +241,18 @@ class PAPE(CBPE):
         *,
         features: list[str] | None = None,
         column_types: dict[str, str] | None = None,
-        max_reference_rows: int = 10_000,
+        max_reference_rows: int = DEFAULT_MAX_ROWS,
         weight_clip: tuple[float, float] = DEFAULT_WEIGHT_CLIP,
         hyperparameters: dict | None = None,
-        n_splits: int = 3,
+        n_splits: int = DEFAULT_N_SPLITS,
         trust: bool = True,
-        incomplete: Incomplete = "keep",
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
         calibration: Any = "auto",
         business_value_matrix: Any = None,
         normalize_business_value: bool = False,
         normalize_confusion_matrix: ConfusionNormalization = "none",
-        n_resamples: int = 50,
-        random_state: int = 0,
+        n_resamples: int = DEFAULT_RESAMPLES,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):
@@ -290,13 +291,15 @@ class PAPE(CBPE):
             raise InvalidConfiguration(f"PAPE calibrates with weighted isotonic maps; calibration must be "
                                        f"'auto' or 'isotonic', got {method!r}")
 
-    def _params(self) -> dict:
+    def lightgbm_params(self) -> dict:
+        """The LightGBM parameters of the domain classifier: the defaults, ``random_state``, then ``hyperparameters``
+        (a `Monitor` hands PAPE's to its `DomainClassifierDrift`, so the two fit one classifier per chunk)."""
         params = {**DEFAULT_HYPERPARAMETERS, "random_state": self.random_state}
         params.update(self.hyperparameters or {})
         return params
 
     def _probe_settings(self) -> tuple[int, dict, int, tuple[float, float]]:
-        return (int(self.max_reference_rows), self._params(), int(self.n_splits),
+        return (int(self.max_reference_rows), self.lightgbm_params(), int(self.n_splits),
                 (float(self.weight_clip[0]), float(self.weight_clip[1])))
 
     def fit(self, reference: Any, *, streaming: bool | None = None) -> "PAPE":

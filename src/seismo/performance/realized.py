@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 
 from seismo.chunks.accumulator import StreamState
 from seismo.engine.calculator import BaseCalculator, is_spark
-from seismo.engine.trackers import ROWS, MetricInfo
-from seismo.chunks.chunkers import Chunker
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS, MetricInfo
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 from seismo.data.frame import BATCH_ROWS, Frame, is_path, should_stream
 from seismo.data.io import DataLike, read_schema, read_table, record_batches
@@ -276,12 +276,12 @@ class RealizedPerformance(BaseCalculator):
         chunker: Chunker | None = None,
         thresholds: dict | None = None,
         *,
-        incomplete: Literal["keep", "append", "drop"] = "keep",
+        incomplete: Literal["keep", "append", "drop"] = DEFAULT_INCOMPLETE,
         business_value_matrix: Any = None,
         normalize_business_value: bool = False,
         normalize_confusion_matrix: Literal["none", "all", "true", "pred"] = "none",
-        n_resamples: int = 50,
-        random_state: int = 0,
+        n_resamples: int = DEFAULT_RESAMPLES,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):
@@ -312,7 +312,9 @@ class RealizedPerformance(BaseCalculator):
             }
         return options
 
-    def _check_config(self) -> list[str]:
+    def checked_metrics(self) -> list[str]:
+        """The metrics to compute (those asked for, or the problem type's defaults), once the configuration
+        is checked; raises `InvalidConfiguration` naming what is wrong. Estimators check theirs with it."""
         check_problem_type(self.problem_type)
         if self.y_true is None:
             raise InvalidConfiguration("realized performance needs the label column: pass y_true=...")
@@ -335,7 +337,8 @@ class RealizedPerformance(BaseCalculator):
                 )
         return names
 
-    def _model_columns(self) -> list[str]:
+    def model_columns(self) -> list[str]:
+        """The columns the metrics read: the model's outputs and the label (the estimators read these too)."""
         cols = self._roles().model_columns()
         return [c for c in cols if c not in (self.timestamp,)]
 
@@ -345,17 +348,18 @@ class RealizedPerformance(BaseCalculator):
         ``streaming`` works as in `UnivariateDrift.fit`: score bins then come from the
         reference sample, while every reference chunk's metrics are exact.
         """
-        names = self._check_config()
-        columns = self._model_columns()
+        names = self.checked_metrics()
+        columns = self.model_columns()
         if should_stream(reference, columns, streaming, "reference"):
             ranges = [self.y_true, self.y_pred] if self.problem_type == "regression" else []
             return self._fit_reference(self._scan_reference(reference, columns, ranges), names)
         frame = self._load(reference, columns, "reference")
         self._check_not_empty(frame)
-        return self._fit_frame(frame, names)
+        return self.fit_frame(frame, names)
 
-    def _fit_frame(self, frame: Frame, names: list[str]) -> "RealizedPerformance":
-        """Fit on an already loaded reference (estimators share one load)."""
+    def fit_frame(self, frame: Frame, names: list[str]) -> "RealizedPerformance":
+        """`fit` on a reference already loaded as a `Frame`, for the metrics ``names`` (`checked_metrics`):
+        an estimator loads its reference once and fits its realized performance on the same frame."""
         chunks = self._reference_chunks(frame)
         return self._fit_reference(ReferenceData(frame, frame.n_rows, chunks=chunks), names)
 
@@ -415,11 +419,11 @@ class RealizedPerformance(BaseCalculator):
         change old chunks, so to pick them up run over the whole history without ``state``.
         """
         self._require_fitted()
-        columns, prepare = self._labelled_input(analysis, targets, id, require_labels=True)
+        columns, prepare = self.labelled_input(analysis, targets, id, require_labels=True)
         return self._calculate_trackers(self.fitted_trackers_, analysis, columns, streaming=streaming, state=state,
                                         prepare=prepare)
 
-    def _labelled_input(
+    def labelled_input(
         self, analysis: DataLike, targets: DataLike | None, id: str | None, require_labels: bool,
         extra: list[str] = (),
     ) -> tuple[list[str], Callable[[Frame], Frame] | None]:
@@ -429,7 +433,7 @@ class RealizedPerformance(BaseCalculator):
         pass ``require_labels=False`` because they need no labels at all.
         """
         id_column = id or self.id
-        columns = list(dict.fromkeys([*self._model_columns(), *extra]))
+        columns = list(dict.fromkeys([*self.model_columns(), *extra]))
         if targets is None:
             if not require_labels and self.y_true not in read_schema(analysis, "analysis").names:
                 columns = [c for c in columns if c != self.y_true]

@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 
 from seismo.engine.calculator import FeatureCalculator
-from seismo.engine.trackers import MetricInfo
-from seismo.chunks.chunkers import Chunker, PeriodChunker
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, MetricInfo
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker, PeriodChunker
 from seismo.engine.sampling_error import EXTENSIVE, FIXED, PROPORTION
 from seismo.data.categories import category_bins
 from seismo.errors import InvalidConfiguration
@@ -217,13 +217,13 @@ class DataQuality(FeatureCalculator):
         thresholds: dict | None = None,
         column_types: dict[str, str] | None = None,
         *,
-        incomplete: Incomplete = "keep",
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
         y_pred_proba: str | dict | None = None,
         y_pred: str | None = None,
         y_true: str | None = None,
         id: str | None = None,
-        n_resamples: int = 50,
-        random_state: int = 0,
+        n_resamples: int = DEFAULT_RESAMPLES,
+        random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
     ):

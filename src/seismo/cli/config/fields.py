@@ -12,9 +12,11 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from seismo.monitor.monitor import DEFAULT_ESTIMATOR
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE
 from seismo._typing import EstimatorName, Incomplete, ProblemType, Sides
-from seismo.chunks.chunkers import PERIOD_ALIASES
-from seismo.engine.thresholds import (DISTANCE_THRESHOLD, TWO_SIDED_THRESHOLD, ConstantThreshold, FalseAlarmThreshold,
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, PERIOD_ALIASES
+from seismo.engine.thresholds import (DEFAULT_FALSE_ALARM_RATE, DISTANCE_THRESHOLD, TWO_SIDED_THRESHOLD, ConstantThreshold, FalseAlarmThreshold,
                           StandardDeviationThreshold, Threshold)
 
 DEFAULT_STORE_FILE = "seismo.db"
@@ -23,7 +25,7 @@ STATE_IN_STORE = "store"
 
 def _rate_in_range(value: float) -> float:
     if not 0.0 < value < 1.0:
-        raise PydanticCustomError("bad_value", "false_alarm_rate must lie strictly between 0 and 1, e.g. 0.001 "
+        raise PydanticCustomError("bad_value", f"false_alarm_rate must lie strictly between 0 and 1, e.g. {DEFAULT_FALSE_ALARM_RATE} "
                                   "(got {value!r})", {"value": value})
     return value
 
@@ -108,7 +110,7 @@ class ChunkingConfig(Section):
     chunk_size: PositiveInt | None = None
     chunk_number: PositiveInt | None = None
     chunk_period: str | None = None
-    incomplete: Incomplete = "keep"
+    incomplete: Incomplete = DEFAULT_INCOMPLETE
 
     @field_validator("chunk_period")
     @classmethod
@@ -209,7 +211,7 @@ class PerformanceConfig(CalculatorConfig):
 
 
 class EstimatedPerformanceConfig(PerformanceConfig):
-    estimator: EstimatorName = "cbpe"  # regression always uses DLE
+    estimator: EstimatorName = DEFAULT_ESTIMATOR  # regression always uses DLE
 
 
 class UnivariateDriftConfig(CalculatorConfig):
@@ -240,8 +242,8 @@ class Config(Section):
     calculators: CalculatorsConfig = Field(default_factory=CalculatorsConfig)
     store: str | None = None  # a SQLAlchemy URL; None: a SQLite file next to the config
     saved_monitor: str = STATE_IN_STORE  # "store", or a directory for the saved monitor's files
-    random_state: int = 0
-    false_alarm_rate: FalseAlarmRate | None = None  # per-cell rate of every default threshold; None: 0.001
+    random_state: int = DEFAULT_RANDOM_STATE
+    false_alarm_rate: FalseAlarmRate | None = None  # per-cell rate of every default threshold; None: DEFAULT_FALSE_ALARM_RATE
 
     # set by `load_config`, not by the YAML
     base_dir: Path = Field(default=Path("."), exclude=True)
