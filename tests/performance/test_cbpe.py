@@ -118,9 +118,12 @@ def test_thresholds_and_errors_come_from_realized_reference():
     assert np.allclose(band[(est["upper_confidence"] < 1)], 6 * est["sampling_error"][(est["upper_confidence"] < 1)])
 
 
-def test_regression_problem_type_is_refused_and_names_dle():
-    """A constructor returns its own class: regression is DLE's, and the message says so."""
-    for cls in (seismo.CBPE, seismo.PAPE):
-        with pytest.raises(seismo.InvalidConfiguration, match=r"for regression use seismo\.DLE") as caught:
-            cls(problem_type="regression", y_pred="pred", y_true="y", chunk_size=1_000)
-        assert str(caught.value).startswith(f"{cls.__name__} estimates classification metrics")
+def test_regression_problem_type_is_deprecated_and_names_dle():
+    """CBPE(problem_type="regression") keeps the contract's promise (a DLE) but warns; PAPE refuses it."""
+    with pytest.warns(FutureWarning, match=r"deprecated and returns a seismo\.DLE") as caught:
+        est = seismo.CBPE(problem_type="regression", y_pred="pred", y_true="y", chunk_size=1_000)
+    assert type(est) is seismo.DLE and (est.y_pred, est.y_true, est.chunk_size) == ("pred", "y", 1_000)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    with pytest.raises(seismo.InvalidConfiguration, match=r"^PAPE estimates classification metrics .* for "
+                                                          r"regression use seismo\.DLE"):
+        seismo.PAPE(problem_type="regression", y_pred="pred", y_true="y", chunk_size=1_000)

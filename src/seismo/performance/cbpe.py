@@ -13,6 +13,7 @@ the method; no code is shared.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from seismo.data.frame import Frame
 from seismo.errors import InvalidConfiguration
 from seismo.metrics.partials import ClassificationPartial, bin_scores
 from seismo.performance.calibration import Calibrator
+from seismo.performance.dle import DLE
 from seismo.performance.estimation import Estimator
 from seismo.performance.model import ClassSpec, class_index, probabilities
 from seismo.performance.realized import finish_classification
@@ -96,8 +98,10 @@ class CBPE(Estimator):
     cross-validation on the reference shows that it lowers the expected
     calibration error; ``None`` trusts the scores; ``"isotonic"`` always
     calibrates; any object with ``fit``/``predict`` is used per class.
-    ``problem_type="regression"`` is refused: regression is estimated by `seismo.DLE`, a class
-    of its own (a constructor that handed back another class hid which arguments apply).
+    Regression is estimated by `seismo.DLE`. ``CBPE(problem_type="regression", ...)`` still
+    returns a `DLE`, as the public contract promised, but warns (`FutureWarning`): a constructor
+    that hands back another class hides which arguments apply, and a later release will raise
+    `InvalidConfiguration` there. Subclasses (`PAPE`) refuse regression outright.
 
     Every chunk also carries the trust diagnostics of `seismo.performance.trust`
     (``unseen_share``, ``effective_sample_size``, ``calibration_gap``, ``trust``,
@@ -106,6 +110,17 @@ class CBPE(Estimator):
     calibration gap) on a sample of at most 5,000 reference and chunk rows;
     ``trust=False`` skips them.
     """
+
+    def __new__(cls, problem_type: str = "binary", *args: Any, **kwargs: Any) -> Any:
+        """Deprecated path: ``CBPE(problem_type="regression", ...)`` builds a `DLE` and warns."""
+        if problem_type == "regression" and cls is CBPE:
+            warnings.warn("CBPE(problem_type='regression') is deprecated and returns a seismo.DLE: construct "
+                          "seismo.DLE(y_pred=..., y_true=..., features=...) directly; a later release raises "
+                          "InvalidConfiguration here", FutureWarning, stacklevel=2)
+            kwargs.pop("y_pred_proba", None)
+            kwargs.pop("calibration", None)
+            return DLE(*args, **kwargs)
+        return super().__new__(cls)
 
     def __init__(
         self,
