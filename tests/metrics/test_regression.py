@@ -72,16 +72,16 @@ def test_log_sums_only_on_request():
 def test_from_losses_equals_from_rows():
     y_true, y_pred = make_targets(2, n=1000)
     err = np.abs(y_pred - y_true)
-    losses = LossSums.from_losses(
-        err,
-        err / np.maximum(np.abs(y_true), MAPE_EPS),
-        err**2,
-        (np.log1p(y_true) - np.log1p(y_pred)) ** 2,
-    )
+    losses = LossSums.from_losses({
+        "abs_error": err,
+        "abs_pct_error": err / np.maximum(np.abs(y_true), MAPE_EPS),
+        "sq_error": err**2,
+        "sq_log_error": (np.log1p(y_true) - np.log1p(y_pred)) ** 2,
+    })
     rows = LossSums.from_rows(y_true, y_pred, with_log=True)
     for fn in (mae, mape, mse, rmse, msle, rmsle):
         assert fn(losses) == pytest.approx(fn(rows), rel=1e-12)
-    assert math.isnan(msle(LossSums.from_losses(err, err, err)))
+    assert math.isnan(msle(LossSums.from_losses({"abs_error": err, "abs_pct_error": err, "sq_error": err})))
 
 
 def test_empty_chunk_is_nan():

@@ -22,11 +22,14 @@ from seismo.metrics.partials import (
     ScoreHistogram,
     bin_scores,
 )
+from seismo.metrics.losses import RowLoss
 from seismo.metrics.registry import (
     METRICS,
     PROBLEM_TYPES,
+    MetricOption,
     MetricSpec,
     get_metric,
+    loss_metric,
     metrics_for,
 )
 from seismo.metrics.regression import mae, mape, mse, msle, rmse, rmsle
@@ -37,7 +40,9 @@ __all__ = [
     "ClassificationPartial",
     "ConfusionSums",
     "LossSums",
+    "MetricOption",
     "MetricSpec",
+    "RowLoss",
     "ScoreHistogram",
     "accuracy",
     "average_precision",
@@ -47,6 +52,7 @@ __all__ = [
     "confusion_matrix",
     "f1",
     "get_metric",
+    "loss_metric",
     "mae",
     "mape",
     "mse",

@@ -9,18 +9,20 @@ same sums serve both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from seismo.errors import InvalidConfiguration, InvalidData
+from seismo.metrics.losses import MAPE_EPS, MSLE_LOWER_LIMIT, RowLoss, default_losses
 from seismo.stats.binning import fine_bin_index, n_fine_bins
 
-# sklearn's mean_absolute_percentage_error divides by max(|y|, eps) with this eps.
-MAPE_EPS = np.finfo(np.float64).eps
-# log1p is defined above -1; sklearn (>= 1.5) raises for values <= -1.
-MSLE_LOWER_LIMIT = -1.0
+__all__ = [
+    "MAPE_EPS", "MSLE_LOWER_LIMIT", "ClassificationPartial", "ConfusionSums", "LossSums", "ScoreHistogram", "bin_scores",
+]
+
 
 
 def _check_same(a: np.ndarray, b: np.ndarray, what: str) -> None:
@@ -208,13 +210,15 @@ class ClassificationPartial:
 
 @dataclass(frozen=True, eq=False)
 class LossSums:
-    """Regression loss sums. The log sum is NaN when MSLE was not requested."""
+    """Regression loss sums: ``totals[name]`` sums the per-row loss ``name`` (`seismo.metrics.losses`)
+    over ``n`` rows. A loss that was not built reads as NaN (`total`), as does its metric.
+
+    A loss's sum is also an attribute (``sums.sq_error``). Sums saved by seismo 0.1, one field per
+    loss, load and merge as they are.
+    """
 
     n: float
-    abs_error: float
-    abs_pct_error: float
-    sq_error: float
-    sq_log_error: float
+    totals: Mapping[str, float]
 
     @classmethod
     def from_rows(
@@ -224,54 +228,48 @@ class LossSums:
         with_log: bool = False,
         true_name: str = "y_true",
         pred_name: str = "y_pred",
+        *,
+        losses: Sequence[RowLoss] | None = None,
     ) -> LossSums:
-        """Sum the losses of realized targets; ``with_log`` checks log1p's domain."""
+        """Sum the ``losses`` of realized targets (None: `default_losses(with_log)`), each checked
+        against its domain (log1p's for the squared log error)."""
         y_true = np.asarray(y_true, dtype=np.float64).ravel()
         y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
-        err = y_pred - y_true
-        sq_log = np.nan
-        if with_log:
-            for name, values in ((true_name, y_true), (pred_name, y_pred)):
-                bad = values <= MSLE_LOWER_LIMIT
-                if bad.any():
-                    raise InvalidData(
-                        f"column {name!r} has {int(bad.sum())} values <= {MSLE_LOWER_LIMIT:g} "
-                        f"(min {values.min():g}); msle/rmsle need values > {MSLE_LOWER_LIMIT:g}"
-                    )
-            sq_log = float(np.sum((np.log1p(y_true) - np.log1p(y_pred)) ** 2))
-        return cls(
-            n=float(y_true.size),
-            abs_error=float(np.sum(np.abs(err))),
-            abs_pct_error=float(np.sum(np.abs(err) / np.maximum(np.abs(y_true), MAPE_EPS))),
-            sq_error=float(np.sum(err**2)),
-            sq_log_error=sq_log,
-        )
+        chosen = default_losses(with_log) if losses is None else losses
+        totals = {loss.name: float(np.sum(loss.of(y_true, y_pred, true_name, pred_name))) for loss in chosen}
+        return cls(float(y_true.size), totals)
 
     @classmethod
-    def from_losses(
-        cls,
-        abs_error: np.ndarray,
-        abs_pct_error: np.ndarray,
-        sq_error: np.ndarray,
-        sq_log_error: np.ndarray | None = None,
-    ) -> LossSums:
-        """Sum per-row losses predicted by a model (label-free estimation)."""
-        abs_error = np.asarray(abs_error, dtype=np.float64).ravel()
-        return cls(
-            n=float(abs_error.size),
-            abs_error=float(abs_error.sum()),
-            abs_pct_error=float(np.sum(abs_pct_error)),
-            sq_error=float(np.sum(sq_error)),
-            sq_log_error=np.nan if sq_log_error is None else float(np.sum(sq_log_error)),
-        )
+    def from_losses(cls, per_row: Mapping[str, np.ndarray]) -> LossSums:
+        """Sum per-row losses predicted by a model (label-free estimation), keyed by loss name."""
+        arrays = {name: np.asarray(values, dtype=np.float64).ravel() for name, values in per_row.items()}
+        n = next(iter(arrays.values())).size if arrays else 0
+        return cls(float(n), {name: float(values.sum()) for name, values in arrays.items()})
+
+    def total(self, loss: str) -> float:
+        """The sum of one loss; NaN when it was not built."""
+        return float(self.totals.get(loss, np.nan))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: a loss read as an attribute, or ``totals`` of sums
+        # saved by seismo 0.1 (its fields were the loss sums themselves).
+        if name.startswith("__"):
+            raise AttributeError(name)
+        fields = self.__dict__
+        if name == "totals":
+            if "abs_error" in fields:
+                return {loss: fields[loss] for loss in _FORMAT_1_LOSSES if loss in fields}
+            raise AttributeError(name)
+        if name in self.totals:
+            return self.totals[name]
+        raise AttributeError(f"{type(self).__name__} has no loss {name!r}; it holds {sorted(self.totals)}")
 
     def merge(self, other: LossSums) -> LossSums:
-        return LossSums(
-            self.n + other.n,
-            self.abs_error + other.abs_error,
-            self.abs_pct_error + other.abs_pct_error,
-            self.sq_error + other.sq_error,
-            self.sq_log_error + other.sq_log_error,
-        )
+        names = list(dict.fromkeys([*self.totals, *other.totals]))
+        return LossSums(self.n + other.n, {name: self.total(name) + other.total(name) for name in names})
 
     __add__ = merge
+
+
+# the fields of LossSums in seismo 0.1, one per built-in loss
+_FORMAT_1_LOSSES = ("abs_error", "abs_pct_error", "sq_error", "sq_log_error")

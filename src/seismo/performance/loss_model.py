@@ -15,6 +15,7 @@ fixed at fit; values unseen at fit become missing, which LightGBM routes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # LightGBM and scikit-learn are imported when a model is fitted or loaded
@@ -25,9 +26,8 @@ import pandas as pd
 
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE
 from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError
-from seismo.metrics.partials import MAPE_EPS, MSLE_LOWER_LIMIT
-
-LOSSES = ("abs_error", "abs_pct_error", "sq_error", "sq_log_error")
+from seismo.metrics.losses import default_losses
+from seismo.metrics.registry import row_loss, row_losses_by_name
 
 #: Defaults sized for 10k-100k reference rows on 2 cores: ~250 shallow-ish trees at a
 #: moderate learning rate fit a smooth conditional mean; min_child_samples=50 keeps
@@ -51,27 +51,18 @@ DEFAULT_HYPERPARAMETERS: dict[str, Any] = {
 }
 
 
-def row_losses(y_true: np.ndarray, y_pred: np.ndarray, with_log: bool) -> dict[str, np.ndarray]:
-    """Per-row losses of the monitored model, with the same conventions as ``LossSums.from_rows``.
-
-    ``abs_pct_error`` divides by ``max(|y|, eps)`` like sklearn's MAPE; ``sq_log_error``
-    (only when ``with_log``) needs both columns > -1, the domain of log1p.
+def row_losses(y_true: np.ndarray, y_pred: np.ndarray, with_log: bool = False, *,
+               losses: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Per-row losses of the monitored model, by the formulas of `seismo.metrics.losses` (the ones
+    ``LossSums.from_rows`` sums). ``losses``: the names of registered metrics' losses; None: the
+    built-in ones, the squared log error (which needs both columns > -1) only ``with_log``.
     """
     y_true = np.asarray(y_true, dtype=np.float64).ravel()
     y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
     if y_true.shape != y_pred.shape:
         raise InvalidData(f"{y_true.size} targets for {y_pred.size} predictions")
-    err = np.abs(y_pred - y_true)
-    out = {"abs_error": err, "abs_pct_error": err / np.maximum(np.abs(y_true), MAPE_EPS), "sq_error": err**2}
-    if with_log:
-        for name, values in (("y_true", y_true), ("y_pred", y_pred)):
-            if (values <= MSLE_LOWER_LIMIT).any():
-                raise InvalidData(
-                    f"{name} has values <= {MSLE_LOWER_LIMIT:g} (min {np.nanmin(values):g}); "
-                    f"sq_log_error needs values > {MSLE_LOWER_LIMIT:g}"
-                )
-        out["sq_log_error"] = (np.log1p(y_true) - np.log1p(y_pred)) ** 2
-    return out
+    chosen = default_losses(with_log) if losses is None else [row_loss(name) for name in losses]
+    return {loss.name: loss.of(y_true, y_pred) for loss in chosen}
 
 
 class LossModel:
@@ -106,10 +97,11 @@ class LossModel:
     # -- configuration ------------------------------------------------------------
     def _check_config(self) -> None:
         losses = list(self.losses)
-        unknown = [loss for loss in losses if loss not in LOSSES]
+        known = list(row_losses_by_name())
+        unknown = [loss for loss in losses if loss not in known]
         if not losses or unknown or len(set(losses)) != len(losses):
             raise InvalidConfiguration(
-                f"losses is {losses!r}; give distinct names from {list(LOSSES)} (at least one)"
+                f"losses is {losses!r}; give distinct names from {known} (at least one)"
             )
         if self.hyperparameters is not None and not isinstance(self.hyperparameters, dict):
             raise InvalidConfiguration(f"hyperparameters is a {type(self.hyperparameters).__name__}; give a dict")
@@ -181,9 +173,10 @@ class LossModel:
         self._check_config()
         self._learn_features(X)
         matrix = self._matrix(X)
-        targets = row_losses(y_true, y_pred, with_log="sq_log_error" in self.losses)
-        if targets["abs_error"].size != len(X):
-            raise InvalidData(f"{targets['abs_error'].size} targets for {len(X)} rows of X")
+        targets = row_losses(y_true, y_pred, losses=self.losses)
+        n_targets = next(iter(targets.values())).size
+        if n_targets != len(X):
+            raise InvalidData(f"{n_targets} targets for {len(X)} rows of X")
         self.boosters_ = {loss: self._fit_one(matrix, targets[loss]) for loss in self.losses}
         if not self.n_splits:
             self.oof_losses_ = self.predict(X)
