@@ -22,17 +22,13 @@ from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.errors import InvalidData
 from seismo.data.frame import Frame
 from seismo.metrics.partials import LossSums
+from seismo.metrics.registry import METRICS, losses_of, metric_loss
 from seismo.engine.result import Result
 from seismo.data.columns import build_schema
 from seismo.performance.estimation import Estimator
 from seismo.performance.loss_model import DEFAULT_SPLITS, LossModel, row_losses
 from seismo.performance.model import regression_values
 
-#: which per-row loss each regression metric averages
-LOSS_OF_METRIC = {
-    "mae": "abs_error", "mape": "abs_pct_error", "mse": "sq_error", "rmse": "sq_error",
-    "msle": "sq_log_error", "rmsle": "sq_log_error",
-}
 
 
 class DLETracker:
@@ -68,15 +64,9 @@ class DLETracker:
         return self.reference_losses
 
     def partial(self, losses: dict[str, np.ndarray], rows: slice | np.ndarray) -> LossSums:
-        n = len(next(iter(losses.values()))[rows])
-        zeros = np.zeros(n)
-        pick = {k: (losses[k][rows] if k in losses else zeros) for k in ("abs_error", "abs_pct_error", "sq_error")}
-        sq_log = losses["sq_log_error"][rows] if "sq_log_error" in losses else None
-        return LossSums.from_losses(pick["abs_error"], pick["abs_pct_error"], pick["sq_error"], sq_log)
+        return LossSums.from_losses({name: values[rows] for name, values in losses.items()})
 
     def finish(self, part: LossSums, reference: Any = None) -> dict:
-        from seismo.metrics.registry import METRICS
-
         return {**{name: METRICS[name].finish(part) for name in self.metrics}, ROWS: part.n}
 
 
@@ -176,11 +166,11 @@ class DLE(Estimator):
 
     def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, str, str]:
         """Realized and out-of-fold predicted per-row loss of the first metric (NaN where unlabelled)."""
-        loss = LOSS_OF_METRIC[self.realized_.metrics_[0]]
+        loss = metric_loss(self.realized_.metrics_[0]).name
         y_true, y_pred = frame.floats(self.y_true), frame.floats(self.y_pred)
         labelled = np.isfinite(y_true) & np.isfinite(y_pred)
         observed = np.full(frame.n_rows, np.nan)
-        observed[labelled] = row_losses(y_true[labelled], y_pred[labelled], loss == "sq_log_error")[loss]
+        observed[labelled] = row_losses(y_true[labelled], y_pred[labelled], losses=[loss])[loss]
         expected = np.where(labelled, self._tracker_.reference_losses[loss], np.nan)
         return observed, expected, "loss", loss.replace("_", " ")
 
@@ -188,7 +178,7 @@ class DLE(Estimator):
         schema = build_schema(frame.table, self.feature_names_, self.column_types)
         categorical = [c.name for c in schema.columns if c.kind == "categorical"]
         metrics = self.realized_.metrics_
-        losses = sorted({LOSS_OF_METRIC[m] for m in metrics})
+        losses = sorted(loss.name for loss in losses_of(metrics))
         model = LossModel(losses, self.hyperparameters, n_splits=self.n_splits, random_state=self.random_state,
                           categorical=categorical)
         tracker = DLETracker(model, schema.names, categorical, self.y_pred, metrics, {})

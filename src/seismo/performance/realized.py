@@ -24,9 +24,9 @@ from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 from seismo.data.frame import BATCH_ROWS, Frame, is_path, should_stream
 from seismo.data.io import DataLike, read_schema, read_table, record_batches
 from seismo.metrics.partials import ClassificationPartial, LossSums, bin_scores
-from seismo.metrics.registry import METRICS, get_metric, metrics_for
+from seismo.metrics.registry import CLASS_LABELS, METRICS, finish_options, get_metric, losses_of, metrics_for
 from seismo.engine.result import Result
-from seismo.engine.sampling_error import COUNT, EXTENSIVE, LOCATION
+from seismo.engine.sampling_error import Scaling
 from seismo.stats.binning import fine_points
 from seismo.engine.thresholds import PERFORMANCE_THRESHOLD, resolve_thresholds
 from seismo.metrics.registry import check_problem_type
@@ -34,7 +34,6 @@ from seismo.chunks.reference import ReferenceData
 from seismo.performance.model import ClassSpec, check_predictions, class_index, probabilities, regression_values
 
 SCORE_POINTS = 5_000
-CONFUSION_NORMALIZATIONS = ("none", "all", "true", "pred")
 
 
 @dataclass
@@ -50,31 +49,26 @@ class LabelledPartial:
     __add__ = merge
 
 
-def default_metrics(problem_type: str, business_value_matrix: Any) -> list[str]:
-    names = metrics_for(problem_type)
-    if business_value_matrix is None and "business_value" in names:
-        names.remove("business_value")
-    return names
+def default_metrics(problem_type: str, value_of: Callable[[str], Any]) -> list[str]:
+    """The problem type's metrics, less those missing a required option (business value without
+    its matrix); ``value_of(source)`` gives each option's value (`RealizedPerformance._option_value`)."""
+    return [name for name in metrics_for(problem_type) if finish_options(METRICS[name], value_of) is not None]
 
 
-def expand_metric_infos(
-    metrics: list[str], spec: ClassSpec | None, normalize: str, normalize_business_value: bool = False
-) -> list[MetricInfo]:
-    """One MetricInfo per reported value; the confusion matrix reports one per cell.
+def expand_metric_infos(metrics: list[str], spec: ClassSpec | None, options: dict[str, dict]) -> list[MetricInfo]:
+    """One MetricInfo per reported value; a multi-valued metric (the confusion matrix) one per cell.
 
-    Unnormalised confusion counts and business value are sums over rows, so
-    they scale with the chunk size (`EXTENSIVE`); every other metric is a rate.
+    Each metric's noise scaling and upper bound come from its spec under its finish ``options``
+    (`MetricSpec.scaling`): unnormalised confusion counts and business value are sums over rows,
+    so they scale with the chunk size; every other metric is a rate.
     """
     infos = []
     for name in metrics:
         metric = METRICS[name]
-        if not metric.multi_valued:
-            scaling = EXTENSIVE if name == "business_value" and not normalize_business_value else LOCATION
-            infos.append(MetricInfo(name, PERFORMANCE_THRESHOLD, metric.lower_bound, metric.upper_bound, scaling))
-            continue
-        upper, scaling = (None, COUNT) if normalize == "none" else (1.0, LOCATION)
-        for cell in confusion_cell_names(spec):
-            infos.append(MetricInfo(cell, PERFORMANCE_THRESHOLD, 0.0, upper, scaling))
+        kind, upper = metric.scaling(options.get(name, {}))
+        cells = confusion_cell_names(spec) if metric.multi_valued else [name]
+        for cell in cells:
+            infos.append(MetricInfo(cell, PERFORMANCE_THRESHOLD, metric.lower_bound, upper, Scaling(kind)))
     return infos
 
 
@@ -100,8 +94,7 @@ class ClassificationTracker:
         self.points = [fine_points(scores[:, j], SCORE_POINTS, grid_range=(0.0, 1.0)) for j in range(scores.shape[1])]
 
     def metric_infos(self) -> list[MetricInfo]:
-        bv = self.options.get("business_value", {}).get("normalize_per_prediction", False)
-        return expand_metric_infos(self.metrics, self.spec, self.options["confusion_matrix"]["normalize"], bv)
+        return expand_metric_infos(self.metrics, self.spec, self.options)
 
     def encode(self, frame: Frame) -> dict[str, np.ndarray]:
         y_pred = class_index(frame, self.roles.y_pred, self.spec, "y_pred", allow_missing=False)
@@ -151,10 +144,9 @@ class RegressionTracker:
     def __init__(self, calc: "RealizedPerformance", metrics: list[str]):
         self.roles = calc._roles()
         self.metrics = metrics
-        self.with_log = any(m in ("msle", "rmsle") for m in metrics)
 
     def metric_infos(self) -> list[MetricInfo]:
-        return expand_metric_infos(self.metrics, None, "none")
+        return expand_metric_infos(self.metrics, None, {})
 
     def encode(self, frame: Frame) -> dict[str, np.ndarray]:
         return {
@@ -165,7 +157,8 @@ class RegressionTracker:
     def partial(self, enc: dict, rows: slice | np.ndarray) -> LabelledPartial:
         y_true, y_pred = enc["y_true"][rows], enc["y_pred"][rows]
         keep = np.isfinite(y_true)
-        inner = LossSums.from_rows(y_true[keep], y_pred[keep], self.with_log, self.roles.y_true, self.roles.y_pred)
+        inner = LossSums.from_rows(y_true[keep], y_pred[keep], true_name=self.roles.y_true,
+                                   pred_name=self.roles.y_pred, losses=losses_of(self.metrics))
         return LabelledPartial(inner, len(y_true))
 
     def finish(self, part: LabelledPartial, reference: None = None) -> dict:
@@ -301,16 +294,40 @@ class RealizedPerformance(BaseCalculator):
         self.normalize_business_value = normalize_business_value
         self.normalize_confusion_matrix = normalize_confusion_matrix
 
+    def _option_value(self, source: str, spec: ClassSpec | None = None) -> Any:
+        """The value of a metric option's source (`MetricOption.source`): this calculator's argument of
+        that name, or for `CLASS_LABELS` the labels of a multiclass problem (None for a binary one)."""
+        if source == CLASS_LABELS:
+            binary = spec is None or (spec.n_classes == 2 and spec.scored == (1,))
+            return None if binary else list(spec.labels)
+        return getattr(self, source, None)
+
     def _metric_options(self, spec: ClassSpec | None) -> dict[str, dict]:
-        options: dict[str, dict] = {"confusion_matrix": {"normalize": self.normalize_confusion_matrix}}
-        if spec is not None and not (spec.n_classes == 2 and spec.scored == (1,)):
-            options["confusion_matrix"]["labels"] = list(spec.labels)
-        if self.business_value_matrix is not None:
-            options["business_value"] = {
-                "value_matrix": np.asarray(self.business_value_matrix, dtype=float),
-                "normalize_per_prediction": self.normalize_business_value,
-            }
+        """The finish options of every metric of the problem type that has options (`MetricSpec.options`)."""
+        options: dict[str, dict] = {}
+        for name in metrics_for(self.problem_type):
+            metric = METRICS[name]
+            given = finish_options(metric, lambda source: self._option_value(source, spec)) if metric.options else None
+            if given is not None:
+                options[name] = given
         return options
+
+    def _check_metric_options(self, names: list[str]) -> None:
+        """Each option's allowed values (checked as given, also for a metric not asked for), then the
+        options the asked-for metrics need, e.g. business value's matrix of the classes' shape."""
+        for metric in METRICS.values():
+            for option in metric.options:
+                value = self._option_value(option.source)
+                if option.choices is not None and value not in option.choices:
+                    raise InvalidConfiguration(f"{option.source} is {value!r}; use one of {list(option.choices)}")
+        for name in names:
+            for option in METRICS[name].options:
+                value = self._option_value(option.source)
+                if option.check is not None and (value is not None or option.required):
+                    n = 2 if self.problem_type == "binary" else len(self._roles().proba_columns())
+                    problem = option.check(value, n)
+                    if problem is not None:
+                        raise InvalidConfiguration(f"{name} needs {option.source} {problem}")
 
     def checked_metrics(self) -> list[str]:
         """The metrics to compute (those asked for, or the problem type's defaults), once the configuration
@@ -320,21 +337,10 @@ class RealizedPerformance(BaseCalculator):
             raise InvalidConfiguration("realized performance needs the label column: pass y_true=...")
         if self.y_pred is None:
             raise InvalidConfiguration("realized performance needs the prediction column: pass y_pred=...")
-        if self.normalize_confusion_matrix not in CONFUSION_NORMALIZATIONS:
-            raise InvalidConfiguration(
-                f"normalize_confusion_matrix is {self.normalize_confusion_matrix!r}; use one of {list(CONFUSION_NORMALIZATIONS)}"
-            )
-        names = list(self.metrics) if self.metrics else default_metrics(self.problem_type, self.business_value_matrix)
+        names = list(self.metrics) if self.metrics else default_metrics(self.problem_type, self._option_value)
         for name in names:
             get_metric(name, self.problem_type)
-        if "business_value" in names:
-            n = 2 if self.problem_type == "binary" else len(self._roles().proba_columns())
-            matrix = None if self.business_value_matrix is None else np.asarray(self.business_value_matrix, dtype=float)
-            if matrix is None or matrix.shape != (n, n):
-                raise InvalidConfiguration(
-                    f"business_value needs business_value_matrix of shape ({n}, {n}) indexed [true, predicted]; "
-                    f"got {None if matrix is None else matrix.shape}"
-                )
+        self._check_metric_options(names)
         return names
 
     def model_columns(self) -> list[str]:
@@ -374,9 +380,9 @@ class RealizedPerformance(BaseCalculator):
             tracker = ClassificationTracker(self, self.class_spec_, reference.frame, names)
         infos = [i.name for i in tracker.metric_infos()]
         overrides = resolve_thresholds(self.thresholds, infos + names)
-        if "confusion_matrix" in overrides:  # one threshold for every cell
+        for name in [n for n in names if METRICS[n].multi_valued and n in overrides]:  # one threshold for every cell
             cells = [i for i in infos if i not in names]
-            overrides.update({cell: overrides["confusion_matrix"] for cell in cells if cell not in overrides})
+            overrides.update({cell: overrides[name] for cell in cells if cell not in overrides})
         self.metrics_ = names
         self.fitted_trackers_ = self._fit_trackers([tracker], reference, overrides)
         self.reference_chunks_ = reference.chunks
@@ -398,17 +404,21 @@ class RealizedPerformance(BaseCalculator):
                               "that holds every class")
 
     def _drop_log_metrics_if_invalid(self, names: list[str], reference: ReferenceData) -> list[str]:
-        log_metrics = [m for m in names if m in ("msle", "rmsle")]
-        if not log_metrics or self.metrics:
+        """Default metrics whose per-row loss is undefined for the reference's values (msle and rmsle
+        at values <= -1) are skipped with a warning; metrics asked for fail later, naming the column."""
+        limits = {m: loss.above for m in names if (loss := METRICS[m].loss) is not None and loss.above is not None}
+        if not limits or self.metrics:
             return names
         ranges = [reference.value_range(c) for c in (self.y_true, self.y_pred)]
-        if any(r is not None and r[0] <= -1 for r in ranges):
+        low = min((r[0] for r in ranges if r is not None), default=None)
+        skipped = [m for m, above in limits.items() if low is not None and low <= above]
+        if skipped:
             warnings.warn(
-                f"{log_metrics} are skipped: {self.y_true!r} or {self.y_pred!r} has values <= -1",
+                f"{skipped} are skipped: {self.y_true!r} or {self.y_pred!r} has values <= {limits[skipped[0]]:g}",
                 SeismoWarning,
                 stacklevel=3,
             )
-            return [m for m in names if m not in log_metrics]
+            return [m for m in names if m not in skipped]
         return names
 
     def calculate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None, *,
