@@ -18,7 +18,7 @@ import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, Self
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,25 @@ import pyarrow as pa
 from seismo.chunks.chunkers import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker, period_label
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 from seismo.data.frame import Frame
+
+class Partial(Protocol):
+    """A tracker's mergeable summary of some rows: ``a + b`` summarises the rows of both.
+
+    Chunks are built batch by batch by adding the partials of their pieces, so a partial holds
+    sums, counts or sketches of its rows (`seismo.engine.trackers` finishes it into metric values).
+    """
+
+    def __add__(self, other: Self, /) -> Self: ...
+
+
+class PartialSource(Protocol):
+    """What the accumulator reads of a tracker (`seismo.engine.trackers.Tracker`): each batch is
+    encoded once, then each piece of it (a slice of rows) becomes a partial."""
+
+    def encode(self, frame: Frame) -> Any: ...
+
+    def partial(self, encoded: Any, rows: slice, /) -> Partial: ...
+
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # threads over trackers within a batch
 PARALLEL_MIN_VALUES = 2_000_000  # smaller batches are not worth a thread pool
@@ -42,9 +61,15 @@ class OpenChunk:
     stop: int  # one past its last row so far
     start_date: np.datetime64 | None
     end_date: np.datetime64 | None
-    partials: list[Any] | None
+    partials: list[Partial] | None
     key: str | None = None  # period label; positional keys are made when the chunk is closed
     settled: Any = None  # what ``settle`` made of a complete chunk (its partials are then dropped)
+
+    @property
+    def merged(self) -> list[Partial]:
+        """``partials``, of a chunk that was not settled (settling drops them)."""
+        assert self.partials is not None, "a settled chunk keeps what settle made of it, not its partials"
+        return self.partials
 
     def to_chunk(self) -> Chunk:
         key = self.key if self.key is not None else f"[{self.start}:{self.stop - 1}]"
@@ -66,7 +91,7 @@ class StreamState:
     open: OpenChunk | None = None
 
 
-def _merge(a: Any, b: Any) -> Any:
+def _merge(a: Partial | None, b: Partial) -> Partial:
     return b if a is None else a + b
 
 
@@ -78,7 +103,7 @@ class ChunkAccumulator:
     all the rows at once.
     """
 
-    def __init__(self, trackers: list[Any], chunker: Chunker, *, total_rows: int | None = None,
+    def __init__(self, trackers: list[PartialSource], chunker: Chunker, *, total_rows: int | None = None,
                  state: StreamState | None = None, settle: Callable[[OpenChunk], Any] | None = None):
         self.trackers = trackers
         self.settle = settle
@@ -154,7 +179,7 @@ class ChunkAccumulator:
                 first, last = period_bounds(code, self.chunker.period)
             if self.open is not None and self.open.code == code:
                 chunk = self.open
-                chunk.partials = [_merge(a, b) for a, b in zip(chunk.partials, parts)]
+                chunk.partials = [_merge(a, b) for a, b in zip(chunk.merged, parts)]
                 chunk.stop = self.rows_seen + hi
                 chunk.end_date = last
             else:
@@ -169,10 +194,10 @@ class ChunkAccumulator:
             self.watermark = stamps[-1]
         self.batches += 1
 
-    def _partials(self, frame: Frame, pieces: list[slice]) -> list[list[Any]]:
+    def _partials(self, frame: Frame, pieces: list[slice]) -> list[list[Partial]]:
         """Each tracker's partial of each piece; trackers run on threads when the batch is large enough
         (numpy releases the GIL in binning and counting, so a second core pays)."""
-        def one(tracker: Any) -> list[Any]:
+        def one(tracker: PartialSource) -> list[Partial]:
             encoded = tracker.encode(frame)
             return [tracker.partial(encoded, rows) for rows in pieces]
 
@@ -273,7 +298,7 @@ def apply_incomplete(chunker: Chunker, chunks: list[OpenChunk]) -> list[OpenChun
     if chunker.incomplete == "append" and len(chunks) > 1:
         prev = chunks[-2]
         merged = OpenChunk(prev.index, prev.code, prev.start, last.stop, prev.start_date, last.end_date,
-                           [_merge(a, b) for a, b in zip(prev.partials, last.partials)], prev.key)
+                           [_merge(a, b) for a, b in zip(prev.merged, last.merged)], prev.key)
         return [*chunks[:-2], merged]
     return chunks
 

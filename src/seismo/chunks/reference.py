@@ -186,6 +186,12 @@ class ReferenceData:
     def sample_rows(self) -> int:
         return self.frame.n_rows
 
+    @property
+    def known_chunks(self) -> list[Chunk]:
+        """``chunks``, once known: at once in memory, after the second pass when streamed."""
+        assert self.chunks is not None, "a streamed reference's chunks come with its second pass"
+        return self.chunks
+
     def value_range(self, column: str) -> tuple[float, float] | None:
         """Finite minimum and maximum of a numeric column over every reference row."""
         if column in self.ranges:

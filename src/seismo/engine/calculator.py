@@ -6,7 +6,7 @@ learned is set in ``fit`` on attributes ending in ``_``.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +23,7 @@ from seismo._typing import DataLike, Incomplete
 from seismo.data.io import float_values, read_schema
 from seismo.chunks.reference import ReferenceData, feature_extras, scan_reference
 from seismo.engine.result import Result
-from seismo.data.columns import Roles, build_schema
+from seismo.data.columns import Roles, Schema, build_schema
 
 
 class BaseCalculator:
@@ -40,6 +40,16 @@ class BaseCalculator:
     # class-level defaults: a monitor saved before these arguments existed loads without them (seismo.persist)
     timestamp_format: str | None = None
     false_alarm_rate: float | None = None
+    # the model's column roles, None where a calculator takes none (its __init__ sets those it takes)
+    y_pred_proba: str | dict | None = None
+    y_pred: str | None = None
+    y_true: str | None = None
+    id: str | None = None
+    # learned at fit
+    fitted_: bool = False
+    chunker_: Chunker
+    fitted_trackers_: list[FittedTracker]
+    schema_: Schema | None = None  # kinds of the feature columns, for calculators that read features
 
     def __init__(
         self,
@@ -77,10 +87,10 @@ class BaseCalculator:
     def _roles(self) -> Roles:
         return Roles(
             timestamp=self.timestamp,
-            y_pred_proba=getattr(self, "y_pred_proba", None),
-            y_pred=getattr(self, "y_pred", None),
-            y_true=getattr(self, "y_true", None),
-            id=getattr(self, "id", None),
+            y_pred_proba=self.y_pred_proba,
+            y_pred=self.y_pred,
+            y_true=self.y_true,
+            id=self.id,
         )
 
     def _feature_names(self, data: DataLike, requested: list[str] | None, where: str) -> list[str]:
@@ -98,7 +108,7 @@ class BaseCalculator:
         return chunk_reference(self.chunker_, frame.n_rows, frame.timestamps)
 
     # -- the reference side: in memory, or streamed in two passes (seismo.chunks.reference) --
-    def _scan_reference(self, reference: DataLike, columns: list[str], ranges: list[str] = (),
+    def _scan_reference(self, reference: DataLike, columns: list[str], ranges: Sequence[str] = (),
                         counts: dict[str, int | None] | None = None) -> ReferenceData:
         """First pass over a streamed reference (sample, row count, exact extras); makes the chunker."""
         ref = scan_reference(reference, columns, self.timestamp, ranges=ranges, counts=counts,
@@ -119,7 +129,7 @@ class BaseCalculator:
         encoders = encoders or trackers
         if not reference.streamed:
             frame = reference.frame
-            return [fit_tracker(t, frame, reference.chunks, overrides, self.n_resamples, self.random_state,
+            return [fit_tracker(t, frame, reference.known_chunks, overrides, self.n_resamples, self.random_state,
                                 encoded=None if e is t else e.encode(frame), false_alarm_rate=self.false_alarm_rate)
                     for t, e in zip(trackers, encoders)]
         chunks, parts, wholes = self._stream_reference_partials(encoders, reference)
@@ -141,13 +151,13 @@ class BaseCalculator:
         built, _ = acc.finish(keep_open=True)  # every row, before the rule for a short last chunk
         wholes = []
         for i in range(len(trackers)):
-            whole = built[0].partials[i]
+            whole = built[0].merged[i]
             for chunk in built[1:]:
-                whole = whole + chunk.partials[i]
+                whole = whole + chunk.merged[i]
             wholes.append(whole)
         kept = apply_incomplete(self.chunker_, built)
         warn_few_reference_chunks(len(kept), [c.stop - c.start for c in kept])
-        return [c.to_chunk() for c in kept], [c.partials for c in kept], wholes
+        return [c.to_chunk() for c in kept], [c.merged for c in kept], wholes
 
     def _result_from(self, fitted: list[FittedTracker], chunks: list[Chunk], values: list[list[dict]]) -> Result:
         rows = []
@@ -237,13 +247,13 @@ class BaseCalculator:
 
     def _check_frame_types(self, frame: Frame) -> None:
         """Continuous columns must be numeric: checked before any statistic runs, naming the column."""
-        for spec in self.schema_.columns if hasattr(self, "schema_") else []:
+        for spec in self.schema_.columns if self.schema_ is not None else []:
             if spec.kind == "continuous" and spec.name in frame.columns:
                 frame.floats(spec.name)
 
     def _check_analysis_types(self, schema: pa.Schema) -> None:
         """Streaming: a continuous column's type is checked on the schema, before any batch is read."""
-        specs = self.schema_.columns if hasattr(self, "schema_") else []
+        specs = self.schema_.columns if self.schema_ is not None else []
         for spec in specs:
             if spec.kind == "continuous" and spec.name in schema.names:
                 float_values(pa.array([], type=schema.field(spec.name).type), spec.name, "analysis")
@@ -266,6 +276,8 @@ class FeatureCalculator(BaseCalculator):
     The model's role columns are taken only so that ``columns=None`` can mean
     "every column without a role".
     """
+
+    schema_: Schema  # every feature calculator learns its columns' kinds at fit
 
     def __init__(
         self,

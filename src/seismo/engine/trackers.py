@@ -14,11 +14,12 @@ import numbers
 import warnings
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self, cast
 
 import numpy as np
 import pandas as pd
 
+from seismo.chunks.accumulator import OpenChunk, Partial
 from seismo.chunks.chunkers import Chunk
 from seismo.errors import InvalidConfiguration, NotFittedError, SeismoWarning
 from seismo.data.frame import Frame
@@ -43,19 +44,73 @@ class MetricInfo:
     quadratic: bool = False  # chi-squared-like: thresholds are learned on the square root
 
 
+class ComparativePartial(Partial, Protocol):
+    """The partial of a comparative tracker: ``whole - part`` is the rest of the rows, so each
+    reference chunk is compared with the reference without itself."""
+
+    def __sub__(self, other: Self, /) -> Self: ...
+
+
 class Tracker(Protocol):
     """One column's (or the model's) statistics; see the module docstring."""
 
-    column: str | None
-    comparative: bool  # True: values compare a chunk with the reference (drift)
+    @property
+    def column(self) -> str | None:
+        """The column it summarises; None: the model (performance, row counts, PCA)."""
+
+    @property
+    def comparative(self) -> bool:
+        """True: values compare a chunk with the reference (drift), and partials are `ComparativePartial`."""
 
     def metric_infos(self) -> list[MetricInfo]: ...
 
-    def encode(self, frame: Frame) -> Any: ...
+    def encode(self, frame: Frame, /) -> Any: ...
 
-    def partial(self, encoded: Any, rows: slice | np.ndarray) -> Any: ...
+    def partial(self, encoded: Any, rows: slice | np.ndarray, /) -> Partial: ...
 
-    def finish(self, part: Any, reference: Any | None) -> dict: ...
+    def finish(self, part: Any, reference: Any | None, /) -> dict: ...
+
+
+class EstimationTracker(Protocol):
+    """The tracker of a label-free estimator (CBPE, PAPE, DLE; `seismo.performance.estimation`).
+
+    Its partials hold estimated quantities and are finished by the realized metric's code; the
+    metrics and thresholds are those of the estimator's `RealizedPerformance`, so it has no
+    ``metric_infos``. The reference is encoded apart (``encode_reference``: out-of-fold
+    estimates, so the reference's estimates are not flattered), and ``use_shifts`` hands it the
+    per-chunk domain shifts the estimator computed (PAPE re-calibrates with them; the others
+    ignore them).
+    """
+
+    @property
+    def column(self) -> str | None:
+        """Always None: an estimate is the model's."""
+
+    @property
+    def comparative(self) -> bool:
+        """Always False: an estimate does not compare a chunk with the reference."""
+
+    def encode(self, frame: Frame, /) -> Any: ...
+
+    def encode_reference(self, frame: Frame, /) -> Any: ...
+
+    def use_shifts(self, encoded: Any, chunks: list[Chunk], shifts: list[Any], /) -> None:
+        """``shifts``: one `seismo.performance.trust.ChunkShift` per chunk (a higher layer's type)."""
+
+    def partial(self, encoded: Any, rows: slice | np.ndarray, /) -> Partial: ...
+
+    def finish(self, part: Any, reference: Any | None, /) -> dict: ...
+
+
+#: What the orchestration below runs: a calculator's tracker, or an estimator's
+AnyTracker = Tracker | EstimationTracker
+
+
+def rest_of(whole: Partial, part: Partial) -> Partial:
+    """The rest of the rows of ``whole`` without ``part``: what a comparative tracker compares
+    ``part`` with. Only comparative trackers get here (``tracker.comparative``), and their
+    partials subtract (`ComparativePartial`)."""
+    return cast(ComparativePartial, whole) - cast(ComparativePartial, part)
 
 
 @dataclass
@@ -68,9 +123,9 @@ class FittedMetric:
 
 @dataclass
 class FittedTracker:
-    tracker: Any
+    tracker: AnyTracker
     metrics: dict[str, FittedMetric]
-    total: Any = None  # the whole reference's partial, for comparative trackers
+    total: Partial | None = None  # the whole reference's partial, for comparative trackers
     reference_rows: float = 0.0  # rows the statistics counted in the whole reference
     reference_table: list[dict] = field(default_factory=list)
 
@@ -79,18 +134,21 @@ ROWS = (None, "_rows")  # a finish may report the rows it counted (labelled, non
 REFERENCE_ROWS = (None, "_reference_rows")  # ... and the reference rows it compared with
 
 
-def chunk_values(tracker: Any, encoded: Any, chunks: list[Chunk], total: Any, leave_out: bool) -> list[dict]:
+def chunk_values(tracker: AnyTracker, encoded: Any, chunks: list[Chunk], total: Partial | None,
+                 leave_out: bool) -> list[dict]:
+    """Each chunk's values; a comparative tracker compares it with ``total`` (without the chunk: ``leave_out``)."""
     out = []
     for chunk in chunks:
         part = tracker.partial(encoded, chunk.rows)
         reference = None
-        if tracker.comparative:
-            reference = total - part if leave_out else total
+        if tracker.comparative and total is not None:
+            reference = rest_of(total, part) if leave_out else total
         out.append(tracker.finish(part, reference))
     return out
 
 
-def _resampled(tracker: Any, encoded: Any, n_rows: int, size: int, count: int, total: Any, seed: int) -> list[dict]:
+def _resampled(tracker: Tracker, encoded: Any, n_rows: int, size: int, count: int, total: Partial | None,
+               seed: int) -> list[dict]:
     """``count`` random subsets of ``size`` of the ``n_rows`` encoded rows, each compared with ``total`` minus itself."""
     # seeded by the column's name too, so a column's thresholds do not depend on which others are monitored
     rng = np.random.default_rng([seed, zlib.crc32(str(tracker.column).encode())])
@@ -98,8 +156,13 @@ def _resampled(tracker: Any, encoded: Any, n_rows: int, size: int, count: int, t
     for _ in range(count):
         rows = np.sort(rng.choice(n_rows, size=size, replace=False))
         part = tracker.partial(encoded, rows)
-        out.append(tracker.finish(part, total - part if tracker.comparative else None))
+        out.append(tracker.finish(part, _rest(tracker, total, part)))
     return out
+
+
+def _rest(tracker: Tracker, total: Partial | None, part: Partial) -> Partial | None:
+    """What ``part`` is compared with: the rest of ``total``, for a comparative tracker; else None."""
+    return rest_of(total, part) if tracker.comparative and total is not None else None
 
 
 def _metric_array(values: list[dict], name: str) -> np.ndarray:
@@ -140,7 +203,7 @@ def chosen_threshold(name: str, default: Threshold, overrides: dict[str, Thresho
 
 
 def fit_tracker(
-    tracker: Any,
+    tracker: Tracker,
     frame: Frame,
     chunks: list[Chunk],
     overrides: dict[str, Threshold],
@@ -176,15 +239,15 @@ class ReferencePartials:
     """
 
     chunks: list[Chunk]
-    parts: list[Any]
-    whole: Any
+    parts: list[Partial]
+    whole: Partial
     n_rows: int
     sample: Any
     sample_rows: int
 
 
 def fit_from_partials(
-    tracker: Any,
+    tracker: Tracker,
     reference: ReferencePartials,
     overrides: dict[str, Threshold],
     n_resamples: int = DEFAULT_RESAMPLES,
@@ -203,7 +266,7 @@ def fit_from_partials(
     chunks, whole, n_rows = reference.chunks, reference.whole, reference.n_rows
     total = whole if tracker.comparative else None
     reference_rows = float(tracker.finish(whole, whole if tracker.comparative else None).get(ROWS, n_rows))
-    contiguous = [tracker.finish(part, total - part if tracker.comparative else None) for part in reference.parts]
+    contiguous = [tracker.finish(part, _rest(tracker, total, part)) for part in reference.parts]
     drawn_from = reference.sample_rows
     size = max(1, min(int(np.median([c.size for c in chunks])), n_rows // 2, drawn_from // 2))
     resampled = (_resampled(tracker, reference.sample, drawn_from, size, n_resamples, total, seed)
@@ -228,10 +291,10 @@ def fit_from_partials(
     return result
 
 
-def finish_chunks(fitted: list[FittedTracker], chunks: list[Any]) -> list[list[dict]]:
-    """Per tracker, the values of each chunk's merged partials (``chunks``: `accumulate.OpenChunk`)."""
+def finish_chunks(fitted: list[FittedTracker], chunks: list[OpenChunk]) -> list[list[dict]]:
+    """Per tracker, the values of each chunk's merged partials."""
     return [
-        [f.tracker.finish(c.partials[i], f.total if f.tracker.comparative else None) for c in chunks]
+        [f.tracker.finish(c.merged[i], f.total if f.tracker.comparative else None) for c in chunks]
         for i, f in enumerate(fitted)
     ]
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete
+from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete, TrustKind
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
-from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
 from seismo.data.frame import Frame
 from seismo.errors import InvalidConfiguration
 from seismo.metrics.partials import ClassificationPartial, bin_scores
@@ -28,8 +28,8 @@ from seismo.performance.calibration import Calibrator
 from seismo.performance.dle import DLE
 from seismo.performance.estimation import Estimator
 from seismo.performance.model import ClassSpec, class_index, probabilities
-from seismo.performance.realized import finish_classification
-from seismo.performance.trust import MetricGaps
+from seismo.performance.realized import ClassificationTracker, finish_classification
+from seismo.performance.trust import ChunkShift, MetricGaps
 
 
 class CBPETracker:
@@ -68,6 +68,9 @@ class CBPETracker:
 
     def finish(self, part: ClassificationPartial, reference: Any = None) -> dict:
         return {**finish_classification(part, self.metrics, self.options), ROWS: part.n}
+
+    def use_shifts(self, enc: dict, chunks: list[Chunk], shifts: list[ChunkShift]) -> None:
+        """CBPE's calibration does not depend on the chunk's shift (PAPE's does: `PAPETracker`)."""
 
 
 def soft_labels(calibrated: np.ndarray) -> np.ndarray:
@@ -110,6 +113,8 @@ class CBPE(Estimator):
     calibration gap) on a sample of at most 5,000 reference and chunk rows;
     ``trust=False`` skips them.
     """
+
+    _tracker_: CBPETracker
 
     def __new__(cls, problem_type: str = "binary", *args: Any, **kwargs: Any) -> Any:
         """Deprecated path: ``CBPE(problem_type="regression", ...)`` builds a `DLE` and warns."""
@@ -181,13 +186,10 @@ class CBPE(Estimator):
             self.feature_names_ = self._feature_names(reference, self.features, "reference")
         return super().fit(reference, streaming=streaming)
 
-    def _feature_columns(self) -> list[str]:
-        return list(getattr(self, "feature_names_", []))
-
     def _optional_features(self) -> bool:
         return self.features is None
 
-    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, str, str]:
+    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, TrustKind, str]:
         """Realized and out-of-fold estimated P(correct) of every reference row."""
         tracker = self._tracker_  # set by _estimation_tracker, which runs first
         spec = self.realized_.class_spec_
@@ -206,6 +208,12 @@ class CBPE(Estimator):
         return MetricGaps(labels, enc["y_pred"], enc["soft"], enc["score_bins"], enc["n_bins"], spec.scored,
                           tracker, self.realized_.fitted_trackers_[0])
 
+    def _realized_tracker(self) -> ClassificationTracker:
+        """The realized performance's tracker: its score bins and metric options are the estimate's too."""
+        tracker = self.realized_.fitted_trackers_[0].tracker
+        assert isinstance(tracker, ClassificationTracker)  # CBPE's problem types are classification ones
+        return tracker
+
     def _estimation_tracker(self, frame: Frame) -> CBPETracker:
         realized = self.realized_
         spec = realized.class_spec_
@@ -216,7 +224,7 @@ class CBPE(Estimator):
         reference_calibrated = calibrator.predict(scores)
         reference_calibrated[labelled] = calibrator.oof_proba_
         self.calibrator_ = calibrator
-        real_tracker = realized.fitted_trackers_[0].tracker
+        real_tracker = self._realized_tracker()
         self._tracker_ = CBPETracker(spec, real_tracker.points, calibrator, self.y_pred, realized.metrics_,
                                      real_tracker.options, reference_calibrated)
         return self._tracker_

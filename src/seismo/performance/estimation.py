@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from seismo.chunks.accumulator import OpenChunk, StreamState, TableRows, local_c
 from seismo.engine.calculator import BaseCalculator, is_spark
 from seismo.engine.trackers import (
     ROWS,
+    EstimationTracker,
     FittedTracker,
     chunk_values,
     require_fitted,
@@ -34,7 +35,7 @@ from seismo.chunks.chunkers import Chunk
 from seismo.engine.domain_fit import DomainFitCache, FeatureEncoder
 from seismo.errors import InvalidConfiguration, SeismoWarning
 from seismo.data.frame import Frame, should_stream
-from seismo._typing import DataLike
+from seismo._typing import DataLike, TrustKind
 from seismo.data.io import read_schema
 from seismo.chunks.reference import row_positions, scan_reference
 from seismo.engine.result import Result
@@ -78,23 +79,39 @@ class Estimator(BaseCalculator):
     #: PAPE re-estimates from the weights, so for it a shift within noise means unit weights
     _reweight_noise = True
 
+    # arguments every estimator takes (set by its __init__)
+    y_pred: str | None
+    y_true: str | None
+    column_types: dict[str, str] | None = None  # checked by `seismo.data.columns.build_schema`
+    trust: bool = True
+    # learned at fit
+    feature_names_: list[str]  # set by the subclass's fit before this class's
+    realized_: RealizedPerformance
+    fitted_tracker_: FittedTracker
+    _tracker_: EstimationTracker  # the estimate's tracker (also fitted_tracker_.tracker), set by _estimation_tracker
+    trust_: TrustModel | None
+    reference_rows_: list[dict]
+    probe_: DomainProbe | None = None  # PAPE's own reference sample (the estimate reweights it)
+    domain_cache_: DomainFitCache | None = None  # shared with other calculators (`share_domain_fits`)
+
     def _realized_calculator(self) -> RealizedPerformance:
         """A RealizedPerformance configured with this estimator's shared arguments."""
         shared = inspect.signature(RealizedPerformance.__init__).parameters
         return RealizedPerformance(**{k: getattr(self, k) for k in shared if k != "self" and hasattr(self, k)})
 
-    def _estimation_tracker(self, frame: Frame) -> Any:
+    def _estimation_tracker(self, frame: Frame) -> EstimationTracker:
         """Fit whatever the estimate needs (calibration, loss models) and return its tracker."""
         raise NotImplementedError
 
     def _feature_columns(self) -> list[str]:
-        return []
+        """The features of the trust diagnostics' domain classifier (and PAPE's estimate)."""
+        return list(self.feature_names_)
 
     def _optional_features(self) -> bool:
         """True when features were not asked for: an analysis without them gets no support diagnostics."""
         return False
 
-    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, str, str]:
+    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, TrustKind, str]:
         """Per reference row: realized and out-of-fold estimated quantity, ``"rate"``/``"loss"``, and its name."""
         raise NotImplementedError
 
@@ -108,16 +125,16 @@ class Estimator(BaseCalculator):
         if not names:
             return None
         max_rows, params, n_splits, clip = self._probe_settings()
-        encoder = FeatureEncoder(frame, names, getattr(self, "column_types", None))
+        encoder = FeatureEncoder(frame, names, self.column_types)
         sample = DomainProbe.draw(labelled, max_rows, self.random_state)
         return DomainProbe(encoder, sample, encoder.encode(frame)[sample], params, n_splits, max_rows,
                            self.random_state, clip)
 
     def _build_trust(self, frame: Frame) -> TrustModel | None:
-        if not getattr(self, "trust", True):
+        if not self.trust:
             return None
         observed, expected, kind, what = self._trust_arrays(frame)
-        probe = getattr(self, "probe_", None)
+        probe = self.probe_
         if probe is None:
             probe = self._domain_probe(frame, np.flatnonzero(np.isfinite(observed)))
         return TrustModel(observed, expected, kind, probe, what, metric_gaps=self._metric_gaps(frame),
@@ -133,9 +150,9 @@ class Estimator(BaseCalculator):
         self.domain_cache_ = cache
 
     def _probe(self) -> DomainProbe | None:
-        probe = getattr(self, "probe_", None) or (self.trust_.probe if self.trust_ is not None else None)
+        probe = self.probe_ or (self.trust_.probe if self.trust_ is not None else None)
         if probe is not None:
-            probe.cache = getattr(self, "domain_cache_", None)
+            probe.cache = self.domain_cache_
         return probe
 
     def _chunk_shifts(self, frame: Frame, chunks: list[Chunk]) -> list[ChunkShift] | None:
@@ -154,7 +171,7 @@ class Estimator(BaseCalculator):
     def _with_trust(values: list[dict], trusts: list[dict]) -> list[dict]:
         return [{**v, **trust} for v, trust in zip(values, trusts)]
 
-    def fit(self, reference: DataLike, *, streaming: bool | None = None) -> "Estimator":
+    def fit(self, reference: DataLike, *, streaming: bool | None = None) -> Self:
         """Learn the estimate's model plus thresholds and sampling errors from the labelled reference.
 
         ``streaming`` works as in `UnivariateDrift.fit` (see `_fit_streamed`).
@@ -169,7 +186,7 @@ class Estimator(BaseCalculator):
         realized.fit_frame(frame, names)
         return self._fit_on(realized, frame, realized.reference_chunks_, sampled=False)
 
-    def _fit_streamed(self, reference: DataLike, realized: RealizedPerformance, columns: list[str]) -> "Estimator":
+    def _fit_streamed(self, reference: DataLike, realized: RealizedPerformance, columns: list[str]) -> Self:
         """A reference larger than memory. Thresholds, sampling errors and the realized reference
         values come from every row (`RealizedPerformance.fit` streams them). What needs raw rows
         (the calibration or loss models, the trust diagnostics' reference sample) learns from a
@@ -186,7 +203,7 @@ class Estimator(BaseCalculator):
                      for c in realized.reference_chunks_]
         return self._fit_on(realized, sample, in_sample, sampled=True)
 
-    def _fit_on(self, realized: RealizedPerformance, frame: Frame, in_frame: list[Chunk], sampled: bool) -> "Estimator":
+    def _fit_on(self, realized: RealizedPerformance, frame: Frame, in_frame: list[Chunk], sampled: bool) -> Self:
         """Fit the estimate's model on ``frame`` (every reference row, or a sample: ``sampled``) and
         build the reference rows; ``in_frame`` are the reference chunks as rows of ``frame``."""
         self.realized_ = realized
@@ -259,10 +276,10 @@ class Estimator(BaseCalculator):
 
     def _chunk_values(self, frame: Frame, chunks: list[Chunk]) -> list[dict]:
         """Estimates, trust diagnostics and realized values of ``chunks`` of ``frame``."""
-        tracker = self.fitted_tracker_.tracker
+        tracker = self._tracker_
         shifts = self._chunk_shifts(frame, chunks)
         encoded = tracker.encode(frame)
-        if shifts is not None and hasattr(tracker, "use_shifts"):
+        if shifts is not None:
             tracker.use_shifts(encoded, chunks, shifts)
         estimated = chunk_values(tracker, encoded, chunks, None, leave_out=False)
         if self.trust_ is None:

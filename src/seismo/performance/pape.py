@@ -224,6 +224,8 @@ class PAPE(CBPE):
 
     _reweight_noise = False
 
+    _tracker_: PAPETracker
+
     def __init__(
         self,
         problem_type: ClassificationProblemType = "binary",
@@ -333,7 +335,7 @@ class PAPE(CBPE):
         self.schema_ = self.probe_.encoder.schema
         sample = self.probe_.sample
         y_pred = class_index(frame, self.y_pred, spec, "y_pred", allow_missing=True)
-        real_tracker = realized.fitted_trackers_[0].tracker
+        real_tracker = self._realized_tracker()
         self._tracker_ = PAPETracker(
             spec, real_tracker.points, calibrator, self.y_pred, realized.metrics_, real_tracker.options,
             reference_calibrated, self.probe_, scores[sample], labels[sample], y_pred[sample], self.random_state,
