@@ -240,7 +240,7 @@ class ChunkAccumulator:
                 self._settled(chunk, keep_partials=False)
 
     def _settled(self, chunk: OpenChunk, keep_partials: bool) -> OpenChunk:
-        if chunk.partials is None:
+        if chunk.partials is None or self.settle is None:
             return chunk
         if keep_partials:  # an open chunk: report it as it stands, keep its rows for later ones
             return replace(chunk, settled=self.settle(chunk))

@@ -22,7 +22,7 @@ has no more rows than the sample holds; the streamed fit then equals the in-memo
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -255,7 +255,7 @@ def feature_extras(schema: pa.Schema, names: list[str],
     return ranges, counts
 
 
-def scan_reference(data: DataLike, columns: list[str], timestamp: str | None, *, ranges: list[str] = (),
+def scan_reference(data: DataLike, columns: list[str], timestamp: str | None, *, ranges: Sequence[str] = (),
                    counts: dict[str, int | None] | None = None, sample_rows: int | None = None,
                    seed: int = 0, timestamp_format: str | None = None) -> ReferenceData:
     """First pass over a streamed reference: row count, uniform sample and exact extras.

@@ -11,6 +11,8 @@ from seismo.errors import InvalidConfiguration
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
 
+    from seismo.chunks.accumulator import StreamState
+
 RESULT_COLUMNS: list[str] = [
     "chunk_index",
     "chunk_key",
@@ -48,7 +50,7 @@ class Result:
     def __init__(self, data: pd.DataFrame, calculator: str):
         self._data = data
         self.calculator = calculator
-        self.state = None  # incremental runs: where the next run continues (a `seismo.StreamState`)
+        self.state: StreamState | None = None  # incremental runs: where the next run continues (a `seismo.StreamState`)
         self.rows_skipped = 0  # incremental runs: rows of the input already processed before
 
     def to_df(self) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import numbers
 import warnings
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self, cast
+from typing import Any, Protocol, Self, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -199,7 +199,8 @@ def chosen_threshold(name: str, default: Threshold, overrides: dict[str, Thresho
         return default
     if "false_alarm_rate" not in {f.name for f in dataclasses.fields(default)}:
         return default
-    return dataclasses.replace(default, false_alarm_rate=float(false_alarm_rate))
+    # the field check above is what mypy cannot see: not every Threshold has the field
+    return dataclasses.replace(cast(Any, default), false_alarm_rate=float(false_alarm_rate))
 
 
 def fit_tracker(
@@ -310,7 +311,8 @@ def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], pe
             value = float(chunk_values_.get(name, np.nan))
             info = metric.info
             se = metric.scale.sampling_error(metric.unit_std, n, fitted.reference_rows)
-            lo_conf, hi_conf = (np.nan, np.nan)
+            lo_conf: float | None = np.nan
+            hi_conf: float | None = np.nan
             if np.isfinite(se) and np.isfinite(value):
                 lo_conf, hi_conf = clip_to_range((value - 3 * se, value + 3 * se), info.lower_bound, info.upper_bound)
             lower, upper = clip_to_range(metric.bounds.at(n, fitted.reference_rows), info.lower_bound, info.upper_bound)
@@ -337,7 +339,7 @@ def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], pe
     return rows
 
 
-def rows_to_frame(rows: list[dict], extra_columns: list[str] = ()) -> pd.DataFrame:
+def rows_to_frame(rows: list[dict], extra_columns: Sequence[str] = ()) -> pd.DataFrame:
     """The tidy frame in the API's column order, with proper dtypes."""
     columns = RESULT_COLUMNS[:-1] + list(extra_columns)
     df = pd.DataFrame(rows, columns=[c for c in columns if c != "alert"])

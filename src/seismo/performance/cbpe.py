@@ -193,8 +193,8 @@ class CBPE(Estimator):
         """Realized and out-of-fold estimated P(correct) of every reference row."""
         tracker = self._tracker_  # set by _estimation_tracker, which runs first
         spec = self.realized_.class_spec_
-        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
-        y_pred = class_index(frame, self.y_pred, spec, "y_pred", allow_missing=True)
+        labels = class_index(frame, self._true_column, spec, "y_true", allow_missing=True)
+        y_pred = class_index(frame, self._pred_column, spec, "y_pred", allow_missing=True)
         observed = np.where((labels >= 0) & (y_pred >= 0), (labels == y_pred).astype(float), np.nan)
         expected = expected_correct(tracker.reference_calibrated, y_pred)
         return observed, expected, "rate", "accuracy"
@@ -203,7 +203,7 @@ class CBPE(Estimator):
         """Every reported metric, realized against the out-of-fold estimate, on reference rows."""
         tracker = self._tracker_
         spec = self.realized_.class_spec_
-        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
+        labels = class_index(frame, self._true_column, spec, "y_true", allow_missing=True)
         enc = tracker.encode_reference(frame)
         return MetricGaps(labels, enc["y_pred"], enc["soft"], enc["score_bins"], enc["n_bins"], spec.scored,
                           tracker, self.realized_.fitted_trackers_[0])
@@ -218,13 +218,13 @@ class CBPE(Estimator):
         realized = self.realized_
         spec = realized.class_spec_
         scores = calibration_input(probabilities(frame, spec), spec)
-        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
+        labels = class_index(frame, self._true_column, spec, "y_true", allow_missing=True)
         labelled = labels >= 0
         calibrator = Calibrator(self.calibration, random_state=self.random_state).fit(scores[labelled], labels[labelled])
         reference_calibrated = calibrator.predict(scores)
         reference_calibrated[labelled] = calibrator.oof_proba_
         self.calibrator_ = calibrator
         real_tracker = self._realized_tracker()
-        self._tracker_ = CBPETracker(spec, real_tracker.points, calibrator, self.y_pred, realized.metrics_,
+        self._tracker_ = CBPETracker(spec, real_tracker.points, calibrator, self._pred_column, realized.metrics_,
                                      real_tracker.options, reference_calibrated)
         return self._tracker_

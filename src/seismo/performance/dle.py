@@ -12,13 +12,14 @@ Estimation"); no code is shared.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from seismo._typing import Incomplete, TrustKind
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
-from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
 from seismo.errors import InvalidData
 from seismo.data.frame import Frame
 from seismo.metrics.partials import LossSums
@@ -28,6 +29,7 @@ from seismo.data.columns import build_schema
 from seismo.performance.estimation import Estimator
 from seismo.performance.loss_model import DEFAULT_SPLITS, LossModel, row_losses
 from seismo.performance.model import regression_values
+from seismo.performance.trust import ChunkShift
 
 
 
@@ -66,6 +68,9 @@ class DLETracker:
     def partial(self, losses: dict[str, np.ndarray], rows: slice | np.ndarray) -> LossSums:
         return LossSums.from_losses({name: values[rows] for name, values in losses.items()})
 
+    def use_shifts(self, losses: dict[str, np.ndarray], chunks: list[Chunk], shifts: list[ChunkShift]) -> None:
+        """The predicted losses do not depend on the chunk's shift."""
+
     def finish(self, part: LossSums, reference: Any = None) -> dict:
         return {**{name: METRICS[name].finish(part) for name in self.metrics}, ROWS: part.n}
 
@@ -77,6 +82,8 @@ class DLE(Estimator):
     the calibration gap compares realized and out-of-fold predicted losses of the
     first metric's loss. ``trust=False`` skips them.
     """
+
+    _tracker_: DLETracker
 
     def __init__(
         self,
@@ -96,7 +103,7 @@ class DLE(Estimator):
         hyperparameters: dict | None = None,
         n_splits: int = DEFAULT_SPLITS,
         trust: bool = True,
-        incomplete: Literal["keep", "append", "drop"] = DEFAULT_INCOMPLETE,
+        incomplete: Incomplete = DEFAULT_INCOMPLETE,
         n_resamples: int = DEFAULT_RESAMPLES,
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
@@ -123,9 +130,6 @@ class DLE(Estimator):
         """Train the loss models and learn thresholds from the labelled reference."""
         self.feature_names_ = self._feature_names(reference, self.features, "reference")
         return super().fit(reference, streaming=streaming)
-
-    def _feature_columns(self) -> list[str]:
-        return list(getattr(self, "feature_names_", []))
 
     def estimate(self, analysis: Any, targets: Any = None, id: str | None = None, *,
                  streaming: bool | None = None, state: Any = None) -> Result:
@@ -164,10 +168,10 @@ class DLE(Estimator):
                 values.setdefault(row["metric"], []).append(float(row["value"]))
         return {metric: float(np.mean(v)) for metric, v in values.items()}
 
-    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, str, str]:
+    def _trust_arrays(self, frame: Frame) -> tuple[np.ndarray, np.ndarray, TrustKind, str]:
         """Realized and out-of-fold predicted per-row loss of the first metric (NaN where unlabelled)."""
         loss = metric_loss(self.realized_.metrics_[0]).name
-        y_true, y_pred = frame.floats(self.y_true), frame.floats(self.y_pred)
+        y_true, y_pred = frame.floats(self._true_column), frame.floats(self._pred_column)
         labelled = np.isfinite(y_true) & np.isfinite(y_pred)
         observed = np.full(frame.n_rows, np.nan)
         observed[labelled] = row_losses(y_true[labelled], y_pred[labelled], losses=[loss])[loss]
@@ -181,14 +185,14 @@ class DLE(Estimator):
         losses = sorted(loss.name for loss in losses_of(metrics))
         model = LossModel(losses, self.hyperparameters, n_splits=self.n_splits, random_state=self.random_state,
                           categorical=categorical)
-        tracker = DLETracker(model, schema.names, categorical, self.y_pred, metrics, {})
-        y_true = regression_values(frame, self.y_true, "y_true", allow_missing=True)
+        tracker = DLETracker(model, schema.names, categorical, self._pred_column, metrics, {})
+        y_true = regression_values(frame, self._true_column, "y_true", allow_missing=True)
         labelled = np.isfinite(y_true)
         if not labelled.any():
             raise InvalidData(f"y_true column {self.y_true!r} in the {frame.where} data has no value in any of its "
                               f"{frame.n_rows} rows; DLE learns its loss models from labelled reference rows")
         inputs = tracker.inputs(frame)
-        model.fit(inputs[labelled].reset_index(drop=True), y_true[labelled], frame.floats(self.y_pred)[labelled])
+        model.fit(inputs[labelled].reset_index(drop=True), y_true[labelled], frame.floats(self._pred_column)[labelled])
         reference_losses = model.predict(inputs)
         for name, oof in model.oof_losses_.items():
             reference_losses[name][labelled] = oof

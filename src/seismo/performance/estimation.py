@@ -19,7 +19,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from seismo.chunks.accumulator import OpenChunk, StreamState, TableRows, local_chunk
+from seismo.chunks.accumulator import ChunkTable, OpenChunk, StreamState, TableRows, local_chunk
 from seismo.engine.calculator import BaseCalculator, is_spark
 from seismo.engine.trackers import (
     ROWS,
@@ -93,6 +93,16 @@ class Estimator(BaseCalculator):
     reference_rows_: list[dict]
     probe_: DomainProbe | None = None  # PAPE's own reference sample (the estimate reweights it)
     domain_cache_: DomainFitCache | None = None  # shared with other calculators (`share_domain_fits`)
+
+    @property
+    def _true_column(self) -> str:
+        """``y_true``: every estimator needs it to fit (the realized metric's configuration check says so)."""
+        return _given(self.y_true, "y_true", type(self).__name__)
+
+    @property
+    def _pred_column(self) -> str:
+        """``y_pred``, needed like ``y_true``."""
+        return _given(self.y_pred, "y_pred", type(self).__name__)
 
     def _realized_calculator(self) -> RealizedPerformance:
         """A RealizedPerformance configured with this estimator's shared arguments."""
@@ -255,7 +265,9 @@ class Estimator(BaseCalculator):
         self.chunker_ = self.realized_.chunker_
         def settle(chunk: OpenChunk) -> list[dict]:  # a complete chunk's rows: estimated on its own rows
             whole = chunk.to_chunk()
-            values = self._chunk_values(chunk.partials[0].frame(), [local_chunk(whole)])
+            table = chunk.merged[0]
+            assert isinstance(table, ChunkTable)  # the partial of TableRows, the one tracker below
+            values = self._chunk_values(table.frame(), [local_chunk(whole)])
             return tidy_rows(self.fitted_tracker_, [whole], values, "analysis")
 
         built, new_state, skipped = self._accumulate([TableRows()], analysis, columns, streaming=streaming,
@@ -311,6 +323,12 @@ class Estimator(BaseCalculator):
             return None
         real_tracker = self.realized_.fitted_trackers_[0].tracker
         return chunk_values(real_tracker, real_tracker.encode(frame), chunks, None, leave_out=False)
+
+
+def _given(column: str | None, role: str, calculator: str) -> str:
+    if column is None:
+        raise InvalidConfiguration(f"{calculator} needs the {role} column: pass {role}=...")
+    return column
 
 
 def _realized_from_rows(rows: list[dict], chunks: list[Chunk]) -> list[dict]:

@@ -320,7 +320,7 @@ class PAPE(CBPE):
         realized = self.realized_
         spec = realized.class_spec_
         scores = calibration_input(probabilities(frame, spec), spec)
-        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
+        labels = class_index(frame, self._true_column, spec, "y_true", allow_missing=True)
         labelled = np.flatnonzero(labels >= 0)
         # reference chunks and unshifted chunks: CBPE's out-of-fold calibration
         calibrator = Calibrator(self.calibration, random_state=self.random_state).fit(scores[labelled],
@@ -334,10 +334,10 @@ class PAPE(CBPE):
             raise InvalidConfiguration("PAPE needs feature columns for its domain classifier; pass features=[...]")
         self.schema_ = self.probe_.encoder.schema
         sample = self.probe_.sample
-        y_pred = class_index(frame, self.y_pred, spec, "y_pred", allow_missing=True)
+        y_pred = class_index(frame, self._pred_column, spec, "y_pred", allow_missing=True)
         real_tracker = self._realized_tracker()
         self._tracker_ = PAPETracker(
-            spec, real_tracker.points, calibrator, self.y_pred, realized.metrics_, real_tracker.options,
+            spec, real_tracker.points, calibrator, self._pred_column, realized.metrics_, real_tracker.options,
             reference_calibrated, self.probe_, scores[sample], labels[sample], y_pred[sample], self.random_state,
         )
         return self._tracker_

@@ -385,7 +385,7 @@ class RealizedPerformance(BaseCalculator):
             overrides.update({cell: overrides[name] for cell in cells if cell not in overrides})
         self.metrics_ = names
         self.fitted_trackers_ = self._fit_trackers([tracker], reference, overrides)
-        self.reference_chunks_ = reference.chunks
+        self.reference_chunks_ = reference.known_chunks
         self.fitted_ = True
         return self
 
