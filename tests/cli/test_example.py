@@ -1,14 +1,16 @@
 """The shipped example config runs end to end, against SQLite and against a real PostgreSQL
-(chosen through ${SEISMO_STORE}), and the minimal config of API.md works as written."""
+(chosen through ${SEISMO_STORE}), and the minimal config of the public contract (docs/api.md) works as written."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 import seismo
@@ -84,6 +86,12 @@ def test_example_runs_against_postgresql(example, postgres_url, monkeypatch):
     assert second["rows"] < first["rows"]  # incremental: nothing new to compute but the reference rows
     assert list(runs["status"])[-2:] == ["succeeded", "succeeded"]
     assert "${SEISMO_STORE" in json.dumps(runs["settings"].iloc[-1])  # the stored config keeps ${VAR}, not secrets
+
+
+def test_the_minimal_config_of_docs_api_is_the_contracts():
+    api = (EXAMPLES.parent / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = re.search(r"```yaml\n(.*?)```", api, re.S).group(1)
+    assert yaml.safe_load(documented) == yaml.safe_load(MINIMAL)
 
 
 def test_minimal_config_of_the_api_works_as_written(tmp_path):
