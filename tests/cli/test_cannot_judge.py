@@ -57,3 +57,27 @@ def test_the_printed_run_and_the_rebuilt_report_say_it(moved, tmp_path):
 
 def test_fail_on_none_still_exits_0(moved):
     assert CliRunner().invoke(app, ["run", "-c", str(moved), "--fail-on", "none", "-q"]).exit_code == 0
+
+
+def test_the_standing_rows_a_run_reads_give_what_every_stored_row_gives(moved, tmp_path):
+    """`seismo run` reports the standing alerts from `ResultsStore.standing` (the alerting rows and
+    the rows of possibly blind chunks), not from every stored row: the same counts, blind chunks
+    and last date, on a store with drift alerts, estimate alerts and blind chunks."""
+    from seismo.monitor.report import WITHHELD, cannot_judge
+    from seismo.store import ResultsStore
+
+    config = write_config(tmp_path, {"calculators.estimated_performance": {"metrics": ["accuracy", "roc_auc"]}},
+                          drop=("data.targets",))
+    CliRunner().invoke(app, ["run", "--config", str(config)])
+    with ResultsStore(f"sqlite:///{tmp_path / 'seismo.db'}") as store:
+        every = store.results("loans", period="analysis")
+        standing, until = store.standing("loans", withheld=WITHHELD)
+    assert len(standing) < len(every)
+    alerting = every[every["alert"].astype(bool)]
+    assert alerting["calculator"].value_counts().to_dict() == \
+        standing[standing["alert"].astype(bool)]["calculator"].value_counts().to_dict()
+    assert set(alerting["calculator"]) >= {"univariate_drift", "estimated_performance"}
+    blind = cannot_judge(every[every["calculator"] == "estimated_performance"])
+    assert len(blind) >= 3
+    pd.testing.assert_frame_equal(blind, cannot_judge(standing[standing["calculator"] == "estimated_performance"]))
+    assert pd.Timestamp(until) == pd.to_datetime(every["chunk_end_date"]).max()

@@ -117,3 +117,23 @@ def test_unknown_model_and_bad_input_are_named(store: ResultsStore):
 def test_an_unusable_url_is_a_store_error(url: str, message: str):
     with pytest.raises(StoreError, match=message.replace(".", r"\.").replace("/", "/")):
         ResultsStore(url)
+
+
+def test_standing_holds_the_alerting_rows_and_the_blind_chunks_rows(store: ResultsStore):
+    """On SQLite and PostgreSQL: `standing` gives the analysis rows that alert, plus every
+    estimated-performance row of a chunk where some estimate is withheld (trust "none"), and
+    the last chunk's end: what a run reports, without reading every stored row."""
+    written = make_results(n_chunks=6, seed=3)
+    estimated = written["calculator"] == "estimated_performance"
+    trust = np.where(written["chunk_index"].isin([1, 4]) & (written["metric"] == "f1"), "none", "high")
+    written["trust"] = pd.Series(trust, index=written.index, dtype=object).where(estimated, None)
+    store.commit_run(store.begin_run("m", "h"), "m", written)
+    standing, until = store.standing("m", withheld="none")
+    every = store.results("m", period="analysis")
+    blind = (every["calculator"] == "estimated_performance") & every["chunk_index"].isin([1, 4])
+    expected = every[every["alert"].astype(bool) | blind]
+    assert 0 < len(expected) < len(every)
+    pd.testing.assert_frame_equal(standing.reset_index(drop=True), expected.reset_index(drop=True))
+    assert pd.Timestamp(until) == every["chunk_end_date"].max()
+    assert store.standing("m", withheld="no such level")[0]["calculator"].tolist() == \
+        every[every["alert"].astype(bool)]["calculator"].tolist()

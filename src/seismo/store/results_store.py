@@ -389,19 +389,50 @@ class ResultsStore:
             if start.tzinfo is not None:
                 start = start.tz_convert("UTC").tz_localize(None)
             query = query.where(RESULTS.c.chunk_start_date >= start.to_pydatetime())
-        reference_first = sa.case((RESULTS.c.period == "reference", 0), else_=1)
-        query = query.order_by(RESULTS.c.calculator, reference_first, RESULTS.c.chunk_index, RESULTS.c.id)
         with self.engine.connect() as conn, conn.begin():
             self._check_model(conn, model)
-            rows = conn.execute(query).all()
-            run_ids = sorted({row.run_id for row in rows})
-            if not rows:  # no rows, but the columns the model's last run wrote
-                run_ids = list(conn.execute(sa.select(RUNS.c.id).where(
-                    RUNS.c.model == model, RUNS.c.status == "succeeded").order_by(RUNS.c.id.desc()).limit(1)).scalars())
-            written = {}
-            for batch in _batches(run_ids, IN_BATCH):
-                written.update(conn.execute(sa.select(RUNS.c.id, RUNS.c.result_columns).where(
-                    RUNS.c.id.in_(batch))).all())
+            return self._fetch(conn, model, query, names)
+
+    @_refusals("read results")
+    def standing(self, model: str, *, estimator: str = "estimated_performance",
+                 withheld: str = "none") -> tuple[pd.DataFrame, dt.datetime | None]:
+        """What a run reports as standing, read without the whole history, and the last chunk's end.
+
+        The rows: every analysis row that alerts, and every analysis row of ``estimator``'s chunks
+        where some estimate is withheld (its ``trust`` is ``withheld``), so that
+        `seismo.monitor.report.cannot_judge` decides over all of such a chunk's rows. The
+        counts, the alerting calculators and the blind chunks computed from them equal those
+        of `results` (``period="analysis"``), while a long-lived job reads a handful of rows
+        per run instead of every stored row (issue 12's soak: reading them all made the time
+        per run grow with the history). The end: the latest ``chunk_end_date`` stored.
+        """
+        names = [c.name for c in RESULTS.columns if c.name not in ("id", "model")]
+        analysis = (RESULTS.c.model == model) & (RESULTS.c.period == "analysis")
+        # extras are written compactly (frames.to_rows); matching more than the trust key is harmless:
+        # such a chunk's rows are read and cannot_judge looks at its real trust values
+        marker = f"%{json.dumps('trust')}:{json.dumps(withheld)}%"
+        blind_chunks = sa.select(RESULTS.c.chunk_index).where(
+            analysis, RESULTS.c.calculator == estimator, RESULTS.c.extras.like(marker)).scalar_subquery()
+        query = sa.select(*[RESULTS.c[n] for n in names]).where(analysis, RESULTS.c.alert.is_(True) | (
+            (RESULTS.c.calculator == estimator) & RESULTS.c.chunk_index.in_(blind_chunks)))
+        with self.engine.connect() as conn, conn.begin():
+            self._check_model(conn, model)
+            until = conn.execute(sa.select(sa.func.max(RESULTS.c.chunk_end_date)).where(analysis)).scalar()
+            return self._fetch(conn, model, query, names), until
+
+    def _fetch(self, conn: Connection, model: str, query: Any, names: list[str]) -> pd.DataFrame:
+        """The rows of ``query`` in `results`' order, as `commit_run` was given them."""
+        reference_first = sa.case((RESULTS.c.period == "reference", 0), else_=1)
+        query = query.order_by(RESULTS.c.calculator, reference_first, RESULTS.c.chunk_index, RESULTS.c.id)
+        rows = conn.execute(query).all()
+        run_ids = sorted({row.run_id for row in rows})
+        if not rows:  # no rows, but the columns the model's last run wrote
+            run_ids = list(conn.execute(sa.select(RUNS.c.id).where(
+                RUNS.c.model == model, RUNS.c.status == "succeeded").order_by(RUNS.c.id.desc()).limit(1)).scalars())
+        written = {}
+        for batch in _batches(run_ids, IN_BATCH):
+            written.update(conn.execute(sa.select(RUNS.c.id, RUNS.c.result_columns).where(
+                RUNS.c.id.in_(batch))).all())
         dtypes: dict[str, str] = {}
         for run_id in reversed(run_ids):  # the newest run decides the order and dtype of a column
             for name, dtype in json.loads(written[run_id]).items():
