@@ -73,7 +73,8 @@ def _bins_of(index: pa.ChunkedArray | pa.Array, n_categories: int, k: int) -> np
 
 def _dictionary_category_bins(strings: pa.ChunkedArray, categories: pa.Array, k: int) -> np.ndarray:
     parts = []
-    dictionary, by_entry = None, None
+    dictionary: pa.Array | None = None
+    by_entry = np.empty(0, dtype=np.int64)  # set from the first chunk's dictionary
     for chunk in strings.chunks:
         if dictionary is None or not chunk.dictionary.equals(dictionary):  # chunks often share one
             dictionary = chunk.dictionary

@@ -13,6 +13,7 @@ import glob
 import os
 import warnings
 import weakref
+from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
@@ -65,8 +66,7 @@ def _dataset(files: list[str], where: str) -> pads.Dataset:
 def check_unique_names(names: list[str], where: str) -> None:
     """One name, one column: with two columns of one name, which one a role means is a guess."""
     if len(set(names)) != len(names):
-        seen: set[str] = set()
-        repeated = sorted({c for c in names if c in seen or seen.add(c)})
+        repeated = sorted(name for name, count in Counter(names).items() if count > 1)
         raise InvalidData(f"the {where} data has more than one column named {repeated[:10]}; "
                           "rename or drop the copies")
 

@@ -62,7 +62,7 @@ def _single_format(strings: pa.ChunkedArray, column: str) -> pa.ChunkedArray:
     fitting = [f for f in CANDIDATE_FORMATS if _with_format(probe, f).null_count == 0]
     fitting = [f for f in fitting if _with_format(present, f).null_count == 0]
     if len(fitting) > 1:
-        readings = {}
+        readings: dict[bytes, str] = {}
         for fmt in fitting:  # formats that read every value the same way are one reading
             key = _with_format(present.slice(0, 10_000), fmt).to_numpy().tobytes()
             readings.setdefault(key, fmt)

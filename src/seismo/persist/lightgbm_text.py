@@ -17,6 +17,7 @@ LightGBM's ``gbdt_model_text.cpp`` and ``tree.cpp``, v4). Anything outside it is
 from __future__ import annotations
 
 import re
+from typing import Literal, overload
 
 import numpy as np
 
@@ -58,8 +59,19 @@ def _int(values: dict[str, str], key: str, name: str, where: str, low: int, high
     return number
 
 
+@overload
+def _array(values: dict[str, str], key: str, length: int, dtype: type, name: str, where: str,
+           required: Literal[True] = True) -> np.ndarray: ...
+
+
+@overload
+def _array(values: dict[str, str], key: str, length: int, dtype: type, name: str, where: str,
+           required: bool) -> np.ndarray | None: ...
+
+
 def _array(values: dict[str, str], key: str, length: int, dtype: type, name: str, where: str,
            required: bool = True) -> np.ndarray | None:
+    """The numbers under ``key``, checked for count and (``dtype=int``) integrality; None only when optional."""
     text = values.get(key)
     if text is None or not required and not text.strip():  # LightGBM leaves some empty on one-leaf trees
         if required:
