@@ -122,7 +122,7 @@ def test_monitor_uses_the_same_rule_everywhere_and_warns_once(frames):
     monitor = seismo.Monitor("binary", **CLASSIFICATION, metrics=["roc_auc"])
     messages = fit_quietly(monitor, reference)
     assert_names_left_out(messages)  # one warning, not one per calculator
-    estimated = monitor.calculators_["estimated"]
+    estimated = monitor.calculators_["estimated_performance"]
     assert estimated.feature_names_ == KEPT
     for name in ("univariate_drift", "pca_drift", "domain_classifier_drift", "data_quality"):
         assert monitor.calculators_[name].schema_.names == KEPT, name

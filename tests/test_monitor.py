@@ -118,7 +118,7 @@ def test_pape_and_domain_classifier_drift_share_one_fit_per_chunk():
     monitor = seismo.Monitor("binary", **roles, chunk_size=4_000, metrics=["roc_auc"], estimator="pape")
     report = monitor.fit(reference).run(analysis, targets=targets)
     drift = monitor.calculators_["domain_classifier_drift"]
-    assert drift.domain_cache_ is monitor.calculators_["estimated"].domain_cache_
+    assert drift.domain_cache_ is monitor.calculators_["estimated_performance"].domain_cache_
     assert drift.domain_cache_.hits == 3  # one per analysis chunk: the second caller reused the first's fit
     assert len(drift.domain_cache_) == 0  # every shared fit was claimed and dropped
     alone = seismo.DomainClassifierDrift(**roles, chunk_size=4_000, hyperparameters=drift.hyperparameters)

@@ -239,7 +239,7 @@ def test_a_monitor_gives_each_calculator_its_rate_unless_the_calculator_has_its_
     monitor.fit(make_frame(3_000, seed=7).drop(columns="timestamp"))
     rates = {name: c.false_alarm_rate for name, c in monitor.calculators_.items()}
     assert rates == {"estimated": 0.02, "realized": 0.02, "univariate_drift": 0.02, "data_quality": 0.3}
-    assert monitor.calculators_["estimated"].realized_.false_alarm_rate == 0.02  # it learns the thresholds
+    assert monitor.calculators_["estimated_performance"].realized_.false_alarm_rate == 0.02  # it learns the thresholds
     assert {c.timestamp_format for c in monitor.calculators_.values()} == {FMT}
 
 
@@ -275,7 +275,7 @@ def test_a_monitor_saved_before_the_arguments_existed_still_loads(tmp_path):
                              calculators={"pca_drift": False, "domain_classifier_drift": False}).fit(reference)
     report = monitor.run(analysis)
     # what an older version wrote: neither attribute in any saved object
-    for obj in [monitor, *monitor.calculators_.values(), monitor.calculators_["estimated"].realized_]:
+    for obj in [monitor, *monitor.calculators_.values(), monitor.calculators_["estimated_performance"].realized_]:
         for name in ("timestamp_format", "false_alarm_rate"):
             vars(obj).pop(name)
     monitor.save(tmp_path / "old")

@@ -103,23 +103,22 @@ def test_saving_again_gives_the_same_bytes(credit_monitor, credit_files):
 
 def test_every_calculator_round_trips_on_its_own(credit_monitor, credit_report, credit):
     _, analysis, targets = credit
-    names = {"estimated": "estimated_performance", "realized": "realized_performance"}
-    for key, calculator in credit_monitor.calculators_.items():
+    for key, calculator in credit_monitor.calculators_.items():  # keyed as Report.results
         loaded = loads(dumps(calculator))
         assert type(loaded) is type(calculator)
-        if key == "estimated":
+        if key == "estimated_performance":
             result = loaded.estimate(analysis, targets=targets, id="id")
-        elif key == "realized":
+        elif key == "realized_performance":
             result = loaded.calculate(analysis, targets=targets, id="id")
         else:
             result = loaded.calculate(analysis)
-        pd.testing.assert_frame_equal(result.to_df(), credit_report.results[names.get(key, key)].to_df(), obj=key)
+        pd.testing.assert_frame_equal(result.to_df(), credit_report.results[key].to_df(), obj=key)
 
 
 def test_pape_monitor_round_trip(credit):
     reference, analysis, targets = credit
     monitor = _fit(seismo.Monitor("binary", **CREDIT, estimator="pape"), reference)
-    assert isinstance(monitor.calculators_["estimated"], seismo.PAPE)
+    assert isinstance(monitor.calculators_["estimated_performance"], seismo.PAPE)
     _assert_same_report(monitor, loads(dumps(monitor)), analysis, targets)
 
 
@@ -128,7 +127,7 @@ def test_regression_monitor_round_trip_keeps_lightgbm_models(regression):
     files = dumps(monitor)
     assert any(name.startswith("lightgbm/") for name in files)  # DLE's loss models, as LightGBM text
     loaded = loads(files)
-    assert isinstance(loaded.calculators_["estimated"], seismo.DLE)
+    assert isinstance(loaded.calculators_["estimated_performance"], seismo.DLE)
     _assert_same_report(monitor, loaded, analysis, targets)
 
 
@@ -231,10 +230,10 @@ class _UserChunker(seismo.SizeChunker):
 
 def test_unsaveable_attributes_are_named_at_save_time(credit_files, tmp_path):
     monitor = loads(credit_files)  # a private copy to spoil
-    monitor.calculators_["estimated"].calibration = lambda scores: scores
-    with pytest.raises(PersistError, match=r"cannot save calculators_\['estimated'\]\.calibration: .*lambda"):
+    monitor.calculators_["estimated_performance"].calibration = lambda scores: scores
+    with pytest.raises(PersistError, match=r"cannot save calculators_\['estimated_performance'\]\.calibration: .*lambda"):
         dumps(monitor)
-    del monitor.calculators_["estimated"].calibration
+    del monitor.calculators_["estimated_performance"].calibration
     monitor.chunker = _UserChunker(100)
     with pytest.raises(PersistError, match=r"cannot save chunker: it is a test_persist:_UserChunker"):
         dumps(monitor)
@@ -271,7 +270,7 @@ def _with_class(files: dict[str, bytes], old: str, new: str) -> dict[str, bytes]
                                   "seismo.persist.bundle:Path", "seismo.nothere:X"])
 def test_a_class_outside_seismo_is_refused(credit_files, name):
     files = _with_class(credit_files, "seismo.chunks.chunkers:SizeChunker", name)
-    with pytest.raises(PersistError, match=r"state\.json, at calculators_\['estimated'\]\..*chunker_: .*" + "(not allowed"
+    with pytest.raises(PersistError, match=r"state\.json, at calculators_\['estimated_performance'\]\..*chunker_: .*" + "(not allowed"
                        "|not of the form|not a class defined|does not exist)"):
         loads(files)
 

@@ -25,8 +25,17 @@ from seismo.cli import sources
 from seismo.cli.config import Config, load_config
 from seismo.data.io import DataLike
 from seismo.monitor.monitor import Monitor, Progress  # progress(what, done, total): the CLI draws it, the library never does
+from seismo.metrics.registry import METRICS
+from seismo.monitor.calculators import (
+    CALCULATORS,
+    ESTIMATED_PERFORMANCE,
+    PERFORMANCE,
+    REALIZED_PERFORMANCE,
+    UNIVARIATE_DRIFT,
+    estimated_class_name,
+)
 from seismo.monitor.ranking import rank
-from seismo.monitor.report import PERFORMANCE, Report, cannot_judge
+from seismo.monitor.report import Report, cannot_judge
 from seismo.engine.result import RESULT_COLUMNS, Result
 
 JOB_FILE = "job.json"  # beside the monitor's own files: the config hash it was fitted for
@@ -180,7 +189,7 @@ def _compute(monitor: Monitor, config: Config, data: dict[str, DataLike], state:
     df = report.to_df()
     if incremental and stored is not None and not stored.empty:
         df = _with_refreshed_realized(df, stored)
-        df = _without_unchanged(df, stored, "realized_performance")
+        df = _without_unchanged(df, stored, REALIZED_PERFORMANCE.name)
     return df, _state_of(config, monitor), report.late_rows
 
 
@@ -191,9 +200,9 @@ def _with_refreshed_realized(df: pd.DataFrame, stored: pd.DataFrame) -> pd.DataF
     realized value shown next to them changes, as it does in a single run with every label.
     """
     keys = ["period", "chunk_key", "metric"]
-    realized = df[(df["calculator"] == "realized_performance") & (df["period"] == "analysis")]
-    estimated = stored[(stored["calculator"] == "estimated_performance") & (stored["period"] == "analysis")]
-    fresh = df[df["calculator"] == "estimated_performance"][["period", "chunk_key"]].drop_duplicates()
+    realized = df[(df["calculator"] == REALIZED_PERFORMANCE.name) & (df["period"] == "analysis")]
+    estimated = stored[(stored["calculator"] == ESTIMATED_PERFORMANCE.name) & (stored["period"] == "analysis")]
+    fresh = df[df["calculator"] == ESTIMATED_PERFORMANCE.name][["period", "chunk_key"]].drop_duplicates()
     old = estimated.merge(fresh, on=["period", "chunk_key"], how="left", indicator=True)
     old = old[old["_merge"] == "left_only"].drop(columns="_merge")
     if old.empty or realized.empty:
@@ -233,7 +242,7 @@ def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFra
     alerting = standing[(standing["period"] == "analysis") & standing["alert"].astype(bool)]
     by_calculator = alerting.groupby("calculator").size()
     performance = int(by_calculator[by_calculator.index.isin(PERFORMANCE)].sum())
-    blind = cannot_judge(standing[standing["calculator"] == "estimated_performance"])
+    blind = cannot_judge(standing[standing["calculator"] == ESTIMATED_PERFORMANCE.name])
     written = df[df["period"] == "analysis"]
     until = pd.to_datetime(standing["chunk_end_date"]).max() if "chunk_end_date" in standing else pd.NaT
     return RunOutcome(run_id=run_id, model=config.model.name, rows=len(df), alerts=len(alerting),
@@ -313,18 +322,16 @@ def _save_after_commit(directory: Path, state: dict[str, bytes], run_id: int) ->
 
 # ------------------------------------------------------------------------------ stored results
 
-REPORT_ORDER = ("estimated_performance", "realized_performance", "univariate_drift", "pca_drift",
-                "domain_classifier_drift", "data_quality")
-# Report.results name -> the class whose name a live Result carries (rank() checks it)
-RESULT_CLASSES = {"realized_performance": "RealizedPerformance", "univariate_drift": "UnivariateDrift",
-                  "pca_drift": "PCADrift", "domain_classifier_drift": "DomainClassifierDrift",
-                  "data_quality": "DataQuality"}
-
-
 def _result_class(name: str, rows: pd.DataFrame) -> str:
-    if name == "estimated_performance":  # DLE estimates losses, CBPE (or PAPE) classification metrics
-        return "DLE" if rows["metric"].isin(["mae", "mse", "rmse", "mape", "msle", "rmsle"]).any() else "CBPE"
-    return RESULT_CLASSES.get(name, name)
+    """The class whose name a live `Result` of this calculator carries (rank() checks it). A stored
+    estimate is DLE's when it holds regression metrics, else CBPE's (`estimated_class_name`)."""
+    spec = CALCULATORS.get(name)
+    if spec is None:
+        return name
+    if spec.estimated:
+        metrics = [METRICS[m] for m in rows["metric"].unique() if m in METRICS]
+        return estimated_class_name(any("regression" in m.problem_types for m in metrics))
+    return spec.class_names[0]
 
 
 def stored_report(store_url: str, model: str) -> Report:
@@ -340,15 +347,16 @@ def stored_report(store_url: str, model: str) -> Report:
         runs = store.runs(model)
     if df.empty:
         raise StoreError(f"no results are stored for model {model!r}")
-    names = sorted(df["calculator"].unique(), key=lambda n: (REPORT_ORDER + (n,)).index(n))
+    order = list(CALCULATORS)  # registry order: performance first
+    names = sorted(df["calculator"].unique(), key=lambda n: (order + [n]).index(n))
     results = {}
     for name in names:
         rows = df[df["calculator"] == name].drop(columns=["calculator", "run_id"], errors="ignore")
         extra = [c for c in rows.columns if c not in RESULT_COLUMNS and rows[c].isna().all()]
         results[name] = Result(rows.drop(columns=extra).reset_index(drop=True), _result_class(name, rows))
-    performance = results.get("realized_performance", results.get("estimated_performance"))
-    if "univariate_drift" in results:
-        ranking = rank(results["univariate_drift"], performance)
+    performance = results.get(REALIZED_PERFORMANCE.name, results.get(ESTIMATED_PERFORMANCE.name))
+    if UNIVARIATE_DRIFT.name in results:
+        ranking = rank(results[UNIVARIATE_DRIFT.name], performance)
     else:
         ranking = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
     last = runs.iloc[-1]

@@ -39,6 +39,7 @@ Thresholds are then clipped to the metric's range.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -72,12 +73,13 @@ class Bounds:
     tail: float = TAIL  # one side's false-alarm rate, for the Poisson floor of rates and counts
 
     def at(self, n: float, reference_rows: float) -> tuple[float | None, float | None]:
-        if self.scaling is None:
+        scaling = self.scaling
+        if scaling is None:
             return self.lower, self.upper
-        return tuple(  # type: ignore[return-value]
-            None if z is None else self.scaling.from_unit(z, n, reference_rows, self.tail)
-            for z in (self.lower, self.upper)
-        )
+
+        def value(z: float | None) -> float | None:
+            return None if z is None else scaling.from_unit(z, n, reference_rows, self.tail)
+        return value(self.lower), value(self.upper)
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,8 @@ class StandardDeviationThreshold(Threshold):
             return Bounds(*self._unit_bounds(contiguous, resampled), scaling=scaling)
         root = [np.sqrt(np.maximum(v, 0.0)) for v in (contiguous, resampled)]
         lower, upper = self._unit_bounds(*root)
-        square = [None if b is None else float(max(b, 0.0) ** 2) for b in (lower, upper)]
-        return Bounds(*square, scaling=scaling)
+        lower, upper = (None if b is None else float(max(b, 0.0) ** 2) for b in (lower, upper))
+        return Bounds(lower, upper, scaling=scaling)
 
 
 
@@ -206,8 +208,9 @@ class FalseAlarmThreshold(Threshold):
         root = (lambda v: np.sqrt(np.maximum(v, 0.0))) if quadratic else (lambda v: np.maximum(v, 0.0))
         back = (lambda r: r * r) if quadratic else (lambda r: r)
         roots = [root(v) for v in (contiguous, resampled)]
-        squares = [r * r for r in roots]
-        widen = _slow_variation_scale(*squares, _spread_ratio_p(*squares, squares=True), squares=True)
+        square_c, square_r = (r * r for r in roots)
+        widen = _slow_variation_scale(square_c, square_r, _spread_ratio_p(square_c, square_r, squares=True),
+                                      squares=True)
         values = np.concatenate(roots) * widen
         if values.size == 0:
             return None, None
@@ -247,7 +250,9 @@ def _power_gamma_quantiles(r: np.ndarray, rate: float) -> tuple[float, float]:
     if np.any(r <= 0.0):  # the caller ensures a positive value (not every value is equal)
         r = np.where(r > 0.0, r, r[r > 0.0].min() / 2.0)
     log_r = np.log(r)
-    models = []  # (log-likelihood, survival function of a new value, its lower and upper quantile)
+    # (log-likelihood, survival function of a new value, its lower and upper quantile)
+    models: list[tuple[float, Callable[[float], float], tuple[float, float]]] = []
+    survival: Callable[[float], float]
     for p in POWERS:
         if p == 0.0:
             mean, sd = log_r.mean(), log_r.std(ddof=1)
@@ -256,8 +261,9 @@ def _power_gamma_quantiles(r: np.ndarray, rate: float) -> tuple[float, float]:
             loglik = norm.logpdf(log_r, mean, sd).sum() - log_r.sum()
             scale = sd * np.sqrt(1.0 + 1.0 / k)
 
-            def survival(x, mean=mean, scale=scale):
+            def log_t_survival(x, mean=mean, scale=scale):
                 return t.sf((np.log(x) - mean) / scale, k - 1)
+            survival = log_t_survival
             half = t.isf(rate, k - 1) * scale
             quantiles = (float(np.exp(mean - half)), float(np.exp(mean + half)))
         else:
@@ -270,8 +276,9 @@ def _power_gamma_quantiles(r: np.ndarray, rate: float) -> tuple[float, float]:
             loglik += (p - 1.0) * log_r.sum()
             dfn, dfd = 2.0 * shape, 2.0 * k * shape
 
-            def survival(x, p=p, mean=mean, dfn=dfn, dfd=dfd):
+            def f_survival(x, p=p, mean=mean, dfn=dfn, dfd=dfd):
                 return f.sf(x ** p / mean, dfn, dfd)
+            survival = f_survival
             quantiles = (float((mean * f.ppf(rate, dfn, dfd)) ** (1 / p)),
                          float((mean * f.isf(rate, dfn, dfd)) ** (1 / p)))
         if np.isfinite(loglik):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from seismo.monitor.calculators import DATA_QUALITY, MULTIVARIATE, PERFORMANCE, UNIVARIATE_DRIFT, of_kind
+
 if TYPE_CHECKING:  # pragma: no cover
     from seismo.monitor.report import Report
 
@@ -63,7 +65,7 @@ def _figure(fig) -> str:
 
 
 def _drift_section(report: "Report") -> str:
-    drift = report.results.get("univariate_drift")
+    drift = report.results.get(UNIVARIATE_DRIFT.name)
     ranking = report.ranking
     if drift is None:
         return ""
@@ -90,7 +92,7 @@ def _drift_section(report: "Report") -> str:
 
 
 def _quality_section(report: "Report") -> str:
-    quality = report.results.get("data_quality")
+    quality = report.results.get(DATA_QUALITY.name)
     if quality is None:
         return ""
     alerts = quality.alerts()
@@ -125,18 +127,18 @@ def _unreliable_section(report: "Report") -> str:
 def render(report: "Report") -> str:
     """The whole page as a string."""
     verdict = report.summary()
-    trouble = any(len(report.results[n].alerts()) for n in ("estimated_performance", "realized_performance")
+    trouble = any(len(report.results[n].alerts()) for n in PERFORMANCE
                   if n in report.results) or not report.unreliable().empty
     body = [f"<h1>seismo monitoring report</h1><p>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
             f"<div class='verdict{'' if trouble else ' ok'}'>{escape(verdict)}</div>"]
-    for name in ("estimated_performance", "realized_performance"):
-        if name in report.results:
-            body.append(f"<h2>{escape(name.replace('_', ' ').capitalize())}</h2>")
-            body.append(_figure(report.results[name].plot(title=name.replace("_", " "))))
-            if name == "estimated_performance":
+    for spec in of_kind("performance"):
+        if spec.name in report.results:
+            body.append(f"<h2>{escape(spec.title.capitalize())}</h2>")
+            body.append(_figure(report.results[spec.name].plot(title=spec.title)))
+            if spec.estimated:
                 body.append(_unreliable_section(report))
     body.append(_drift_section(report))
-    multivariate = [n for n in ("pca_drift", "domain_classifier_drift") if n in report.results]
+    multivariate = [n for n in MULTIVARIATE if n in report.results]
     if multivariate:
         body.append("<h2>Multivariate drift</h2>")
         for name in multivariate:

@@ -15,29 +15,35 @@ from seismo.chunks.accumulator import StreamState
 from seismo.engine.calculator import check_timestamp_format, is_spark
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, check_false_alarm_rate, require_fitted
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
-from seismo.drift.domain_classifier import DomainClassifierDrift
 from seismo.engine.domain_fit import DomainFitCache
-from seismo.drift.pca import PCADrift
-from seismo.drift.univariate import UnivariateDrift
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 from seismo._typing import EstimatorName, DataLike, Incomplete, ProblemType
 from seismo.data.io import read_schema, read_table
-from seismo.performance.cbpe import CBPE
-from seismo.performance.dle import DLE
 from seismo.performance.pape import PAPE
-from seismo.performance.realized import RealizedPerformance
-from seismo.quality.data_quality import DataQuality
+from seismo.monitor.calculators import (
+    CALCULATORS,
+    DOMAIN_CLASSIFIER_DRIFT,
+    ESTIMATED_PERFORMANCE,
+    ESTIMATORS,
+    REALIZED_PERFORMANCE,
+    CalculatorSpec,
+    estimator_class,
+    of_kind,
+    with_current_names,
+)
 from seismo.monitor.ranking import prediction_sensitivity, rank
 from seismo.monitor.report import Report
 from seismo.engine.result import Result
 
-ESTIMATORS = ("cbpe", "pape")
 DEFAULT_ESTIMATOR: EstimatorName = "cbpe"  # classification; regression always uses DLE
-RESULT_NAMES = {"estimated": "estimated_performance", "realized": "realized_performance"}  # calculators_ -> results
 Progress = Callable[[str, int, int], None]  # progress(what, done, total)
-# the names of `Report.results`, which `calculators=` switches off or passes arguments to
-CALCULATORS = ("estimated_performance", "realized_performance", "univariate_drift", "pca_drift",
-               "domain_classifier_drift", "data_quality")
+
+
+# drift and data quality: built from the column roles alone, run with ``calculate(analysis)``
+_DATA_CALCULATORS: list[CalculatorSpec] = [spec for spec in CALCULATORS.values() if spec.kind != "performance"]
+# the per-column drift the ranking orders (the monitor's sensitivity is measured on its columns)
+(_RANKED,) = of_kind("drift", per_column=True)
+__all__ = ["CALCULATORS", "DEFAULT_ESTIMATOR", "ESTIMATORS", "Monitor", "Progress"]
 
 
 class Monitor:
@@ -46,8 +52,9 @@ class Monitor:
 
     ``fit(reference)`` needs labels in the reference (the estimator learns from them);
     ``run(analysis, targets=None)`` returns a `Report`. ``calculators`` maps a name of
-    `CALCULATORS` to False (left out) or to extra constructor arguments, such as
-    ``{"univariate_drift": {"methods": ["psi"], "thresholds": {...}}}``.
+    `seismo.monitor.calculators.CALCULATORS` to False (left out) or to extra constructor arguments,
+    such as ``{"univariate_drift": {"methods": ["psi"], "thresholds": {...}}}``. ``calculators_``
+    holds the fitted calculators under the same names (the keys of `Report.results`).
 
     ``features=None``: every calculator monitors the columns without a role, less datetimes and
     identifier-like columns (`seismo.data.features.infer_features`, one rule for all, one warning).
@@ -130,24 +137,20 @@ class Monitor:
         shared = dict(y_pred=self.y_pred, y_true=self.y_true, id=self.id, metrics=self.metrics, **self._common(),
                       incomplete=self.incomplete, random_state=self.random_state)
         out: dict[str, Any] = {}
-        options = self._options("estimated_performance")
+        options = self._options(ESTIMATED_PERFORMANCE.name)
         if options is not None:
             args = {**shared, **options}
+            cls = estimator_class(self.problem_type, self.estimator)
             if self.problem_type == "regression":
-                out["estimated"] = DLE(features=self.features, **args)
+                out[ESTIMATED_PERFORMANCE.name] = cls(features=self.features, **args)
             else:
-                if self.estimator not in ESTIMATORS:
-                    raise InvalidConfiguration(f"estimator is {self.estimator!r}; available: {list(ESTIMATORS)}")
-                if self.estimator == "pape":
-                    out["estimated"] = PAPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features,
-                                            **args)
-                else:
-                    out["estimated"] = CBPE(self.problem_type, y_pred_proba=self.y_pred_proba, features=self.features,
-                                            **args)
-        options = self._options("realized_performance")
+                out[ESTIMATED_PERFORMANCE.name] = cls(self.problem_type, y_pred_proba=self.y_pred_proba,
+                                                      features=self.features, **args)
+        options = self._options(REALIZED_PERFORMANCE.name)
         if options is not None:
-            out["realized"] = RealizedPerformance(self.problem_type, y_pred_proba=self.y_pred_proba,
-                                                  **{**shared, **options})
+            (realized,) = REALIZED_PERFORMANCE.classes
+            out[REALIZED_PERFORMANCE.name] = realized(self.problem_type, y_pred_proba=self.y_pred_proba,
+                                                      **{**shared, **options})
         return out
 
     def fit(self, reference: DataLike, *, progress: Progress | None = None,
@@ -159,17 +162,16 @@ class Monitor:
         drift_args = dict(columns=self.features, **self._common(), **self._roles(), incomplete=self.incomplete,
                           random_state=self.random_state)
         self.calculators_: dict[str, Any] = self._performance()
-        for name, cls in (("univariate_drift", UnivariateDrift), ("pca_drift", PCADrift),
-                          ("domain_classifier_drift", DomainClassifierDrift), ("data_quality", DataQuality)):
-            options = self._options(name)
+        for spec in _DATA_CALCULATORS:
+            options = self._options(spec.name)
             if options is not None:
-                self.calculators_[name] = cls(**{**drift_args, **options})
+                self.calculators_[spec.name] = spec.classes[0](**{**drift_args, **options})
         self._share_domain_fits()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SeismoWarning)
             for i, (name, calculator) in enumerate(self.calculators_.items()):
                 if progress is not None:
-                    progress(f"fitting {RESULT_NAMES.get(name, name)}", i, len(self.calculators_))
+                    progress(f"fitting {name}", i, len(self.calculators_))
                 if streaming is not None and "streaming" in inspect.signature(calculator.fit).parameters:
                     calculator.fit(reference, streaming=streaming)
                 else:
@@ -202,7 +204,8 @@ class Monitor:
         """PAPE and DomainClassifierDrift fit one domain classifier per chunk between them: the drift
         calculator takes PAPE's LightGBM parameters (unless given its own), both draw the same reference
         sample and chunk rows, and a shared cache hands the second caller the first one's fit."""
-        estimated, drift = self.calculators_.get("estimated"), self.calculators_.get("domain_classifier_drift")
+        estimated = self.calculators_.get(ESTIMATED_PERFORMANCE.name)
+        drift = self.calculators_.get(DOMAIN_CLASSIFIER_DRIFT.name)
         if not isinstance(estimated, PAPE) or drift is None:
             return
         if drift.hyperparameters is None:
@@ -213,7 +216,7 @@ class Monitor:
 
     def _sensitivity(self, reference: DataLike) -> pd.Series | None:
         """How much the model's output follows each feature (for the ranking); the largest over classes."""
-        if "univariate_drift" not in self.calculators_:
+        if _RANKED.name not in self.calculators_:
             return None
         if self.problem_type == "regression":
             scores = [self.y_pred]
@@ -223,7 +226,7 @@ class Monitor:
             scores = [self.y_pred_proba]
         if any(s is None for s in scores):
             return None
-        features = self.calculators_["univariate_drift"].schema_.names
+        features = self.calculators_[_RANKED.name].schema_.names
         frame = read_table(reference, list(dict.fromkeys(features + scores)), "reference").to_pandas()
         return pd.concat([prediction_sensitivity(frame, s, features) for s in scores], axis=1).max(axis=1)
 
@@ -244,50 +247,51 @@ class Monitor:
                                        "default) or a custom chunker, chunk edges move as data grows")
         self._warn_new_columns(analysis)
         results = {}
-        calcs = self.calculators_
+        # a monitor saved by seismo 0.1 keyed performance "estimated"/"realized": read as today's names
+        self.calculators_ = calcs = with_current_names(self.calculators_)
         done = iter(range(len(calcs)))
-        states = dict(getattr(self, "stream_states_", {}))
+        states = with_current_names(getattr(self, "stream_states_", {}))
+        estimated, realized = ESTIMATED_PERFORMANCE.name, REALIZED_PERFORMANCE.name
 
         def tell(name: str) -> None:
             if progress is not None:
-                progress(f"running {RESULT_NAMES.get(name, name)}", next(done), len(calcs))
+                progress(f"running {name}", next(done), len(calcs))
 
         def state(name: str) -> StreamState | None:
             return (states.get(name) or StreamState()) if incremental else None
 
-        if "estimated" in calcs:
-            tell("estimated")
-            results["estimated_performance"] = calcs["estimated"].estimate(
-                analysis, targets=targets, id=self.id, streaming=streaming, state=state("estimated"))
-        if "realized" in calcs:
-            tell("realized")
+        if estimated in calcs:
+            tell(estimated)
+            results[estimated] = calcs[estimated].estimate(
+                analysis, targets=targets, id=self.id, streaming=streaming, state=state(estimated))
+        if realized in calcs:
+            tell(realized)
             has_labels = targets is not None or self.y_true in read_schema(analysis, "analysis").names
             if has_labels:
-                results["realized_performance"] = calcs["realized"].calculate(
+                results[realized] = calcs[realized].calculate(
                     analysis, targets=targets, id=self.id, streaming=streaming,
-                    state=state("realized") if targets is None else None)
-        for name in ("univariate_drift", "pca_drift", "domain_classifier_drift", "data_quality"):
-            if name in calcs:
-                tell(name)
-                results[name] = calcs[name].calculate(analysis, streaming=streaming, state=state(name))
-        if incremental and targets is not None and "realized_performance" in results:
+                    state=state(realized) if targets is None else None)
+        for spec in _DATA_CALCULATORS:
+            if spec.name in calcs:
+                tell(spec.name)
+                results[spec.name] = calcs[spec.name].calculate(analysis, streaming=streaming, state=state(spec.name))
+        if incremental and targets is not None and realized in results:
             _check_whole_history(results)
         late = _late_rows(results, states) if incremental else 0
         if incremental:  # only once every calculator succeeded: a failed run leaves the monitor as it was
-            by_result = {"estimated_performance": "estimated", "realized_performance": "realized"}
             for key, result in results.items():
                 if result.state is not None:
-                    states[by_result.get(key, key)] = result.state
+                    states[key] = result.state
             self.stream_states_ = states
-        performance = results.get("realized_performance", results.get("estimated_performance"))
-        if "univariate_drift" in results:
+        performance = results.get(realized, results.get(estimated))
+        if _RANKED.name in results:
             sensitivity = self.sensitivity_ if performance is not None else None
             if performance is not None and incremental:  # realized may cover more (late labels): rank on shared chunks
-                performance = _on_chunks_of(performance, results["univariate_drift"])
-            ranking = rank(results["univariate_drift"], performance, sensitivity=sensitivity)
+                performance = _on_chunks_of(performance, results[_RANKED.name])
+            ranking = rank(results[_RANKED.name], performance, sensitivity=sensitivity)
         else:
             ranking = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
-        classifier = calcs.get("domain_classifier_drift")
+        classifier = calcs.get(DOMAIN_CLASSIFIER_DRIFT.name)
         report = Report(results, ranking, self._settings(),
                         top_features=classifier.top_features() if classifier else None)
         report.late_rows = late
@@ -329,9 +333,9 @@ def _check_whole_history(results: dict[str, Result]) -> None:
     have processed, it no longer starts at the first monitored row. Raised before the state or
     any result is kept.
     """
-    history = results["realized_performance"].state
+    history = results[REALIZED_PERFORMANCE.name].state
     processed = max((r.state.rows_seen for key, r in results.items()
-                     if key != "realized_performance" and r.state is not None), default=0)
+                     if key != REALIZED_PERFORMANCE.name and r.state is not None), default=0)
     if history is not None and history.rows_seen < processed:
         raise InvalidData(
             f"the analysis data holds {history.rows_seen:,} rows, but {processed:,} rows have been monitored "
@@ -350,10 +354,9 @@ def _late_rows(results: dict[str, Result], states: dict[str, StreamState]) -> in
     counted here (the report's ``late_rows``, the CLI's run line) rather than dropped unsaid.
     Realized performance with late labels re-reads the whole history and is left out of the count.
     """
-    by_result = {"estimated_performance": "estimated"}
     late = 0
     for key, result in results.items():
-        previous = states.get(by_result.get(key, key))
+        previous = states.get(key)
         if previous is None or result.state is None:
             continue
         late = max(late, int(getattr(result, "rows_skipped", 0)) - int(previous.rows_seen))

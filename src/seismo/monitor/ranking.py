@@ -6,9 +6,9 @@ their drift co-moves with the drop in a performance metric across chunks.
 
 Methodology (with a performance result)
 ---------------------------------------
-* The drop per chunk is ``mean(reference chunks) - value``; for losses (mae,
-  mape, mse, rmse, msle, rmsle) the sign is flipped, so a positive drop always
-  means worse performance.
+* The drop per chunk is ``mean(reference chunks) - value``; for a metric where
+  lower is better (the losses: ``higher_is_better`` false in the metric registry)
+  the sign is flipped, so a positive drop always means worse performance.
 * Reference chunks are used as well as analysis chunks. They give the
   correlation variation to work with (an analysis period that drifts once is a
   single step), and their sampling noise carries real signal: a chunk whose
@@ -46,28 +46,14 @@ import pandas as pd
 
 from seismo.errors import InvalidConfiguration
 from seismo.engine.result import Result
+from seismo.metrics.registry import METRICS, ranking_preference
+from seismo.monitor.calculators import class_names, of_kind
 
 __all__ = ["prediction_sensitivity", "rank"]
 
-DRIFT_CALCULATORS = ("UnivariateDrift",)
-PERFORMANCE_CALCULATORS = ("RealizedPerformance", "CBPE", "DLE", "PAPE")
-METRIC_PREFERENCE = (
-    "roc_auc",
-    "accuracy",
-    "f1",
-    "average_precision",
-    "precision",
-    "recall",
-    "specificity",
-    "business_value",
-    "mae",
-    "rmse",
-    "mse",
-    "mape",
-    "msle",
-    "rmsle",
-)
-LOSS_METRICS = frozenset({"mae", "mape", "mse", "rmse", "msle", "rmsle"})
+# the class names a ranked result may carry (`Result.calculator`): per-column drift, and performance
+DRIFT_CALCULATORS = class_names(of_kind("drift", per_column=True))
+PERFORMANCE_CALCULATORS = class_names(of_kind("performance"))
 MIN_PAIRS = 3
 KEY = ["period", "chunk_index"]
 
@@ -119,12 +105,13 @@ def _choose_metric(perf: pd.DataFrame, metric: str | None) -> str:
         if metric not in available:
             raise InvalidConfiguration(f"metric {metric!r} is not in the performance result; it has {available}")
         return metric
-    for m in METRIC_PREFERENCE:
+    preference = ranking_preference()
+    for m in preference:
         if m in available:
             return m
     raise InvalidConfiguration(
         f"none of the performance result's metrics {available} is a known performance metric; "
-        f"pass metric= (known: {list(METRIC_PREFERENCE)})"
+        f"pass metric= (known: {preference})"
     )
 
 
@@ -141,7 +128,7 @@ def _performance_drop(performance_result: Result, metric: str | None) -> tuple[p
             f"the performance result has no reference value of {name!r} to measure the drop from"
         )
     drop = baseline - values
-    if name in LOSS_METRICS:
+    if name in METRICS and not METRICS[name].higher_is_better:
         drop = -drop
     keys = rows.set_index(KEY)["chunk_key"]
     drop.attrs["chunk_keys"] = keys

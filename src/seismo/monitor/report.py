@@ -12,13 +12,12 @@ if TYPE_CHECKING:  # plotly is imported when a figure is drawn
     import plotly.graph_objects as go
 
 from seismo.metrics.registry import METRICS
+from seismo.monitor.calculators import DATA_QUALITY, ESTIMATED_PERFORMANCE, MULTIVARIATE, of_kind
 from seismo.engine.result import Result
 
-PERFORMANCE = ("estimated_performance", "realized_performance")
 UNRELIABLE = ("low", "none")  # estimators' trust levels reported as "estimate unreliable here"
 WITHHELD = "none"  # ... and the level whose estimate is no judgment at all: "cannot judge performance here"
 CANNOT_JUDGE = "cannot judge performance here"
-MULTIVARIATE = ("pca_drift", "domain_classifier_drift")
 TOP_DRIFT = 3
 
 
@@ -108,7 +107,7 @@ class Report:
     def unreliable(self) -> pd.DataFrame:
         """Analysis chunks whose estimate has ``trust`` low or none: chunk, trust and reason, one row each."""
         columns = ["chunk_index", "chunk_key", "trust", "trust_reason"]
-        result = self.results.get("estimated_performance")
+        result = self.results.get(ESTIMATED_PERFORMANCE.name)
         if result is None:
             return pd.DataFrame(columns=columns)
         df = result.filter(period="analysis").to_df()
@@ -120,7 +119,7 @@ class Report:
 
     def cannot_judge(self) -> pd.DataFrame:
         """Analysis chunks where performance cannot be judged (see `cannot_judge`)."""
-        result = self.results.get("estimated_performance")
+        result = self.results.get(ESTIMATED_PERFORMANCE.name)
         return cannot_judge(result.to_df() if result is not None else pd.DataFrame())
 
     def _cannot_judge_line(self) -> str | None:
@@ -128,7 +127,7 @@ class Report:
         blind = self.cannot_judge()
         if blind.empty:
             return None
-        n = self.results["estimated_performance"].filter(period="analysis").to_df()["chunk_index"].nunique()
+        n = self.results[ESTIMATED_PERFORMANCE.name].filter(period="analysis").to_df()["chunk_index"].nunique()
         span = blind["chunk"].iloc[0] + (f" to {blind['chunk'].iloc[-1]}" if len(blind) > 1 else "")
         crossing = int(blind["estimate_alerts"].sum())
         also = (f"; the estimate, not to be believed there, crosses its threshold in {crossing}"
@@ -140,7 +139,7 @@ class Report:
         weak = self.unreliable()
         if weak.empty:
             return None
-        n = self.results["estimated_performance"].filter(period="analysis").to_df()["chunk_index"].nunique()
+        n = self.results[ESTIMATED_PERFORMANCE.name].filter(period="analysis").to_df()["chunk_index"].nunique()
         worst = weak[weak["trust"] == "none"].iloc[0] if (weak["trust"] == "none").any() else weak.iloc[0]
         span = weak["chunk_key"].iloc[0] + (f" to {weak['chunk_key'].iloc[-1]}" if len(weak) > 1 else "")
         return (f"estimate unreliable here: {span} ({len(weak)} of {n} analysis chunks; "
@@ -158,7 +157,7 @@ class Report:
         top = [c for c in self.ranking["column"].head(TOP_DRIFT)] if len(self.ranking) else []
         drifted = self.ranking[self.ranking.get("alert_count", pd.Series(dtype=float)) > 0] if len(self.ranking) else self.ranking
         likely = [c for c in top if c in set(drifted["column"])] or top
-        for name, how in (("estimated_performance", "estimated"), ("realized_performance", "measured")):
+        for name, how in ((spec.name, "estimated" if spec.estimated else "measured") for spec in of_kind("performance")):
             start = self._first_alert(name, worse=True)
             if start:
                 lines.append(f"performance {how} to drop beyond its threshold from {start[0]} on ({start[1]})"
@@ -179,7 +178,7 @@ class Report:
             if name in self.results and len(self.results[name].alerts()):
                 first = self.results[name].alerts().sort_values("chunk_index").iloc[0]
                 lines.append(f"{name.replace('_', ' ')} alerts from {_chunk_label(first)} on")
-        quality = self.results.get("data_quality")
+        quality = self.results.get(DATA_QUALITY.name)
         if quality is not None:
             problems = quality.alerts()
             rates = problems[problems["metric"].str.endswith("_rate")]

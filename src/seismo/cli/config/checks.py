@@ -3,11 +3,7 @@ threshold names, and the store's URL."""
 
 from __future__ import annotations
 
-from seismo.drift.domain_classifier import METRIC as DOMAIN_CLASSIFIER_METRIC
-from seismo.drift.methods import DRIFT_METHODS
-from seismo.drift.pca import METRIC as PCA_METRIC
-from seismo.metrics.registry import metrics_for
-from seismo.quality.data_quality import QUALITY_METRICS
+from seismo.monitor.calculators import CALCULATORS
 from seismo.cli.config.problems import Problem, did_you_mean
 from seismo.cli.config.fields import Config
 
@@ -44,19 +40,14 @@ def semantic_problems(config: Config) -> list[Problem]:
     """Checks that need more than one key: metric and method names, threshold names, the store URL."""
     problems: list[Problem] = []
     calcs = config.calculators
-    performance = metrics_for(config.model.problem_type)
-    valid = {
-        "estimated_performance": performance, "realized_performance": performance,
-        "univariate_drift": list(DRIFT_METHODS), "pca_drift": [PCA_METRIC],
-        "domain_classifier_drift": [DOMAIN_CLASSIFIER_METRIC], "data_quality": QUALITY_METRICS,
-    }
-    for name in ("estimated_performance", "realized_performance"):
-        problems += _check_names(getattr(calcs, name).metrics, performance, f"calculators.{name}.metrics",
-                                 "unknown_metric", f"metric of {config.model.problem_type} problems")
-    problems += _check_names(calcs.univariate_drift.methods, list(DRIFT_METHODS), "calculators.univariate_drift.methods",
-                             "unknown_method", "drift method")
-    problems += _check_names(calcs.data_quality.metrics, QUALITY_METRICS, "calculators.data_quality.metrics",
-                             "unknown_metric", "data-quality metric")
+    problem_type = config.model.problem_type
+    valid = {name: spec.metrics(problem_type) for name, spec in CALCULATORS.items()}
+    for name, spec in CALCULATORS.items():  # a section's ``metrics`` (or drift ``methods``) list
+        section = getattr(calcs, name)
+        for key, kind in (("metrics", "unknown_metric"), ("methods", "unknown_method")):
+            if hasattr(section, key):
+                problems += _check_names(getattr(section, key), valid[name], f"calculators.{name}.{key}", kind,
+                                         spec.what.format(problem_type=problem_type))
     for name, section in calcs:
         chosen = getattr(section, "metrics", None) or getattr(section, "methods", None) or valid[name]
         for metric in section.thresholds:
