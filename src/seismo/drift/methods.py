@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from seismo.stats import distances
+from seismo.stats.categorical import CategoryCounts
 from seismo.stats.continuous import coarse_counts, kolmogorov_smirnov, wasserstein
 from seismo.stats.histogram import Histogram
 
@@ -21,17 +22,32 @@ from seismo.stats.histogram import Histogram
 class Comparison:
     """A chunk next to the reference it is compared with, for one column."""
 
-    reference: object  # Histogram (continuous) or CategoryCounts (categorical)
-    current: object
+    reference: Histogram | CategoryCounts  # Histogram (continuous) or CategoryCounts (categorical), as current
+    current: Histogram | CategoryCounts
     points: np.ndarray | None = None  # fine points (continuous)
     coarse_map: np.ndarray | None = None
     n_coarse: int = 0
 
+    def histograms(self) -> tuple[Histogram, Histogram]:
+        """The reference and chunk histograms of a continuous column (continuous methods read them)."""
+        if not (isinstance(self.reference, Histogram) and isinstance(self.current, Histogram)):
+            raise TypeError("a continuous drift method was given a categorical column's counts")
+        return self.reference, self.current
+
+    def fine_points(self) -> np.ndarray:
+        """The fine points of a continuous column's histograms."""
+        if self.points is None:
+            raise TypeError("a continuous drift method was given no fine points")
+        return self.points
+
     def counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Counts over the bins the proportion-based distances use (NaN/missing left out)."""
         if isinstance(self.reference, Histogram):
-            return (coarse_counts(self.reference, self.coarse_map, self.n_coarse),
-                    coarse_counts(self.current, self.coarse_map, self.n_coarse))
+            reference, current = self.histograms()
+            if self.coarse_map is None:
+                raise TypeError("a continuous column's comparison was given no coarse bins")
+            return (coarse_counts(reference, self.coarse_map, self.n_coarse),
+                    coarse_counts(current, self.coarse_map, self.n_coarse))
         return self.reference.counts[:-1], self.current.counts[:-1]
 
 
@@ -65,12 +81,12 @@ def register(
 
 @register("kolmogorov_smirnov", CONTINUOUS, 1.0, "two-sample KS D statistic on the fine bins")
 def _ks(c: Comparison) -> float:
-    return kolmogorov_smirnov(c.reference, c.current)
+    return kolmogorov_smirnov(*c.histograms())
 
 
 @register("wasserstein", CONTINUOUS, None, "earth mover's distance (W1) in the column's units")
 def _wasserstein(c: Comparison) -> float:
-    return wasserstein(c.reference, c.current, c.points)
+    return wasserstein(*c.histograms(), c.fine_points())
 
 
 @register("jensen_shannon", BOTH, 1.0, "Jensen-Shannon distance, base 2, on reference-quantile bins")

@@ -172,7 +172,7 @@ class UnivariateDrift(FeatureCalculator):
         self._check_methods()
         ref = self._reference_features(reference, streaming)
         overrides = resolve_thresholds(self.thresholds, list(DRIFT_METHODS))
-        trackers = []
+        trackers: list[ContinuousDriftTracker | CategoricalDriftTracker] = []
         for spec in self.schema_.columns:
             methods = methods_for(spec.kind, self.methods)
             if not methods:
