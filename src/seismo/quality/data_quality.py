@@ -31,7 +31,12 @@ from seismo.stats.histogram import Histogram
 from seismo.stats.moments import Moments
 from seismo.engine.thresholds import ConstantThreshold, TWO_SIDED_THRESHOLD, resolve_thresholds
 
-RATE = dict(threshold=TWO_SIDED_THRESHOLD, lower_bound=0.0, upper_bound=1.0, scaling=PROPORTION)
+
+def _rate(name: str) -> MetricInfo:
+    """A share of rows: two-sided, within [0, 1], with a proportion's noise."""
+    return MetricInfo(name, TWO_SIDED_THRESHOLD, lower_bound=0.0, upper_bound=1.0, scaling=PROPORTION)
+
+
 QUALITY_METRICS = ["missing_rate", "unseen_rate", "out_of_range_rate", "mean", "std", "median", "sum", "row_count"]
 
 
@@ -88,8 +93,8 @@ class ContinuousQualityTracker:
 
     def metric_infos(self) -> list[MetricInfo]:
         return [
-            MetricInfo("missing_rate", **RATE),
-            MetricInfo("out_of_range_rate", **RATE),
+            _rate("missing_rate"),
+            _rate("out_of_range_rate"),
             MetricInfo("mean", TWO_SIDED_THRESHOLD),
             MetricInfo("std", TWO_SIDED_THRESHOLD, lower_bound=0.0),
             MetricInfo("median", TWO_SIDED_THRESHOLD),
@@ -161,7 +166,7 @@ class CategoricalQualityTracker:
         self.n_bins = self.top_k + 3
 
     def metric_infos(self) -> list[MetricInfo]:
-        return [MetricInfo("missing_rate", **RATE), MetricInfo("unseen_rate", **RATE)]
+        return [_rate("missing_rate"), _rate("unseen_rate")]
 
     def encode(self, frame: Frame) -> np.ndarray:
         return category_bins(frame.strings(self.column), self.categories, self.top_k)
