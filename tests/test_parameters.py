@@ -238,7 +238,8 @@ def test_a_monitor_gives_each_calculator_its_rate_unless_the_calculator_has_its_
                                           "data_quality": {"false_alarm_rate": 0.3}})
     monitor.fit(make_frame(3_000, seed=7).drop(columns="timestamp"))
     rates = {name: c.false_alarm_rate for name, c in monitor.calculators_.items()}
-    assert rates == {"estimated": 0.02, "realized": 0.02, "univariate_drift": 0.02, "data_quality": 0.3}
+    assert rates == {"estimated_performance": 0.02, "realized_performance": 0.02, "univariate_drift": 0.02,
+                     "data_quality": 0.3}
     assert monitor.calculators_["estimated_performance"].realized_.false_alarm_rate == 0.02  # it learns the thresholds
     assert {c.timestamp_format for c in monitor.calculators_.values()} == {FMT}
 

@@ -145,7 +145,7 @@ def test_partials_load_back_and_merge_to_the_same_values(credit_monitor, credit,
     covered = set()
     for monitor, (_, analysis, targets) in ((credit_monitor, credit), (regression[0], (None, *regression[1:]))):
         frame = load_frame(analysis.merge(targets, on="id"), None, None, "analysis")
-        for name in ("univariate_drift", "data_quality", "realized"):
+        for name in ("univariate_drift", "data_quality", "realized_performance"):
             for fitted in monitor.calculators_[name].fitted_trackers_:
                 tracker = fitted.tracker
                 encoded = tracker.encode(frame)
