@@ -29,6 +29,9 @@ ConfusionNormalization: TypeAlias = Literal["none", "all", "true", "pred"]
 #: Which side(s) of a metric a threshold bounds.
 Sides: TypeAlias = Literal["both", "upper", "lower"]
 
+#: How a statistic's sampling noise depends on the chunk size (`seismo.engine.sampling_error.Scaling`).
+NoiseKind: TypeAlias = Literal["location", "proportion", "extensive", "count", "distance", "fixed"]
+
 #: How a feature column is summarised.
 ColumnKind: TypeAlias = Literal["continuous", "categorical"]
 

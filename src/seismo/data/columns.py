@@ -32,6 +32,13 @@ KINDS: tuple[str, ...] = ("continuous", "categorical")
 MAX_INTEGER_CATEGORIES = 10
 
 
+def given_column(column: str | None, role: str, owner: str) -> str:
+    """The column of a role that ``owner`` cannot work without; `InvalidConfiguration` when none was given."""
+    if column is None:
+        raise InvalidConfiguration(f"{owner} needs the {role} column: pass {role}=...")
+    return column
+
+
 def label_text(label: object) -> str:
     """A class label as text, the way label columns are compared: 1.0 is "1"."""
     if isinstance(label, float) and label.is_integer():
@@ -66,6 +73,16 @@ class Roles:
         if isinstance(self.y_pred_proba, Mapping):
             return {label_text(label): col for label, col in self.y_pred_proba.items()}
         return {"1": self.y_pred_proba}
+
+    @property
+    def pred_column(self) -> str:
+        """``y_pred``, for the performance trackers, which are built only once it is given."""
+        return given_column(self.y_pred, "y_pred", "a performance calculator")
+
+    @property
+    def true_column(self) -> str:
+        """``y_true``, as `pred_column`."""
+        return given_column(self.y_true, "y_true", "a performance calculator")
 
 
 @dataclass

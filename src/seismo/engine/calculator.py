@@ -23,7 +23,7 @@ from seismo._typing import DataLike, Incomplete
 from seismo.data.io import float_values, read_schema
 from seismo.chunks.reference import ReferenceData, feature_extras, scan_reference
 from seismo.engine.result import Result
-from seismo.data.columns import Roles, Schema, build_schema
+from seismo.data.columns import Roles, Schema, build_schema, given_column
 
 
 class BaseCalculator:
@@ -92,6 +92,16 @@ class BaseCalculator:
             y_true=self.y_true,
             id=self.id,
         )
+
+    @property
+    def _true_column(self) -> str:
+        """``y_true``, for the performance calculators: each needs it to fit (its configuration check says so)."""
+        return given_column(self.y_true, "y_true", type(self).__name__)
+
+    @property
+    def _pred_column(self) -> str:
+        """``y_pred``, needed like ``y_true``."""
+        return given_column(self.y_pred, "y_pred", type(self).__name__)
 
     def _feature_names(self, data: DataLike, requested: list[str] | None, where: str) -> list[str]:
         """Requested features, or every column without a role less datetimes and identifiers

@@ -36,11 +36,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 
-Kind = Literal["location", "proportion", "extensive", "count", "distance", "fixed"]
+from seismo._typing import NoiseKind
+
 TAIL = 0.00135  # one-sided tail of a normal variable beyond 3σ
 
 
@@ -48,7 +48,7 @@ TAIL = 0.00135  # one-sided tail of a normal variable beyond 3σ
 class Scaling:
     """A statistic's noise model; see the module docstring."""
 
-    kind: Kind = "location"
+    kind: NoiseKind = "location"
     exponent: float = 0.5  # distances only
 
     def fit(self, values: np.ndarray, n: np.ndarray, m: np.ndarray) -> "FittedScaling":

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from seismo._typing import NoiseKind
 from seismo.errors import InvalidConfiguration
 from seismo.metrics import classification as clf
 from seismo.metrics.losses import ABS_ERROR, ABS_PCT_ERROR, SQ_ERROR, SQ_LOG_ERROR, RowLoss
@@ -30,7 +31,7 @@ _REGRESSION = ("regression",)
 #: the values a calculator provides to metric options beside its own arguments
 CLASS_LABELS = "class_labels"  # the class labels of a multiclass problem (None for a binary one)
 #: a sampling-noise kind of `seismo.engine.sampling_error.Scaling`; a rate (the default) is "location"
-RATE = "location"
+RATE: NoiseKind = "location"
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,10 @@ class MetricSpec:
     multi_valued: bool = False
     loss: RowLoss | None = None
     options: tuple[MetricOption, ...] = ()
-    noise: Callable[[Mapping[str, Any]], tuple[str, float | None]] | None = None
+    noise: Callable[[Mapping[str, Any]], tuple[NoiseKind, float | None]] | None = None
     rank_order: int | None = None
 
-    def scaling(self, options: Mapping[str, Any]) -> tuple[str, float | None]:
+    def scaling(self, options: Mapping[str, Any]) -> tuple[NoiseKind, float | None]:
         """``(scaling kind, upper bound)`` of the values under the finish ``options``."""
         return self.noise(options) if self.noise is not None else (RATE, self.upper_bound)
 
@@ -109,12 +110,12 @@ def loss_metric(name: str, loss: RowLoss, *, root: bool = False, rank_order: int
 CONFUSION_NORMALIZATIONS = ("none", "all", "true", "pred")
 
 
-def _confusion_noise(options: Mapping[str, Any]) -> tuple[str, float | None]:
+def _confusion_noise(options: Mapping[str, Any]) -> tuple[NoiseKind, float | None]:
     """Unnormalised cells count rows (Poisson-floored counts); normalised ones are rates in [0, 1]."""
     return ("count", None) if options.get("normalize", "none") == "none" else (RATE, 1.0)
 
 
-def _business_value_noise(options: Mapping[str, Any]) -> tuple[str, float | None]:
+def _business_value_noise(options: Mapping[str, Any]) -> tuple[NoiseKind, float | None]:
     """The value is a sum over rows (it grows with the chunk) unless normalised per prediction."""
     return (RATE if options.get("normalize_per_prediction") else "extensive", None)
 

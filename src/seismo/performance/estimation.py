@@ -94,16 +94,6 @@ class Estimator(BaseCalculator):
     probe_: DomainProbe | None = None  # PAPE's own reference sample (the estimate reweights it)
     domain_cache_: DomainFitCache | None = None  # shared with other calculators (`share_domain_fits`)
 
-    @property
-    def _true_column(self) -> str:
-        """``y_true``: every estimator needs it to fit (the realized metric's configuration check says so)."""
-        return _given(self.y_true, "y_true", type(self).__name__)
-
-    @property
-    def _pred_column(self) -> str:
-        """``y_pred``, needed like ``y_true``."""
-        return _given(self.y_pred, "y_pred", type(self).__name__)
-
     def _realized_calculator(self) -> RealizedPerformance:
         """A RealizedPerformance configured with this estimator's shared arguments."""
         shared = inspect.signature(RealizedPerformance.__init__).parameters
@@ -323,12 +313,6 @@ class Estimator(BaseCalculator):
             return None
         real_tracker = self.realized_.fitted_trackers_[0].tracker
         return chunk_values(real_tracker, real_tracker.encode(frame), chunks, None, leave_out=False)
-
-
-def _given(column: str | None, role: str, calculator: str) -> str:
-    if column is None:
-        raise InvalidConfiguration(f"{calculator} needs the {role} column: pass {role}=...")
-    return column
 
 
 def _realized_from_rows(rows: list[dict], chunks: list[Chunk]) -> list[dict]:

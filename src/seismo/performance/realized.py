@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import numpy as np
 import pandas as pd
@@ -66,7 +66,8 @@ def expand_metric_infos(metrics: list[str], spec: ClassSpec | None, options: dic
     for name in metrics:
         metric = METRICS[name]
         kind, upper = metric.scaling(options.get(name, {}))
-        cells = confusion_cell_names(spec) if metric.multi_valued else [name]
+        # a multi-valued metric (the confusion matrix) is a classification metric: spec is given
+        cells = confusion_cell_names(spec) if metric.multi_valued and spec is not None else [name]
         for cell in cells:
             infos.append(MetricInfo(cell, PERFORMANCE_THRESHOLD, metric.lower_bound, upper, Scaling(kind)))
     return infos
@@ -90,15 +91,15 @@ class ClassificationTracker:
         self.metrics = metrics
         self.options = calc._metric_options(spec)
         scores = probabilities(reference, spec)
-        check_predictions(reference, spec, self.roles.y_pred)  # the analysis's are checked as it is read
+        check_predictions(reference, spec, self.roles.pred_column)  # the analysis's are checked as it is read
         self.points = [fine_points(scores[:, j], SCORE_POINTS, grid_range=(0.0, 1.0)) for j in range(scores.shape[1])]
 
     def metric_infos(self) -> list[MetricInfo]:
         return expand_metric_infos(self.metrics, self.spec, self.options)
 
-    def encode(self, frame: Frame) -> dict[str, np.ndarray]:
-        y_pred = class_index(frame, self.roles.y_pred, self.spec, "y_pred", allow_missing=False)
-        y_true = class_index(frame, self.roles.y_true, self.spec, "y_true", allow_missing=True)
+    def encode(self, frame: Frame) -> dict[str, np.ndarray | list[int]]:
+        y_pred = class_index(frame, self.roles.pred_column, self.spec, "y_pred", allow_missing=False)
+        y_true = class_index(frame, self.roles.true_column, self.spec, "y_true", allow_missing=True)
         score_bins, n_bins = bin_scores(probabilities(frame, self.spec), self.points)
         return {"y_pred": y_pred, "y_true": y_true, "score_bins": score_bins, "n_bins": n_bins}
 
@@ -150,19 +151,19 @@ class RegressionTracker:
 
     def encode(self, frame: Frame) -> dict[str, np.ndarray]:
         return {
-            "y_pred": regression_values(frame, self.roles.y_pred, "y_pred", allow_missing=False),
-            "y_true": regression_values(frame, self.roles.y_true, "y_true", allow_missing=True),
+            "y_pred": regression_values(frame, self.roles.pred_column, "y_pred", allow_missing=False),
+            "y_true": regression_values(frame, self.roles.true_column, "y_true", allow_missing=True),
         }
 
     def partial(self, enc: dict, rows: slice | np.ndarray) -> LabelledPartial:
         y_true, y_pred = enc["y_true"][rows], enc["y_pred"][rows]
         keep = np.isfinite(y_true)
-        inner = LossSums.from_rows(y_true[keep], y_pred[keep], true_name=self.roles.y_true,
-                                   pred_name=self.roles.y_pred, losses=losses_of(self.metrics))
+        inner = LossSums.from_rows(y_true[keep], y_pred[keep], true_name=self.roles.true_column,
+                                   pred_name=self.roles.pred_column, losses=losses_of(self.metrics))
         return LabelledPartial(inner, len(y_true))
 
     def finish(self, part: LabelledPartial, reference: None = None) -> dict:
-        out = {name: METRICS[name].finish(part.inner) for name in self.metrics}
+        out: dict = {name: METRICS[name].finish(part.inner) for name in self.metrics}
         out[(None, "targets_missing_rate")] = 1.0 - part.inner.n / part.n_rows if part.n_rows else np.nan
         out[ROWS] = part.inner.n
         return out
@@ -197,6 +198,7 @@ def warn_unknown_ids(labels: pa.Table, analysis: DataLike, id_column: str) -> No
         return
     target_ids = _comparable_ids(labels.column(id_column).to_numpy(zero_copy_only=False))
     matched = np.zeros(len(target_ids), dtype=bool)
+    batches: Iterator[pa.ChunkedArray | pa.Array]
     if is_path(analysis):
         batches = (b.column(0) for b in record_batches(analysis, [id_column], "analysis", BATCH_ROWS))
     else:
@@ -253,6 +255,9 @@ class RealizedPerformance(BaseCalculator):
     """Model performance per chunk from the labels that have arrived."""
 
     _extra_columns = ("targets_missing_rate",)
+    # learned at fit
+    class_spec_: ClassSpec  # classification only
+    metrics_: list[str]
 
     def __init__(
         self,
@@ -298,8 +303,9 @@ class RealizedPerformance(BaseCalculator):
         """The value of a metric option's source (`MetricOption.source`): this calculator's argument of
         that name, or for `CLASS_LABELS` the labels of a multiclass problem (None for a binary one)."""
         if source == CLASS_LABELS:
-            binary = spec is None or (spec.n_classes == 2 and spec.scored == (1,))
-            return None if binary else list(spec.labels)
+            if spec is None or (spec.n_classes == 2 and spec.scored == (1,)):  # binary
+                return None
+            return list(spec.labels)
         return getattr(self, source, None)
 
     def _metric_options(self, spec: ClassSpec | None) -> dict[str, dict]:
@@ -357,7 +363,7 @@ class RealizedPerformance(BaseCalculator):
         names = self.checked_metrics()
         columns = self.model_columns()
         if should_stream(reference, columns, streaming, "reference"):
-            ranges = [self.y_true, self.y_pred] if self.problem_type == "regression" else []
+            ranges = [self._true_column, self._pred_column] if self.problem_type == "regression" else []
             return self._fit_reference(self._scan_reference(reference, columns, ranges), names)
         frame = self._load(reference, columns, "reference")
         self._check_not_empty(frame)
@@ -393,7 +399,7 @@ class RealizedPerformance(BaseCalculator):
         """A reference without some class's labels gives that class's metrics no value and every
         threshold a degenerate spread; stop before fitting instead of failing late in a run."""
         spec = self.class_spec_
-        labels = class_index(frame, self.y_true, spec, "y_true", allow_missing=True)
+        labels = class_index(frame, self._true_column, spec, "y_true", allow_missing=True)
         counts = np.bincount(labels[labels >= 0], minlength=spec.n_classes)
         absent = [spec.labels[i] for i in np.flatnonzero(counts == 0)]
         if absent:
@@ -409,7 +415,7 @@ class RealizedPerformance(BaseCalculator):
         limits = {m: loss.above for m in names if (loss := METRICS[m].loss) is not None and loss.above is not None}
         if not limits or self.metrics:
             return names
-        ranges = [reference.value_range(c) for c in (self.y_true, self.y_pred)]
+        ranges = [reference.value_range(c) for c in (self._true_column, self._pred_column)]
         low = min((r[0] for r in ranges if r is not None), default=None)
         skipped = [m for m, above in limits.items() if low is not None and low <= above]
         if skipped:
@@ -435,7 +441,7 @@ class RealizedPerformance(BaseCalculator):
 
     def labelled_input(
         self, analysis: DataLike, targets: DataLike | None, id: str | None, require_labels: bool,
-        extra: list[str] = (),
+        extra: Sequence[str] = (),
     ) -> tuple[list[str], Callable[[Frame], Frame] | None]:
         """The analysis columns to read, and how to attach labels from ``targets`` (joined on the id).
 
@@ -451,12 +457,12 @@ class RealizedPerformance(BaseCalculator):
         if id_column is None:
             raise InvalidConfiguration("targets are joined on an id column: pass id=... ")
         columns = list(dict.fromkeys([c for c in columns if c != self.y_true] + [id_column]))
-        labels = read_table(targets, [id_column, self.y_true], "targets")  # read once, joined per batch
+        labels = read_table(targets, [id_column, self._true_column], "targets")  # read once, joined per batch
         check_unique_ids(labels, id_column)
         warn_unknown_ids(labels.filter(pc.is_valid(labels.column(id_column))) if labels.column(id_column).null_count
                          else labels, analysis, id_column)
         return columns, self._checked_predictions(
-            analysis, lambda frame: join_targets(frame, labels, id_column, self.y_true))
+            analysis, lambda frame: join_targets(frame, labels, id_column, self._true_column))
 
     def _checked_predictions(self, analysis: DataLike, join: Callable[[Frame], Frame] | None
                              ) -> Callable[[Frame], Frame] | None:
@@ -466,6 +472,6 @@ class RealizedPerformance(BaseCalculator):
             return join
 
         def prepare(frame: Frame) -> Frame:
-            check_predictions(frame, self.class_spec_, self.y_pred)
+            check_predictions(frame, self.class_spec_, self._pred_column)
             return join(frame) if join is not None else frame
         return prepare
