@@ -113,17 +113,20 @@ class Calibrator:
         total = out.sum(axis=1, keepdims=True)
         return np.divide(out, total, out=out, where=total > 0)  # rows still at 0 are left as they are
 
-    def _columns(self, scores: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Scores as (n, m) float columns and targets as (n, m) booleans (binary: m = 1, class 1)."""
+    def _score_columns(self, scores: np.ndarray) -> np.ndarray:
+        """Scores as (n, m) float columns (binary: m = 1, class 1)."""
         s = np.asarray(scores, dtype=float)
         if s.ndim == 2 and s.shape[1] < 2 or s.ndim not in (1, 2):
             raise InvalidConfiguration(f"scores have shape {s.shape}; use (n,) for binary or (n, C>=2) for multiclass")
         if not np.isfinite(s).all():
             raise InvalidData(f"scores contain {int((~np.isfinite(s)).sum())} non-finite values; all must be finite")
-        s2 = s[:, None] if s.ndim == 1 else s
-        if y is None:
-            return s2, None
-        n_classes = 2 if s.ndim == 1 else s.shape[1]
+        return s[:, None] if s.ndim == 1 else s
+
+    def _columns(self, scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores as `_score_columns` and targets as (n, m) booleans (binary: m = 1, class 1)."""
+        s = self._score_columns(scores)
+        binary = s.shape[1] == 1  # multiclass scores have at least two columns
+        n_classes = 2 if binary else s.shape[1]
         if y.shape != (len(s),) or y.dtype.kind not in "biuf":
             raise InvalidConfiguration(
                 f"y_true_index has shape {y.shape}, dtype {y.dtype}; expected ({len(s)},) class indices to match scores"
@@ -131,8 +134,8 @@ class Calibrator:
         if len(y) and (not np.array_equal(y, np.round(y)) or y.min() < 0 or y.max() >= n_classes):
             raise InvalidData(f"y_true_index must hold class indices 0..{n_classes - 1}; found {np.unique(y)[:10]}")
         yi = y.astype(int)
-        t = (yi == 1)[:, None] if s.ndim == 1 else yi[:, None] == np.arange(n_classes)
-        return s2, t
+        t = (yi == 1)[:, None] if binary else yi[:, None] == np.arange(n_classes)
+        return s, t
 
     def _folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Stratified shuffled K folds; none when no class has two rows (nothing to hold out)."""
@@ -207,4 +210,4 @@ class Calibrator:
         expected = "(n,)" if self.binary_ else f"(n, {self.n_classes_})"
         if (s.ndim != 1) if self.binary_ else (s.ndim != 2 or s.shape[1] != self.n_classes_):
             raise InvalidConfiguration(f"scores have shape {s.shape}; this calibrator was fitted on {expected}")
-        return self._apply(self.maps_, self._columns(s)[0])
+        return self._apply(self.maps_, self._score_columns(s))

@@ -190,7 +190,7 @@ class PAPETracker(CBPETracker):
         key = (rows.start, rows.stop) if isinstance(rows, slice) else None
         shift = enc["shifts"].get(key)
         if shift is None:  # rows the estimator did not prepare: fit their own classifier
-            start = key[0] if key else int(np.asarray(rows)[0]) if len(rows) else 0
+            start = rows.start if isinstance(rows, slice) else int(np.asarray(rows)[0]) if len(rows) else 0
             shift = self._own_shift(enc["x"][rows], start)
         soft = soft_labels(self.calibrate(enc["scores"][rows], shift))
         return ClassificationPartial.from_rows(soft, enc["y_pred"][rows], enc["score_bins"][rows], enc["n_bins"],
