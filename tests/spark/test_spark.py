@@ -89,7 +89,7 @@ def spark_results(calcs: list, sdf, timestamp: str | None = "timestamp") -> list
     for calc in calcs:
         spans.append((len(trackers), len(trackers) + len(calc.fitted_trackers_)))
         trackers += [f.tracker for f in calc.fitted_trackers_]
-        names = calc.schema_.names if hasattr(calc, "schema_") else calc.model_columns()
+        names = calc.schema_.names if calc.schema_ is not None else calc.model_columns()
         columns += [c for c in names if c not in columns]
     built = spark_chunk_partials(trackers, sdf, columns, timestamp, calcs[0].chunker_)
     out = []

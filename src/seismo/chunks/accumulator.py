@@ -135,8 +135,8 @@ class ChunkAccumulator:
             codes = periods.asi8
             starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
             stops = np.r_[starts[1:], n]
-            segments = [(int(codes[a]), int(a), int(b), period_label(periods[a], chunker.period))
-                        for a, b in zip(starts, stops)]
+            segments: list[tuple[int, int, int, str | None]] = [
+                (int(codes[a]), int(a), int(b), period_label(periods[a], chunker.period)) for a, b in zip(starts, stops)]
             return with_empty_periods(segments, self.open.code if self.open is not None else None, chunker.period)
         if isinstance(chunker, SizeChunker):
             codes = (offset + np.arange(n)) // chunker.chunk_size
@@ -175,8 +175,8 @@ class ChunkAccumulator:
             parts = [tracker_parts[j] for tracker_parts in by_tracker]
             first = stamps[lo] if stamps is not None and hi > lo else None
             last = stamps[hi - 1] if stamps is not None and hi > lo else None
-            if hi == lo:  # an empty period: dated by the calendar, since no row dates it
-                first, last = period_bounds(code, self.chunker.period)
+            if hi == lo and isinstance(self.chunker, PeriodChunker):  # an empty period: dated by the calendar,
+                first, last = period_bounds(code, self.chunker.period)  # since no row dates it
             if self.open is not None and self.open.code == code:
                 chunk = self.open
                 chunk.partials = [_merge(a, b) for a, b in zip(chunk.merged, parts)]
@@ -305,10 +305,11 @@ def apply_incomplete(chunker: Chunker, chunks: list[OpenChunk]) -> list[OpenChun
 
 def count_edges(chunk_number: int, total_rows: int | None) -> np.ndarray:
     """Row positions where count chunking's chunks start (and the end), as `CountChunker.split` cuts them."""
-    n = min(chunk_number, total_rows or 0)
+    total = total_rows or 0
+    n = min(chunk_number, total)
     if not n:
         return np.array([0])
-    edges = np.linspace(0, total_rows, n + 1).round().astype(int)
+    edges = np.linspace(0, total, n + 1).round().astype(int)
     return np.unique(edges)
 
 

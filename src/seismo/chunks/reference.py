@@ -156,6 +156,8 @@ class BottomKRows:
         self.table, self.keys, self.positions = table, keys, positions
 
     def frame(self, timestamp: str | None, timestamp_format: str | None = None) -> SampleFrame:
+        if self.table is None:  # no row was added (the caller refuses an empty reference first)
+            raise InvalidData("the reference set is empty; there is nothing to monitor")
         order = np.argsort(self.positions, kind="stable")
         table = self.table.take(pa.array(order)).combine_chunks()
         stamps = (datetime_values(table.column(timestamp), timestamp, timestamp_format)
@@ -280,9 +282,9 @@ def scan_reference(data: DataLike, columns: list[str], timestamp: str | None, *,
         sample.add(frame, n_rows + np.arange(frame.n_rows))
         for name, exact in exact_ranges.items():
             exact.add(frame.floats(name))
-        for name, exact in exact_counts.items():
-            if not exact.exceeded:  # past its limit a column is continuous: its values need no more text
-                exact.add(frame.strings(name))
+        for name, counted in exact_counts.items():
+            if not counted.exceeded:  # past its limit a column is continuous: its values need no more text
+                counted.add(frame.strings(name))
         n_rows += frame.n_rows
     if n_rows == 0:
         raise InvalidData("the reference set is empty; there is nothing to monitor")

@@ -184,11 +184,12 @@ def _positional_chunks(trackers: list[Any], data: Any, timestamp: str | None,
     chunks = []
     for index, code in enumerate(sorted(pieces)):
         merged = pieces[code]
-        start, stop = merged.first_row, merged.last_row + 1
-        if stop - start != merged.rows:  # pragma: no cover - would mean Spark recomputed different partitions
-            raise RuntimeError(f"chunk {index} spans rows {start}..{stop - 1} but holds {merged.rows} rows; "
+        first, last = merged.first_row, merged.last_row  # set: positional pieces know their rows
+        if first is None or last is None or last + 1 - first != merged.rows:  # pragma: no cover - would mean
+            # Spark recomputed different partitions
+            raise RuntimeError(f"chunk {index} spans rows {first}..{last} but holds {merged.rows} rows; "
                                "the Spark data changed between the counting and the partials pass")
-        chunks.append(OpenChunk(index, code, start, stop, _time(merged.first_time), _time(merged.last_time),
+        chunks.append(OpenChunk(index, code, first, last + 1, _time(merged.first_time), _time(merged.last_time),
                                 merged.partials))
     return apply_incomplete(chunker, chunks)
 
@@ -216,16 +217,16 @@ class _ByPosition:
     edges: np.ndarray | None = None
 
     def start(self) -> int:
-        from pyspark import TaskContext
-
-        return self.offsets[TaskContext.get().partitionId()]
+        return self.offsets[_partition_id()]
 
     def groups(self, frame: Frame, position: int) -> Iterator[tuple[int, slice | np.ndarray, int | None]]:
         positions = position + np.arange(frame.n_rows)
         if self.chunk_size is not None:
             codes = positions // self.chunk_size
-        else:
+        elif self.edges is not None:
             codes = np.searchsorted(self.edges, positions, side="right") - 1
+        else:
+            raise ValueError("_ByPosition needs chunk_size or edges")
         yield from _runs(codes, position)
 
 
@@ -271,21 +272,27 @@ def _pick(best: Any, a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else best(a, b)
 
 
-def _partition_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """First pass of positional chunking: how many rows this partition holds."""
+def _partition_id() -> int:
+    """The Spark partition of the task this runs in (executors only: the driver has no task)."""
     from pyspark import TaskContext
 
+    context = TaskContext.get()
+    if context is None:
+        raise RuntimeError("seismo's Spark partition functions run in Spark tasks only")
+    return context.partitionId()
+
+
+def _partition_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """First pass of positional chunking: how many rows this partition holds."""
     rows = sum(batch.num_rows for batch in batches)
-    yield pa.RecordBatch.from_pydict({"partition": [TaskContext.get().partitionId()], "rows": [rows]},
+    yield pa.RecordBatch.from_pydict({"partition": [_partition_id()], "rows": [rows]},
                                      schema=pa.schema([("partition", pa.int64()), ("rows", pa.int64())]))
 
 
 def _partition_pieces(batches: Iterator[pa.RecordBatch], trackers: list[Any], timestamp: str | None,
                       assign: _ByPeriod | _ByPosition) -> Iterator[pa.RecordBatch]:
     """One partition's pieces: each frame encoded once per tracker, pieces of a chunk merged across frames."""
-    from pyspark import TaskContext
-
-    partition = TaskContext.get().partitionId()
+    partition = _partition_id()
     try:
         pieces: dict[int, _Piece] = {}
         position = assign.start()
