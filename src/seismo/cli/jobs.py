@@ -279,7 +279,7 @@ def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress
         state = {} if full else _read_state(config, store)
         monitor = _saved_monitor(config, state)
         refitted = monitor is None
-        if refitted:
+        if monitor is None:
             reference = _read(config, ("reference",), progress)["reference"]
             monitor = Monitor(**config.monitor_kwargs()).fit(reference, progress=progress)
         data = _read(config, ("analysis", "targets"), progress)

@@ -40,7 +40,7 @@ def files(config: Config, period: str) -> list[str]:
     """The files a path source matches; `SourceError` when it matches none."""
     source = _source(config, period)
     try:
-        return expand_path(config.path_of(source.path))
+        return expand_path(config.path_of(source.file_path))
     except SeismoError as exc:
         raise SourceError("no_files", f"data.{period}", f"{exc} (from {source.path!r})") from None
 
@@ -49,11 +49,11 @@ def _query(config: Config, period: str, statement: Any = None) -> pd.DataFrame:
     """Run ``statement`` (default: the source's own query) and return its rows."""
     import sqlalchemy
 
-    source = _source(config, period)
-    engine = sqlalchemy.create_engine(source.url)
+    url, query = _source(config, period).sql
+    engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as connection:
-            return pd.read_sql(sqlalchemy.text(source.query) if statement is None else statement, connection)
+            return pd.read_sql(sqlalchemy.text(query) if statement is None else statement, connection)
     except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
         cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
         reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
@@ -67,7 +67,7 @@ def _subquery(config: Config, period: str) -> Any:
     alias, the row limit (LIMIT, TOP, FETCH FIRST) and the count in its own dialect."""
     import sqlalchemy
 
-    query = _source(config, period).query.strip().rstrip(";")
+    query = _source(config, period).sql[1].strip().rstrip(";")
     return sqlalchemy.text(query).columns().subquery("seismo_source")
 
 
@@ -89,7 +89,7 @@ def read(config: Config, period: str) -> DataLike:
     if source.is_sql:
         return _query(config, period)
     files(config, period)  # a clear error naming the key when nothing matches
-    return config.path_of(source.path)
+    return config.path_of(source.file_path)
 
 
 def schema(config: Config, period: str) -> pa.Schema:
@@ -99,7 +99,7 @@ def schema(config: Config, period: str) -> pa.Schema:
         return sample(config, period, rows=100).schema
     files(config, period)  # names the key when nothing matches
     try:
-        return read_schema(config.path_of(source.path), period)
+        return read_schema(config.path_of(source.file_path), period)
     except (OSError, pa.ArrowException, SeismoError) as exc:
         raise SourceError("file_unreadable", f"data.{period}", f"cannot read {source.path!r}: {exc}") from None
 

@@ -97,6 +97,20 @@ class Source(Section):
     def is_sql(self) -> bool:
         return self.path is None
 
+    @property
+    def file_path(self) -> str:
+        """The path of a path source (not `is_sql`)."""
+        if self.path is None:
+            raise ValueError("a SQL source has no path")
+        return self.path
+
+    @property
+    def sql(self) -> tuple[str, str]:
+        """``(url, query)`` of a SQL source (`is_sql`); the validator gives such a source both."""
+        if self.url is None or self.query is None:
+            raise ValueError("a path source has no SQL url and query")
+        return self.url, self.query
+
 
 class DataConfig(Section):
     reference: Source
@@ -168,7 +182,7 @@ class ThresholdConfig(Section):
             raise PydanticCustomError("threshold_kind", "sides needs false_alarm_rate")
         return self
 
-    def to_threshold(self, default_sides: str = TWO_SIDED_THRESHOLD.sides) -> Threshold:
+    def to_threshold(self, default_sides: Sides = TWO_SIDED_THRESHOLD.sides) -> Threshold:
         """The `Threshold`; ``default_sides`` is the calculator's own when ``sides`` is left out."""
         if self.lower is not None or self.upper is not None:
             return ConstantThreshold(self.lower, self.upper)
@@ -184,7 +198,7 @@ class CalculatorConfig(Section):
     """
 
     #: sides of a ``false_alarm_rate`` threshold that does not give them: those of the calculator's default
-    default_sides: ClassVar[str] = TWO_SIDED_THRESHOLD.sides
+    default_sides: ClassVar[Sides] = TWO_SIDED_THRESHOLD.sides
 
     enabled: bool = True
     thresholds: dict[str, ThresholdConfig] = Field(default_factory=dict)
@@ -215,7 +229,7 @@ class EstimatedPerformanceConfig(PerformanceConfig):
 
 
 class UnivariateDriftConfig(CalculatorConfig):
-    default_sides: ClassVar[str] = DISTANCE_THRESHOLD.sides  # a distance is never too small
+    default_sides: ClassVar[Sides] = DISTANCE_THRESHOLD.sides  # a distance is never too small
 
     methods: list[str] | None = None
 

@@ -19,6 +19,7 @@ from typing import Any, Union
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from seismo.cli.config.checks import semantic_problems
 from seismo.cli.config.problems import ConfigError, Problem, did_you_mean
@@ -124,7 +125,7 @@ def _fields_at(loc: tuple) -> list[str]:
     return []
 
 
-def _problem_from(error: dict) -> Problem:
+def _problem_from(error: ErrorDetails) -> Problem:
     """One pydantic error as a `Problem` with the key path and a plain message."""
     union_tags = ("str", "dict[union[int,str],str]")  # pydantic names the member of y_pred_proba's union
     loc = tuple(p for p in error["loc"] if p not in union_tags)
@@ -134,7 +135,7 @@ def _problem_from(error: dict) -> Problem:
                                                     f"for multiclass (got {error['input']!r})")
     if kind == "extra_forbidden":
         allowed = _fields_at(loc[:-1])
-        hint = did_you_mean(loc[-1], allowed) or (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+        hint = did_you_mean(str(loc[-1]), allowed) or (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
         return Problem("unknown_key", key_path(loc), f"unknown key{hint}")
     if kind == "missing":
         return Problem("missing_key", key_path(loc), "required key is missing")
