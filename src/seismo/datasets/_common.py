@@ -159,8 +159,8 @@ def choice(
     rng: np.random.Generator, values: Sequence[str], p: Sequence[float], n: int
 ) -> np.ndarray:
     """``n`` draws of ``values`` with probabilities ``p`` as an object array of str."""
-    p = np.asarray(p, dtype=np.float64)
-    return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=p / p.sum())]
+    weights = np.asarray(p, dtype=np.float64)
+    return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=weights / weights.sum())]
 
 
 def draw_periods(rng: np.random.Generator, draw_features, n_reference: int, n_analysis: int):

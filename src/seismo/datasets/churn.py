@@ -195,8 +195,8 @@ def _simulate(seed: int = 0, n_reference: int = 30_000, n_analysis: int = 30_000
     ts_reference, ts_analysis = _common.period_timestamps(rng, n_reference, n_analysis)
 
     def outputs(features: pd.DataFrame) -> dict[str, np.ndarray]:
-        proba = _common.clip_proba(
-            model.predict_proba(_common.model_frame(features, FEATURES, CATEGORIES))
+        proba = _common.clip_proba(  # np.asarray: LightGBM's annotation also allows a list (pred_contrib)
+            np.asarray(model.predict_proba(_common.model_frame(features, FEATURES, CATEGORIES)))
         )
         out = {column: proba[:, k] for k, column in enumerate(PROBA_COLUMNS)}
         out["y_pred"] = labels[proba.argmax(axis=1)]

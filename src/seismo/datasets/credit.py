@@ -170,7 +170,8 @@ def _simulate(seed: int = 0, n_reference: int = 50_000, n_analysis: int = 50_000
     model = _common.fit_classifier(
         _common.model_frame(train, FEATURES, CATEGORIES), y_train, seed
     )
-    train_proba = model.predict_proba(_common.model_frame(train, FEATURES, CATEGORIES))[:, 1]
+    # np.asarray: LightGBM's annotation also allows the list of sparse matrices of pred_contrib
+    train_proba = np.asarray(model.predict_proba(_common.model_frame(train, FEATURES, CATEGORIES)))[:, 1]
     threshold = float(np.quantile(train_proba, 1.0 - y_train.mean()))
 
     reference, analysis = _common.draw_periods(rng, _draw_features, n_reference, n_analysis)
@@ -180,7 +181,7 @@ def _simulate(seed: int = 0, n_reference: int = 50_000, n_analysis: int = 50_000
 
     def outputs(features: pd.DataFrame) -> dict[str, np.ndarray]:
         proba = _common.clip_proba(
-            model.predict_proba(_common.model_frame(features, FEATURES, CATEGORIES))[:, 1]
+            np.asarray(model.predict_proba(_common.model_frame(features, FEATURES, CATEGORIES)))[:, 1]
         )
         return {"y_pred_proba": proba, "y_pred": (proba >= threshold).astype(np.int64)}
 

@@ -186,7 +186,7 @@ def _simulate(seed: int = 0, n_reference: int = 30_000, n_analysis: int = 30_000
 
     def outputs(features: pd.DataFrame) -> dict[str, np.ndarray]:
         pred = model.predict(_common.model_frame(features, FEATURES, CATEGORIES))
-        return {"y_pred": np.round(pred.astype(np.float64), 0)}
+        return {"y_pred": np.round(np.asarray(pred, dtype=np.float64), 0)}  # LightGBM's annotation allows a list
 
     ids_reference = np.arange(n_reference, dtype=np.int64)
     ids_analysis = np.arange(n_reference, n_reference + n_analysis, dtype=np.int64)

@@ -58,7 +58,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from seismo.chunks.accumulator import OpenChunk, StreamState, TableRows, local_chunk
+from seismo.chunks.accumulator import ChunkTable, OpenChunk, StreamState, TableRows, local_chunk
 from seismo.chunks.reference import row_positions
 from seismo.engine.calculator import FeatureCalculator, is_spark
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, chosen_threshold, rows_to_frame
@@ -93,7 +93,7 @@ _PERIOD_ORDER = {"reference": 0, "analysis": 1}
 
 @dataclass(frozen=True)
 class _AurocScaling:
-    """AUROC noise model: ``v = 0.5 + z * sqrt(1/n + 1/m)`` (duck-types `FittedScaling.from_unit`)."""
+    """AUROC noise model: ``v = 0.5 + z * sqrt(1/n + 1/m)`` (a `seismo.engine.thresholds.UnitScale`)."""
 
     center: float = 0.5
 
@@ -243,7 +243,7 @@ class DomainClassifierDrift(FeatureCalculator):
             local = [Chunk(c.index, c.key, int(np.searchsorted(positions, c.start)),
                            int(np.searchsorted(positions, c.stop)), c.start_date, c.end_date) for c in chunks]
         else:
-            chunks = local = ref.chunks
+            chunks = local = ref.known_chunks
         self.threshold_: Threshold = chosen_threshold(METRIC, DEFAULT_THRESHOLD,
                                                       resolve_thresholds(self.thresholds, [METRIC]),
                                                       self.false_alarm_rate)
@@ -270,7 +270,7 @@ class DomainClassifierDrift(FeatureCalculator):
         z = np.array([self.scaling_.to_unit(v.value, v.n, v.m) for v in values], dtype=float)
         finite = z[np.isfinite(z)]
         self.unit_std_ = float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
-        self.bounds_: Bounds = self.threshold_.learn(z, np.empty(0), self.scaling_)  # type: ignore[arg-type]
+        self.bounds_: Bounds = self.threshold_.learn(z, np.empty(0), self.scaling_)
         self.reference_values_ = values
         self._chunk_values_ = values
         self.fitted_ = True
@@ -289,7 +289,9 @@ class DomainClassifierDrift(FeatureCalculator):
             raise InvalidConfiguration("DomainClassifierDrift does not run on Spark yet: it fits a classifier on "
                                        "each chunk's rows; pass a parquet path to stream it")
         def settle(chunk: OpenChunk) -> _ChunkValue:  # a complete chunk, classified on its own rows
-            frame = chunk.partials[0].frame()
+            rows = chunk.merged[0]
+            assert isinstance(rows, ChunkTable), "the one tracker is TableRows"
+            frame = rows.frame()
             self._check_frame_types(frame)
             whole = chunk.to_chunk()
             value = self._chunk_value(local_chunk(whole), "analysis", self._encode(frame), self.reference_sample_)
@@ -342,7 +344,8 @@ class DomainClassifierDrift(FeatureCalculator):
             se = float("nan")
             if np.isfinite(self.unit_std_) and v.n and v.m:
                 se = self.unit_std_ * self.scaling_.width(v.n, v.m)
-            lo_conf, hi_conf = float("nan"), float("nan")
+            lo_conf: float | None = float("nan")
+            hi_conf: float | None = float("nan")
             if np.isfinite(se) and np.isfinite(v.value):
                 lo_conf, hi_conf = clip_to_range((v.value - 3 * se, v.value + 3 * se), 0.0, 1.0)
             lower, upper = clip_to_range(self.bounds_.at(v.n, v.m), 0.0, 1.0)
@@ -372,7 +375,7 @@ class DomainClassifierDrift(FeatureCalculator):
 
     @staticmethod
     def _top(values: list[_ChunkValue], n: int) -> pd.DataFrame:
-        records = []
+        records: list[dict] = []
         for v in sorted(values, key=lambda v: (_PERIOD_ORDER[v.period], v.chunk.index)):
             ranked = sorted(v.importance.items(), key=lambda kv: -kv[1])[:n]
             records.extend(

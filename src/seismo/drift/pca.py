@@ -98,7 +98,7 @@ def _one_blas_thread() -> Iterator[None]:
     finally:
         with _blas_lock:
             _blas_users -= 1
-            if _blas_users == 0:
+            if _blas_users == 0 and _blas_limits is not None:  # set by the first thread in
                 _blas_limits.restore_original_limits()
 
 

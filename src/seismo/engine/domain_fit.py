@@ -107,7 +107,7 @@ def cross_fit(reference: np.ndarray, current: np.ndarray, params: dict, n_splits
     for train, test in folds.split(x, y):
         model = LGBMClassifier(**params)
         model.fit(x[train], y[train], categorical_feature=categorical or "auto")
-        oof[test] = model.predict_proba(x[test])[:, 1]
+        oof[test] = np.asarray(model.predict_proba(x[test]))[:, 1]  # typed ndarray | list by LightGBM
         gain += model.booster_.feature_importance(importance_type="gain")
     n_ref = len(reference)
     return DomainFit(oof[:n_ref], oof[n_ref:], float(roc_auc_score(y, oof)), gain)

@@ -39,13 +39,13 @@ Thresholds are then clipped to the metric's range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
 from seismo._typing import Sides
 from seismo.errors import InvalidConfiguration
-from seismo.engine.sampling_error import TAIL, FittedScaling
+from seismo.engine.sampling_error import TAIL
 
 DEFAULT_FALSE_ALARM_RATE = 0.001  # per cell: one alert in a thousand chunk × column × metric cells without drift
 # Performance metrics are a handful of cells per chunk, and the alert seismo exists for ("alert on
@@ -63,13 +63,21 @@ def _nanstd(values: np.ndarray) -> float:
     return float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
 
 
+class UnitScale(Protocol):
+    """A noise model as thresholds use it: a bound learned on the size-free unit scale as a value
+    for a chunk of ``n`` rows (`seismo.engine.sampling_error.FittedScaling`, or the domain
+    classifier's AUROC model)."""
+
+    def from_unit(self, z: float, n: float, reference_rows: float, tail: float = TAIL) -> float: ...
+
+
 @dataclass(frozen=True)
 class Bounds:
     """Learned thresholds: ``at(n, reference_rows)`` gives (lower, upper) for a chunk of ``n`` rows."""
 
     lower: float | None = None
     upper: float | None = None
-    scaling: FittedScaling | None = None  # None: the bounds are already values
+    scaling: UnitScale | None = None  # None: the bounds are already values
     tail: float = TAIL  # one side's false-alarm rate, for the Poisson floor of rates and counts
 
     def at(self, n: float, reference_rows: float) -> tuple[float | None, float | None]:
@@ -87,7 +95,7 @@ class Threshold:
     """Base class: turns reference samples of a statistic into `Bounds`."""
 
     def learn(
-        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: UnitScale, quadratic: bool = False
     ) -> Bounds:
         """``contiguous``/``resampled`` are reference values on the unit scale of ``scaling``;
         ``quadratic`` marks chi-squared-like statistics (see the module docstring)."""
@@ -102,7 +110,7 @@ class ConstantThreshold(Threshold):
     upper: float | None = None
 
     def learn(
-        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: UnitScale, quadratic: bool = False
     ) -> Bounds:
         return Bounds(self.lower, self.upper)
 
@@ -131,7 +139,7 @@ class StandardDeviationThreshold(Threshold):
         return lower, upper
 
     def learn(
-        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: UnitScale, quadratic: bool = False
     ) -> Bounds:
         if not quadratic:
             return Bounds(*self._unit_bounds(contiguous, resampled), scaling=scaling)
@@ -169,7 +177,7 @@ class FalseAlarmThreshold(Threshold):
         return self.false_alarm_rate / 2 if self.sides == "both" else self.false_alarm_rate
 
     def learn(
-        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: UnitScale, quadratic: bool = False
     ) -> Bounds:
         contiguous, resampled = (np.asarray(v, dtype=float) for v in (contiguous, resampled))
         contiguous, resampled = contiguous[np.isfinite(contiguous)], resampled[np.isfinite(resampled)]
@@ -375,7 +383,7 @@ class MaterialThreshold(Threshold):
     false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE
 
     def learn(
-        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: FittedScaling, quadratic: bool = False
+        self, contiguous: np.ndarray, resampled: np.ndarray, scaling: UnitScale, quadratic: bool = False
     ) -> Bounds:
         sides: Sides = "both" if self.lower is not None and self.upper is not None else (
             "upper" if self.upper is not None else "lower")

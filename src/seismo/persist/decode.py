@@ -115,7 +115,9 @@ class Decoder:
         or a name in the IANA zone database. Never handed to pandas as text: its parser takes
         ``dateutil/<path>`` as a file to open, and fails on odd text with arbitrary exceptions."""
         name = node.get("tz")
-        offset = _FIXED_OFFSET.fullmatch(name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            self._fail(path, f"'tz' is not a time zone name: {name!r:.40}")
+        offset = _FIXED_OFFSET.fullmatch(name)
         try:
             if offset:
                 sign = -1 if offset.group(1) == "-" else 1
@@ -307,6 +309,7 @@ class Decoder:
 
     def _object(self, node: dict, path: str) -> Any:
         cls = self._class(node, "$object", path)
+        value: Any
         try:
             value = object.__new__(cls)  # no __new__ or __init__ of the class runs
         except TypeError as exc:
