@@ -158,5 +158,5 @@ def build_schema(
     specs = []
     for name in features:
         kind = overrides.get(name) or infer_kind(name, table.column(name))
-        specs.append(ColumnSpec(name, kind))  # type: ignore[arg-type]
+        specs.append(ColumnSpec(name, kind))  # type: ignore[arg-type]  # an override is checked against KINDS above
     return Schema(specs)

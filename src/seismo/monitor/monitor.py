@@ -224,11 +224,12 @@ class Monitor:
             scores = list(self.y_pred_proba.values())
         else:
             scores = [self.y_pred_proba]
-        if any(s is None for s in scores):
+        named = [s for s in scores if s is not None]
+        if len(named) < len(scores):
             return None
         features = self.calculators_[_RANKED.name].schema_.names
-        frame = read_table(reference, list(dict.fromkeys(features + scores)), "reference").to_pandas()
-        return pd.concat([prediction_sensitivity(frame, s, features) for s in scores], axis=1).max(axis=1)
+        frame = read_table(reference, list(dict.fromkeys(features + named)), "reference").to_pandas()
+        return pd.concat([prediction_sensitivity(frame, s, features) for s in named], axis=1).max(axis=1)
 
     def run(self, analysis: DataLike, targets: DataLike | None = None, *,
             progress: Progress | None = None, streaming: bool | None = None, incremental: bool = False) -> Report:

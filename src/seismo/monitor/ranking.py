@@ -222,6 +222,7 @@ def rank(
             cand = (m, rho, r, n, note)
             if best is None or (np.isnan(best[1]) and not np.isnan(rho)) or not np.isnan(rho) and abs(rho) > abs(best[1]):
                 best = cand
+        assert best is not None, "every column is one of the drift rows', so it has a metric"
         m, rho, r, n, note = best
         a = alerts.loc[col] if col in alerts.index else None
         rows.append(

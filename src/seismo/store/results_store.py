@@ -63,6 +63,7 @@ def _refusals(action: str) -> Callable[[_Method], _Method]:
             except DBAPIError as exc:
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
                 raise StoreError(f"the store {self.where} could not {action}: {reason}") from exc
+        # functools.wraps keeps the method's signature at run time; mypy types the wrapper apart
         return refused  # type: ignore[return-value]
     return decorate
 
@@ -429,7 +430,7 @@ class ResultsStore:
         if not rows:  # no rows, but the columns the model's last run wrote
             run_ids = list(conn.execute(sa.select(RUNS.c.id).where(
                 RUNS.c.model == model, RUNS.c.status == "succeeded").order_by(RUNS.c.id.desc()).limit(1)).scalars())
-        written = {}
+        written: dict[int, str] = {}  # run id -> its result columns (JSON)
         for batch in _batches(run_ids, IN_BATCH):
             written.update(conn.execute(sa.select(RUNS.c.id, RUNS.c.result_columns).where(
                 RUNS.c.id.in_(batch))).all())
