@@ -35,7 +35,7 @@ from seismo.monitor.calculators import (
     estimated_class_name,
 )
 from seismo.monitor.ranking import rank
-from seismo.monitor.report import Report, cannot_judge
+from seismo.monitor.report import WITHHELD, Report, cannot_judge
 from seismo.engine.result import RESULT_COLUMNS, Result
 
 JOB_FILE = "job.json"  # beside the monitor's own files: the config hash it was fitted for
@@ -230,9 +230,10 @@ def _without_unchanged(df: pd.DataFrame, stored: pd.DataFrame, calculator: str) 
     return df.drop(index=unchanged).reset_index(drop=True)
 
 
-def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFrame, refitted: bool,
-             late_rows: int = 0) -> RunOutcome:
-    """``df``: the rows this run wrote; ``standing``: every stored analysis row of the model after it.
+def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFrame, until: Any,
+             refitted: bool, late_rows: int = 0) -> RunOutcome:
+    """``df``: the rows this run wrote; ``standing``: the stored analysis rows of the model after it
+    that alert or may be blind (`ResultsStore.standing`); ``until``: the end of its last chunk.
 
     The alerts are those standing in the stored chunks, not only in the chunks this run touched:
     otherwise a re-run over unchanged data would report no alert (and exit 0) while the alerts
@@ -244,7 +245,7 @@ def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFra
     performance = int(by_calculator[by_calculator.index.isin(PERFORMANCE)].sum())
     blind = cannot_judge(standing[standing["calculator"] == ESTIMATED_PERFORMANCE.name])
     written = df[df["period"] == "analysis"]
-    until = pd.to_datetime(standing["chunk_end_date"]).max() if "chunk_end_date" in standing else pd.NaT
+    until = pd.Timestamp(until) if until is not None else pd.NaT
     return RunOutcome(run_id=run_id, model=config.model.name, rows=len(df), alerts=len(alerting),
                       performance_alerts=performance, refitted=refitted,
                       alerting_calculators={k: int(v) for k, v in by_calculator.items()},
@@ -268,9 +269,9 @@ def run_job(config: Config | str | Path, *, full: bool = False, progress: Progre
     with ResultsStore(config.store_url()) as store:
         run_id = store.begin_run(config.model.name, config.fit_hash(), user=_user(), settings=config.unexpanded)
         df, refitted, late = _run(store, run_id, config, full, progress)
-        standing = store.results(config.model.name, period="analysis")
+        standing, until = store.standing(config.model.name, withheld=WITHHELD)
     progress("done", 1, 1)
-    return _outcome(run_id, config, df, standing, refitted, late)
+    return _outcome(run_id, config, df, standing, until, refitted, late)
 
 
 def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress) -> tuple[pd.DataFrame, bool, int]:
