@@ -2,8 +2,9 @@
 
 * using it before `fit` raises `NotFittedError` naming it (Monitor's run and save too); `fit`
   returns the calculator itself, and no constructor returns another class;
-* every constructor parameter is stored unchanged under its own name (so the parameters can be
-  read back from the signature, as `repr` does);
+* every constructor parameter is stored unchanged under its own name, and `get_params()` (built
+  from the signature) gives them back, so ``type(calc)(**calc.get_params())`` is an equal,
+  unfitted calculator (Monitor too);
 * the result's columns start with the public `RESULT_COLUMNS`, in order;
 * a saved and loaded calculator gives the same result;
 * a calculator that reads files in batches gives the in-memory result streamed.
@@ -106,6 +107,23 @@ def test_parameters_are_stored_unchanged_under_their_names(name):
     for param in params:
         assert hasattr(calc, param.name), f"{name}.{param.name} is not stored"
     assert calc.chunk_size == 2_000
+    got = calc.get_params()
+    assert list(got) == [p.name for p in params]
+    assert got["chunk_size"] == 2_000 and got["chunk_number"] is None
+    given = {"UnivariateDrift": {"columns": ["a", "b", "c", "d"], "n_resamples": 5},
+             "RealizedPerformance": {"problem_type": "binary", **BINARY, "n_resamples": 5},
+             "CBPE": {"problem_type": "binary", **BINARY, "features": ["a", "b", "c"]}}.get(name, {})
+    assert {k: got[k] for k in given} == given
+    clone = type(calc)(**got)
+    assert type(clone) is type(calc) and clone.get_params() == got and repr(clone) == repr(calc)
+
+
+def test_a_monitor_gives_its_parameters_back():
+    monitor = seismo.Monitor("binary", **BINARY, chunk_size=500, calculators={"pca_drift": False}, random_state=3)
+    got = monitor.get_params()
+    assert list(got) == [p for p in inspect.signature(seismo.Monitor.__init__).parameters if p != "self"]
+    assert got["chunk_size"] == 500 and got["calculators"] == {"pca_drift": False} and got["random_state"] == 3
+    assert seismo.Monitor(**got).get_params() == got
 
 
 @pytest.mark.parametrize("name", list(CASES))

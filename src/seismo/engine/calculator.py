@@ -6,7 +6,8 @@ learned is set in ``fit`` on attributes ending in ``_``.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+import inspect
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -272,6 +273,10 @@ class BaseCalculator:
         if frame.n_rows == 0:
             raise InvalidData(f"the {frame.where} set is empty; there is nothing to monitor")
 
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments, as given (see `constructor_params`)."""
+        return constructor_params(self)
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_") and v is not None)
         return f"{type(self).__name__}({params})"
@@ -361,6 +366,18 @@ def check_timestamp_format(fmt: str | None) -> None:
     if fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
         raise InvalidConfiguration(f"timestamp_format must be None or a strptime format such as '%d/%m/%Y', "
                                    f"got {fmt!r}")
+
+
+def constructor_params(obj: object) -> dict[str, Any]:
+    """``obj``'s constructor arguments, read back from its ``__init__`` signature.
+
+    Every calculator (and `Monitor`) stores each argument unchanged under its own name, the
+    scikit-learn convention, so this is what a caller needs to rebuild an equal, unfitted
+    object: ``type(obj)(**obj.get_params())``. `tests/test_calculator_contract.py` checks it.
+    """
+    signature = inspect.signature(type(obj).__init__)
+    return {p.name: getattr(obj, p.name) for p in signature.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
 
 
 def is_spark(data: object) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from seismo.chunks.accumulator import StreamState
-from seismo.engine.calculator import check_timestamp_format, is_spark
+from seismo.engine.calculator import check_timestamp_format, constructor_params, is_spark
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, check_false_alarm_rate, require_fitted
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.engine.domain_fit import DomainFitCache
@@ -297,6 +297,10 @@ class Monitor:
                         top_features=classifier.top_features() if classifier else None)
         report.late_rows = late
         return report
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments, as given: ``Monitor(**monitor.get_params())`` is an equal, unfitted monitor."""
+        return constructor_params(self)
 
     def can_run_incrementally(self) -> bool:
         """Size and period chunks can be continued by later rows; count chunks cannot."""
