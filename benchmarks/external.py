@@ -109,7 +109,6 @@ from external_data import (  # noqa: E402 (beside this file)
     scenario,
 )
 
-
 # ---------------------------------------------------------------- seismo
 
 

@@ -63,9 +63,8 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-
 import public_cases  # noqa: E402 (beside this file: the benchmarks directory is on sys.path)
+from sklearn.linear_model import LogisticRegression
 
 N_TRAIN = 40_000
 FEATURES = ["x1", "x2", "x3", "x4"]

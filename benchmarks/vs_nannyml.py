@@ -250,13 +250,13 @@ def _seismo(component: str, reference, analysis, chunk_size: int, stream: bool =
     ``stream``: ``reference`` and ``analysis`` are the parquet paths, and the analysis is
     streamed.
     """
-    import seismo
-
     # seismo imports scikit-learn and LightGBM where it first uses them; NannyML imports them
     # with itself. Import them here too, so that neither library's timed part pays for imports.
     import lightgbm  # noqa: F401
     import sklearn.isotonic  # noqa: F401
     import sklearn.model_selection  # noqa: F401
+
+    import seismo
 
     common = {"timestamp": "timestamp", "chunk_size": chunk_size}
     model = {"y_pred_proba": "y_pred_proba", "y_pred": "y_pred", "y_true": "y_true", "metrics": METRICS}

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 import seismo
-from seismo.persist import load, save
 from seismo.engine.result import RESULT_COLUMNS
+from seismo.persist import load, save
 
 COMMON = {"chunk_size": 2_000}
 BINARY = {"y_pred_proba": "y_pred_proba", "y_pred": "y_pred", "y_true": "y_true"}

@@ -18,9 +18,9 @@ import pytest
 
 import seismo
 from seismo.data import features as inference
-from seismo.errors import SeismoWarning
-from seismo.data.features import identifier_reason, infer_features
 from seismo.data.columns import Roles
+from seismo.data.features import identifier_reason, infer_features
+from seismo.errors import SeismoWarning
 
 LEFT_OUT = ["id", "session_uuid", "sha1", "event_time"]
 KEPT = ["income", "n_loans", "age", "amount_cents", "region", "x"]

@@ -21,8 +21,8 @@ from synthetic import make_frame, write_parts
 
 import seismo
 from seismo import ConstantThreshold, FalseAlarmThreshold, InvalidConfiguration
-from seismo.errors import InvalidData
 from seismo.engine.thresholds import DEFAULT_FALSE_ALARM_RATE
+from seismo.errors import InvalidData
 
 FMT = "%d/%m/%Y"
 N_REFERENCE, N_ANALYSIS, CHUNK = 2_400, 1_200, 200

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import seismo
+from seismo.engine.result import RESULT_COLUMNS, Result
 from seismo.errors import InvalidConfiguration
 from seismo.monitor.ranking import prediction_sensitivity, rank
-from seismo.engine.result import RESULT_COLUMNS, Result
 
 ROLES = {"y_pred_proba": "y_pred_proba", "y_pred": "y_pred", "y_true": "defaulted", "id": "id",
              "chunk_size": 5000, "timestamp": "timestamp"}

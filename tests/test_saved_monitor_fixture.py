@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from closeness import assert_close_by_metric
 
 import seismo
-from closeness import assert_close_by_metric
 
 FIXTURE = Path(__file__).parent / "fixtures" / "saved_monitor_0_1_0"
 NUMBERS = ["value", "sampling_error", "lower_threshold", "upper_threshold", "realized"]

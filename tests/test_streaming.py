@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from closeness import assert_close_by_metric
+from synthetic import make_frame, write_parts
 
 import seismo
 import seismo.data.frame
 from seismo.errors import InvalidConfiguration, InvalidData
-
-from closeness import assert_close_by_metric
-from synthetic import make_frame, write_parts
 
 COLUMNS = ["a", "b", "c", "d"]
 KEYS = ["period", "chunk_key", "column", "metric"]

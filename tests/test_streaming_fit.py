@@ -10,16 +10,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic import make_frame, write_parts
 
 import seismo
-import seismo.data.frame
 import seismo.chunks.reference
+import seismo.data.frame
 from seismo.chunks.chunkers import Chunk, Chunker
-from seismo.errors import InvalidConfiguration, InvalidData
-from seismo.data.io import read_schema
 from seismo.chunks.reference import feature_extras, scan_reference
-
-from synthetic import make_frame, write_parts
+from seismo.data.io import read_schema
+from seismo.errors import InvalidConfiguration, InvalidData
 
 COLUMNS = ["a", "b", "c", "d"]
 KEYS = ["period", "chunk_key", "column", "metric"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic import make_frame
 
 import seismo
-from synthetic import make_frame
 from seismo.engine.sampling_error import LOCATION, distance
 from seismo.engine.thresholds import ConstantThreshold, StandardDeviationThreshold, clip_to_range, is_alert
 
@@ -72,9 +72,9 @@ def test_small_kept_last_chunk_gets_wider_bounds():
 
 from scipy import stats  # noqa: E402
 
-from seismo.errors import InvalidConfiguration  # noqa: E402
 from seismo.engine.sampling_error import PROPORTION  # noqa: E402
 from seismo.engine.thresholds import DEFAULT_FALSE_ALARM_RATE, FalseAlarmThreshold  # noqa: E402
+from seismo.errors import InvalidConfiguration  # noqa: E402
 
 
 def _unit_distance(exponent: float):

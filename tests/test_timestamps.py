@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 import seismo
-from seismo.errors import InvalidData
 from seismo.data.timestamps import parse_timestamps
+from seismo.errors import InvalidData
 
 DAYS = pd.date_range("2024-07-20", periods=40, freq="D")  # days 1-31: day-first is decidable
 

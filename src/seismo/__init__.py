@@ -17,18 +17,26 @@ from seismo.chunks.chunkers import Chunk, Chunker, CountChunker, PeriodChunker, 
 from seismo.drift.domain_classifier import DomainClassifierDrift
 from seismo.drift.pca import PCADrift
 from seismo.drift.univariate import UnivariateDrift
-from seismo.errors import (ColumnNotFound, InvalidConfiguration, InvalidData, NotFittedError, PersistError, SeismoError,
-                           SeismoWarning, StoreError)
+from seismo.engine.result import Result
+from seismo.engine.thresholds import ConstantThreshold, FalseAlarmThreshold, StandardDeviationThreshold, Threshold
+from seismo.errors import (
+    ColumnNotFound,
+    InvalidConfiguration,
+    InvalidData,
+    NotFittedError,
+    PersistError,
+    SeismoError,
+    SeismoWarning,
+    StoreError,
+)
 from seismo.monitor.monitor import Monitor
+from seismo.monitor.ranking import prediction_sensitivity, rank
+from seismo.monitor.report import Report
 from seismo.performance.cbpe import CBPE
 from seismo.performance.dle import DLE
 from seismo.performance.pape import PAPE
 from seismo.performance.realized import RealizedPerformance
 from seismo.quality.data_quality import DataQuality
-from seismo.monitor.ranking import prediction_sensitivity, rank
-from seismo.monitor.report import Report
-from seismo.engine.result import Result
-from seismo.engine.thresholds import ConstantThreshold, FalseAlarmThreshold, StandardDeviationThreshold, Threshold
 
 __version__ = "0.1.0"
 

@@ -10,9 +10,9 @@ import pytest
 from synthetic import make_frame
 
 from seismo.drift.domain_classifier import DomainClassifierDrift
-from seismo.errors import ColumnNotFound, InvalidConfiguration
 from seismo.engine.result import RESULT_COLUMNS, Result
 from seismo.engine.thresholds import ConstantThreshold
+from seismo.errors import ColumnNotFound, InvalidConfiguration
 
 CHUNK = 1_000
 FAST = {"n_estimators": 40}  # fewer trees keep the suite quick; the defaults use 100

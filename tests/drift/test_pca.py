@@ -13,9 +13,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import seismo
+from seismo.data.frame import load_frame
 from seismo.drift.pca import METRIC, PCADrift
 from seismo.errors import ColumnNotFound, InvalidConfiguration
-from seismo.data.frame import load_frame
 from seismo.stats.moments import Moments
 
 FEATURES = ["x0", "x1", "x2", "x3", "x4"]

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
+from synthetic import make_frame
 
 import seismo
-from synthetic import make_frame
 from seismo.stats.binning import coarse_edges
 
 CHUNK = 4_000

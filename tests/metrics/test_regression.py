@@ -16,7 +16,7 @@ import pytest
 from sklearn import metrics as skm
 
 from seismo.errors import InvalidData
-from seismo.metrics import LossSums, get_metric, mae, mape, metrics_for, msle, mse, rmse, rmsle
+from seismo.metrics import LossSums, get_metric, mae, mape, metrics_for, mse, msle, rmse, rmsle
 from seismo.metrics.partials import MAPE_EPS
 
 SKLEARN = {

@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from seismo.errors import InvalidData
 from seismo.data.frame import Frame
+from seismo.errors import InvalidData
 from seismo.performance.model import ClassSpec, class_index, probabilities
 
 BINARY = ClassSpec(("0", "1"), ("p",), (1,))

@@ -27,8 +27,8 @@ from properties_common import property_settings
 
 from seismo.chunks.accumulator import ChunkAccumulator
 from seismo.chunks.chunkers import Chunker, CountChunker, PeriodChunker, SizeChunker
-from seismo.errors import InvalidConfiguration, SeismoWarning
 from seismo.data.frame import Frame
+from seismo.errors import InvalidConfiguration, SeismoWarning
 
 
 class RowPositions:

@@ -23,8 +23,10 @@ Each says what a user saw and what is right.
 """
 
 from __future__ import annotations
+
 import numpy as np
 import pandas as pd
+import polars as pl  # noqa: F401  (re-exported; in the [test] extra: a missing polars is a broken install, not a reason to skip)
 import pytest
 from sklearn import metrics as skm
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
@@ -32,10 +34,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
 import seismo
-
-
-import polars as pl  # noqa: F401  (re-exported; in the [test] extra: a missing polars is a broken install, not a reason to skip)
 
 
 def _upsample(X: pd.DataFrame, y: pd.Series, n: int, seed: int, noise: float = 0.02):

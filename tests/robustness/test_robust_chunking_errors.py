@@ -4,12 +4,21 @@ Part of the robustness sweep; the property it pins is stated in robust_data.py.
 """
 
 from __future__ import annotations
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as ss
+from robust_data import (  # helpers; the data fixtures come from conftest.py
+    BINARY,
+    CBPE_METRICS,
+    _analysis,
+    _cell,
+    _chunks,
+    _halves,
+)
+
 import seismo
-from robust_data import _halves, _analysis, _cell, _chunks, BINARY, CBPE_METRICS  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")
 

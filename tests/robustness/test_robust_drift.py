@@ -4,16 +4,25 @@ Part of the robustness sweep; the property it pins is stated in robust_data.py.
 """
 
 from __future__ import annotations
+
 import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as ss
+from robust_data import (  # helpers; the data fixtures come from conftest.py
+    CANCER_COLUMNS,
+    _analysis,
+    _category_table,
+    _cell,
+    _chunks,
+)
 from scipy.spatial.distance import jensenshannon
 from sklearn.datasets import load_digits
+
 import seismo
 from seismo.engine.result import RESULT_COLUMNS
-from robust_data import _analysis, _cell, _chunks, CANCER_COLUMNS, _category_table  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")
 

@@ -4,13 +4,15 @@ Part of the robustness sweep; the property it pins is stated in robust_data.py.
 """
 
 from __future__ import annotations
+
 import numpy as np
 import pandas as pd
 import pytest
+from robust_data import BINARY, CBPE_METRICS, _analysis  # helpers; the data fixtures come from conftest.py
+
 import seismo
-from seismo.performance.trust import TRUST_COLUMNS
 from seismo.engine.result import RESULT_COLUMNS
-from robust_data import _analysis, BINARY, CBPE_METRICS  # helpers; the data fixtures come from conftest.py
+from seismo.performance.trust import TRUST_COLUMNS
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")
 

@@ -4,14 +4,26 @@ Part of the robustness sweep; the property it pins is stated in robust_data.py.
 """
 
 from __future__ import annotations
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 import scipy.stats as ss
+from robust_data import (  # helpers; the data fixtures come from conftest.py
+    AWKWARD_KINDS,
+    FEATURES,
+    _all_results,
+    _analysis,
+    _category_table,
+    _cell,
+    _chunks,
+    _mixed_frame,
+    pl,
+)
+
 import seismo
 from seismo.engine.result import RESULT_COLUMNS
-from robust_data import pl, _analysis, _cell, _chunks, _category_table, AWKWARD_KINDS, _mixed_frame, FEATURES, _all_results  # helpers; the data fixtures come from conftest.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")
 

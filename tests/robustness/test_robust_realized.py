@@ -4,15 +4,29 @@ Part of the robustness sweep; the property it pins is stated in robust_data.py.
 """
 
 from __future__ import annotations
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from robust_data import (  # helpers; the data fixtures come from conftest.py
+    BINARY,
+    CBPE_METRICS,
+    WINE_NAMES,
+    _analysis,
+    _assert_binary_matches_sklearn,
+    _cell,
+    _chunks,
+    _label_variants,
+    _macro_ovr_auc,
+    _targets,
+    pl,
+)
 from sklearn import metrics as skm
+
 import seismo
-from seismo.performance.trust import TRUST_COLUMNS
 from seismo.engine.result import RESULT_COLUMNS
-from robust_data import pl, WINE_NAMES, _analysis, _cell, _chunks, BINARY, _assert_binary_matches_sklearn, _label_variants, _macro_ovr_auc, _targets, CBPE_METRICS  # helpers; the data fixtures come from conftest.py
+from seismo.performance.trust import TRUST_COLUMNS
 
 pytestmark = pytest.mark.filterwarnings("ignore::seismo.SeismoWarning")
 

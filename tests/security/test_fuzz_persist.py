@@ -34,10 +34,10 @@ from fuzzing import fuzz, tree_paths
 from hypothesis import given
 from hypothesis import strategies as st
 
+from seismo.engine.thresholds import ConstantThreshold, FalseAlarmThreshold
 from seismo.errors import SeismoError
 from seismo.persist import dumps, load, loads, save
 from seismo.stats.moments import Moments
-from seismo.engine.thresholds import ConstantThreshold, FalseAlarmThreshold
 
 FUZZ = fuzz(60)
 MANIFEST, STATE = "manifest.json", "state.json"

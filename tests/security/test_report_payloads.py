@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 import seismo
-from seismo.monitor.report import Report
 from seismo.engine.result import Result
+from seismo.monitor.report import Report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

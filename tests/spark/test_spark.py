@@ -24,10 +24,10 @@ from pyspark.sql import functions as F
 from synthetic import make_frame
 
 import seismo
-from seismo.engine.trackers import finish_chunks
 from seismo.chunks.chunkers import Chunk, Chunker
-from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData
 from seismo.chunks.spark import spark_chunk_partials
+from seismo.engine.trackers import finish_chunks
+from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData
 
 pytestmark = [pytest.mark.xdist_group("spark"),
               pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")]

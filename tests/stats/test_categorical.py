@@ -5,11 +5,10 @@ equals finishing the counts of all rows."""
 from functools import reduce
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency
-
-import pyarrow as pa
 
 from seismo.data.categories import category_bins
 from seismo.data.io import string_values

@@ -25,8 +25,9 @@ import pandas as pd
 import pyarrow as pa
 
 from seismo.chunks.chunkers import Chunk, Chunker, CountChunker, PeriodChunker, SizeChunker, period_label
-from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 from seismo.data.frame import Frame
+from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
+
 
 class Partial(Protocol):
     """A tracker's mergeable summary of some rows: ``a + b`` summarises the rows of both.

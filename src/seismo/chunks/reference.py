@@ -29,13 +29,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seismo._typing import DataLike
 from seismo.chunks.chunkers import Chunk
 from seismo.data.categories import MAX_TRACKED_CATEGORIES, categories_by_count, reference_categories
-from seismo.errors import InvalidData, SeismoWarning
-from seismo.data.frame import Frame, iter_frames
-from seismo._typing import DataLike
-from seismo.data.io import datetime_values
 from seismo.data.columns import MAX_INTEGER_CATEGORIES, infer_kind
+from seismo.data.frame import Frame, iter_frames
+from seismo.data.io import datetime_values
+from seismo.errors import InvalidData, SeismoWarning
 from seismo.stats.sample import row_keys
 
 REFERENCE_SAMPLE_ROWS = 1_000_000  # rows a streamed reference keeps for what needs raw rows

@@ -37,9 +37,9 @@ import pyarrow as pa
 
 from seismo.chunks.accumulator import OpenChunk, apply_incomplete, count_edges
 from seismo.chunks.chunkers import Chunker, CountChunker, PeriodChunker, SizeChunker, period_label
-from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData, SeismoError
 from seismo.data.frame import Frame
 from seismo.data.io import datetime_values
+from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData, SeismoError
 
 ORDER_COLUMN = "__seismo_input_order"  # tie-break column while sorting by time (dropped before the work)
 # One record per (partition, chunk): its merged partials and where it lies. A seismo error raised on an

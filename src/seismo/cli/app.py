@@ -189,8 +189,8 @@ def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool,
               console: Console, errors: Console) -> tuple[int, bool]:
     """One run: its exit code and whether the config itself is wrong, after printing what it found."""
     from seismo.cli.config import ConfigError, Problem
-    from seismo.errors import SeismoError, SeismoWarning
     from seismo.cli.jobs import run_job
+    from seismo.errors import SeismoError, SeismoWarning
 
     try:
         with _progress_bar(not (quiet or as_json)) as progress, warnings.catch_warnings(record=True) as caught:
@@ -319,8 +319,8 @@ def report(
 ) -> None:
     """Rebuild the HTML report of a model from the results stored by `seismo run`."""
     from seismo.cli.config import ConfigError, load_config
-    from seismo.errors import SeismoError
     from seismo.cli.jobs import stored_report
+    from seismo.errors import SeismoError
 
     errors = Console(stderr=True)
     try:

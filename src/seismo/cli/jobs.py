@@ -24,7 +24,7 @@ import pandas as pd
 from seismo.cli import sources
 from seismo.cli.config import Config, load_config
 from seismo.data.io import DataLike
-from seismo.monitor.monitor import Monitor, Progress  # progress(what, done, total): the CLI draws it, the library never does
+from seismo.engine.result import RESULT_COLUMNS, Result
 from seismo.metrics.registry import METRICS
 from seismo.monitor.calculators import (
     CALCULATORS,
@@ -34,9 +34,12 @@ from seismo.monitor.calculators import (
     UNIVARIATE_DRIFT,
     estimated_class_name,
 )
+from seismo.monitor.monitor import (  # progress(what, done, total): the CLI draws it, the library never does
+    Monitor,
+    Progress,
+)
 from seismo.monitor.ranking import rank
 from seismo.monitor.report import WITHHELD, Report, cannot_judge
-from seismo.engine.result import RESULT_COLUMNS, Result
 
 JOB_FILE = "job.json"  # beside the monitor's own files: the config hash it was fitted for
 MONITOR_PREFIX = "monitor/"

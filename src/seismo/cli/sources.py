@@ -15,10 +15,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from seismo.cli.config import Config, Source
-from seismo.errors import SeismoError
 from seismo._typing import DataLike
+from seismo.cli.config import Config, Source
 from seismo.data.io import expand_path, read_schema, read_table
+from seismo.errors import SeismoError
 
 
 class SourceError(SeismoError, ValueError):

@@ -16,10 +16,10 @@ import pyarrow.compute as pc
 
 from seismo.cli import sources
 from seismo.cli.config import Config, Problem, read_config, read_config_tree, salvaged_config
-from seismo.errors import InvalidData
-from seismo.data.io import string_values
 from seismo.data.columns import label_text
+from seismo.data.io import string_values
 from seismo.data.timestamps import parse_timestamps
+from seismo.errors import InvalidData
 
 SAMPLE_ROWS = 10_000
 DATA_PERIODS = ("reference", "analysis")

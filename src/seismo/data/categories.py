@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seismo.errors import SeismoWarning
 from seismo.data.io import dictionary_form, string_values
+from seismo.errors import SeismoWarning
 
 #: Categories remembered per column for unseen-category detection (memory bound).
 MAX_TRACKED_CATEGORIES = 10_000

@@ -45,11 +45,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seismo.errors import SeismoWarning
-from seismo.data.frame import load_frame
 from seismo._typing import DataLike
-from seismo.data.io import read_schema, read_table, record_batches, string_values
 from seismo.data.columns import MAX_INTEGER_CATEGORIES, Roles, is_text
+from seismo.data.frame import load_frame
+from seismo.data.io import read_schema, read_table, record_batches, string_values
+from seismo.errors import SeismoWarning
 
 INFERENCE_ROWS = 100_000  # rows read to judge the candidates: bounded, whatever the reference's size
 MIN_ROWS = 20  # fewer non-missing values say nothing about uniqueness or order

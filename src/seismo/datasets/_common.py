@@ -6,7 +6,6 @@ Nothing here draws feature values; each generator module owns its story.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # LightGBM is imported when a model is trained, not with seismo

@@ -58,16 +58,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from seismo.chunks.accumulator import ChunkTable, OpenChunk, StreamState, TableRows, local_chunk
-from seismo.chunks.reference import row_positions
-from seismo.engine.calculator import FeatureCalculator, is_spark
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, chosen_threshold, rows_to_frame
-from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
-from seismo.engine.domain_fit import DEFAULT_MAX_ROWS, DEFAULT_N_SPLITS, MAX_CATEGORIES, DomainFitCache, cross_fit
-from seismo.data.categories import category_bins
-from seismo.errors import InvalidConfiguration
-from seismo.data.frame import Frame
 from seismo._typing import DataLike, Incomplete
+from seismo.chunks.accumulator import ChunkTable, OpenChunk, StreamState, TableRows, local_chunk
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
+from seismo.chunks.reference import row_positions
+from seismo.data.categories import category_bins
+from seismo.data.frame import Frame
+from seismo.engine.calculator import FeatureCalculator, is_spark
+from seismo.engine.domain_fit import DEFAULT_MAX_ROWS, DEFAULT_N_SPLITS, MAX_CATEGORIES, DomainFitCache, cross_fit
 from seismo.engine.result import Result
 from seismo.engine.thresholds import (
     Bounds,
@@ -76,6 +74,8 @@ from seismo.engine.thresholds import (
     clip_to_range,
     resolve_thresholds,
 )
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, chosen_threshold, rows_to_frame
+from seismo.errors import InvalidConfiguration
 
 METRIC = "domain_classifier_auroc"
 DEFAULT_THRESHOLD = MaterialThreshold(lower=0.45, upper=0.65)

@@ -53,18 +53,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
-from seismo.engine.calculator import FeatureCalculator
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS, MetricInfo
-from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
-from seismo.errors import InvalidConfiguration
-from seismo.data.frame import Frame
 from seismo._typing import DataLike, Incomplete
-from seismo.data.io import string_values
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.chunks.reference import row_positions
+from seismo.data.frame import Frame
+from seismo.data.io import string_values
+from seismo.engine.calculator import FeatureCalculator
 from seismo.engine.sampling_error import LOCATION
+from seismo.engine.thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS, MetricInfo
+from seismo.errors import InvalidConfiguration
 from seismo.stats.moments import Moments
 from seismo.stats.sample import row_keys
-from seismo.engine.thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 
 METRIC = "pca_reconstruction_error"
 N_FOLDS = 5

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pyarrow as pa
 
-from seismo.engine.calculator import FeatureCalculator
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, REFERENCE_ROWS, ROWS, MetricInfo
-from seismo.engine.sampling_error import distance
+from seismo._typing import DataLike, Incomplete
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.data.categories import category_bins
-from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
-from seismo._typing import DataLike, Incomplete
-from seismo.stats.binning import (DEFAULT_COARSE_BINS, coarse_atoms, coarse_edges, fine_bin_index, fine_points, fine_to_coarse, n_coarse_bins,
-                             n_fine_bins)
+from seismo.drift.methods import DRIFT_METHODS, Comparison, methods_for
+from seismo.engine.calculator import FeatureCalculator
+from seismo.engine.sampling_error import distance
+from seismo.engine.thresholds import DISTANCE_THRESHOLD, resolve_thresholds
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, REFERENCE_ROWS, ROWS, MetricInfo
+from seismo.errors import InvalidConfiguration
+from seismo.stats.binning import (
+    DEFAULT_COARSE_BINS,
+    coarse_atoms,
+    coarse_edges,
+    fine_bin_index,
+    fine_points,
+    fine_to_coarse,
+    n_coarse_bins,
+    n_fine_bins,
+)
 from seismo.stats.categorical import CategoryCounts
 from seismo.stats.histogram import Histogram
-from seismo.engine.thresholds import DISTANCE_THRESHOLD, resolve_thresholds
-from seismo.drift.methods import DRIFT_METHODS, Comparison, methods_for
 
 DEFAULT_MAX_CATEGORIES = 50
 

@@ -12,19 +12,39 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 
+from seismo._typing import DataLike, Incomplete
 from seismo.chunks.accumulator import ChunkAccumulator, OpenChunk, StreamState, apply_incomplete
-from seismo.engine.trackers import (DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, FittedTracker, ReferencePartials, check_false_alarm_rate, finish_chunks,
-                         fit_from_partials, fit_tracker, require_fitted, rows_to_frame, tidy_rows, warn_undefined)
-from seismo.chunks.chunkers import (DEFAULT_INCOMPLETE, Chunk, Chunker, CountChunker, check_reference_rows, chunk_reference,
-                       make_chunker, warn_few_reference_chunks)
-from seismo.errors import InvalidConfiguration, InvalidData
+from seismo.chunks.chunkers import (
+    DEFAULT_INCOMPLETE,
+    Chunk,
+    Chunker,
+    CountChunker,
+    check_reference_rows,
+    chunk_reference,
+    make_chunker,
+    warn_few_reference_chunks,
+)
+from seismo.chunks.reference import ReferenceData, feature_extras, scan_reference
+from seismo.data.columns import Roles, Schema, build_schema, given_column
 from seismo.data.features import infer_features
 from seismo.data.frame import Frame, count_rows, iter_frames, load_frame, should_stream
-from seismo._typing import DataLike, Incomplete
 from seismo.data.io import float_values, read_schema
-from seismo.chunks.reference import ReferenceData, feature_extras, scan_reference
 from seismo.engine.result import Result
-from seismo.data.columns import Roles, Schema, build_schema, given_column
+from seismo.engine.trackers import (
+    DEFAULT_RANDOM_STATE,
+    DEFAULT_RESAMPLES,
+    FittedTracker,
+    ReferencePartials,
+    check_false_alarm_rate,
+    finish_chunks,
+    fit_from_partials,
+    fit_tracker,
+    require_fitted,
+    rows_to_frame,
+    tidy_rows,
+    warn_undefined,
+)
+from seismo.errors import InvalidConfiguration, InvalidData
 
 
 class BaseCalculator:

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from seismo.data.categories import category_bins, reference_categories
-from seismo.data.frame import Frame
 from seismo.data.columns import build_schema
+from seismo.data.frame import Frame
 
 MAX_CATEGORIES = 50  # categories of a column encoded apart; the rest share one code
 #: Defaults that `DomainClassifierDrift` and `PAPE` share, so that a `Monitor` running both fits

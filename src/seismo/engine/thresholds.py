@@ -44,8 +44,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from seismo._typing import Sides
-from seismo.errors import InvalidConfiguration
 from seismo.engine.sampling_error import TAIL
+from seismo.errors import InvalidConfiguration
 
 DEFAULT_FALSE_ALARM_RATE = 0.001  # per cell: one alert in a thousand chunk × column × metric cells without drift
 # Performance metrics are a handful of cells per chunk, and the alert seismo exists for ("alert on

@@ -21,11 +21,11 @@ import pandas as pd
 
 from seismo.chunks.accumulator import OpenChunk, Partial
 from seismo.chunks.chunkers import Chunk
-from seismo.errors import InvalidConfiguration, NotFittedError, SeismoWarning
 from seismo.data.frame import Frame
 from seismo.engine.result import RESULT_COLUMNS
 from seismo.engine.sampling_error import LOCATION, FittedScaling, Scaling
 from seismo.engine.thresholds import DEFAULT_FALSE_ALARM_RATE, Bounds, Threshold, clip_to_range, is_alert
+from seismo.errors import InvalidConfiguration, NotFittedError, SeismoWarning
 
 DEFAULT_RESAMPLES = 50
 #: The seed of every random draw (resampled reference subsets, folds, LightGBM) unless one is given.

@@ -15,6 +15,7 @@ from seismo.metrics.classification import (
     roc_auc,
     specificity,
 )
+from seismo.metrics.losses import RowLoss
 from seismo.metrics.partials import (
     ClassificationPartial,
     ConfusionSums,
@@ -22,7 +23,6 @@ from seismo.metrics.partials import (
     ScoreHistogram,
     bin_scores,
 )
-from seismo.metrics.losses import RowLoss
 from seismo.metrics.registry import (
     METRICS,
     PROBLEM_TYPES,

@@ -5,21 +5,21 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from seismo._typing import DataLike, EstimatorName, Incomplete, ProblemType
 from seismo.chunks.accumulator import StreamState
-from seismo.engine.calculator import check_timestamp_format, constructor_params, is_spark
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, check_false_alarm_rate, require_fitted
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
-from seismo.engine.domain_fit import DomainFitCache
-from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
-from seismo._typing import EstimatorName, DataLike, Incomplete, ProblemType
 from seismo.data.io import read_schema, read_table
-from seismo.performance.pape import PAPE
+from seismo.engine.calculator import check_timestamp_format, constructor_params, is_spark
+from seismo.engine.domain_fit import DomainFitCache
+from seismo.engine.result import Result
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, check_false_alarm_rate, require_fitted
+from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 from seismo.monitor.calculators import (
     CALCULATORS,
     DOMAIN_CLASSIFIER_DRIFT,
@@ -33,7 +33,7 @@ from seismo.monitor.calculators import (
 )
 from seismo.monitor.ranking import prediction_sensitivity, rank
 from seismo.monitor.report import Report
-from seismo.engine.result import Result
+from seismo.performance.pape import PAPE
 
 DEFAULT_ESTIMATOR: EstimatorName = "cbpe"  # classification; regression always uses DLE
 Progress = Callable[[str, int, int], None]  # progress(what, done, total)

@@ -44,8 +44,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from seismo.errors import InvalidConfiguration
 from seismo.engine.result import Result
+from seismo.errors import InvalidConfiguration
 from seismo.metrics.registry import METRICS, ranking_preference
 from seismo.monitor.calculators import class_names, of_kind
 

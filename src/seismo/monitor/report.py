@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # plotly is imported when a figure is drawn
     import plotly.graph_objects as go
 
+from seismo.engine.result import Result
 from seismo.metrics.registry import METRICS
 from seismo.monitor.calculators import DATA_QUALITY, ESTIMATED_PERFORMANCE, MULTIVARIATE, of_kind
-from seismo.engine.result import Result
 
 UNRELIABLE = ("low", "none")  # estimators' trust levels reported as "estimate unreliable here"
 WITHHELD = "none"  # ... and the level whose estimate is no judgment at all: "cannot judge performance here"

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete, TrustKind
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
 from seismo.data.frame import Frame
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
 from seismo.errors import InvalidConfiguration
 from seismo.metrics.partials import ClassificationPartial, bin_scores
 from seismo.performance.calibration import Calibrator

@@ -18,19 +18,18 @@ import numpy as np
 import pandas as pd
 
 from seismo._typing import Incomplete, TrustKind
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
-from seismo.errors import InvalidData
+from seismo.data.columns import build_schema
 from seismo.data.frame import Frame
+from seismo.engine.result import Result
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
+from seismo.errors import InvalidData
 from seismo.metrics.partials import LossSums
 from seismo.metrics.registry import METRICS, losses_of, metric_loss
-from seismo.engine.result import Result
-from seismo.data.columns import build_schema
 from seismo.performance.estimation import Estimator
 from seismo.performance.loss_model import DEFAULT_SPLITS, LossModel, row_losses
 from seismo.performance.model import regression_values
 from seismo.performance.trust import ChunkShift
-
 
 
 class DLETracker:

@@ -19,8 +19,15 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from seismo._typing import DataLike, TrustKind
 from seismo.chunks.accumulator import ChunkTable, OpenChunk, StreamState, TableRows, local_chunk
+from seismo.chunks.chunkers import Chunk
+from seismo.chunks.reference import row_positions, scan_reference
+from seismo.data.frame import Frame, should_stream
+from seismo.data.io import read_schema
 from seismo.engine.calculator import BaseCalculator, is_spark
+from seismo.engine.domain_fit import DomainFitCache, FeatureEncoder
+from seismo.engine.result import Result
 from seismo.engine.trackers import (
     ROWS,
     EstimationTracker,
@@ -31,14 +38,7 @@ from seismo.engine.trackers import (
     tidy_rows,
     warn_undefined,
 )
-from seismo.chunks.chunkers import Chunk
-from seismo.engine.domain_fit import DomainFitCache, FeatureEncoder
 from seismo.errors import InvalidConfiguration, SeismoWarning
-from seismo.data.frame import Frame, should_stream
-from seismo._typing import DataLike, TrustKind
-from seismo.data.io import read_schema
-from seismo.chunks.reference import row_positions, scan_reference
-from seismo.engine.result import Result
 from seismo.performance.realized import RealizedPerformance
 from seismo.performance.trust import (
     DEFAULT_WEIGHT_CLIP,

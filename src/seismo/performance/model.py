@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
+from seismo.data.columns import Roles
 from seismo.data.frame import Frame
 from seismo.data.io import string_values
-from seismo.data.columns import Roles
+from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 
 
 @dataclass(frozen=True)

@@ -77,12 +77,12 @@ from typing import Any
 
 import numpy as np
 
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES
 from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
-from seismo.engine.domain_fit import DEFAULT_MAX_ROWS, DEFAULT_N_SPLITS, FeatureEncoder
-from seismo.errors import InvalidConfiguration
 from seismo.data.frame import Frame
+from seismo.engine.domain_fit import DEFAULT_MAX_ROWS, DEFAULT_N_SPLITS, FeatureEncoder
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES
+from seismo.errors import InvalidConfiguration
 from seismo.metrics.partials import ClassificationPartial, bin_scores
 from seismo.performance.calibration import Calibrator
 from seismo.performance.cbpe import CBPE, CBPETracker, calibration_input, soft_labels

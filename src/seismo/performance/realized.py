@@ -17,21 +17,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seismo.chunks.accumulator import StreamState
-from seismo.engine.calculator import BaseCalculator, is_spark
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS, MetricInfo
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
-from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
+from seismo.chunks.reference import ReferenceData
 from seismo.data.frame import BATCH_ROWS, Frame, is_path, should_stream
 from seismo.data.io import DataLike, read_schema, read_table, record_batches
-from seismo.metrics.partials import ClassificationPartial, LossSums, bin_scores
-from seismo.metrics.registry import CLASS_LABELS, METRICS, finish_options, get_metric, losses_of, metrics_for
+from seismo.engine.calculator import BaseCalculator, is_spark
 from seismo.engine.result import Result
 from seismo.engine.sampling_error import Scaling
-from seismo.stats.binning import fine_points
 from seismo.engine.thresholds import PERFORMANCE_THRESHOLD, resolve_thresholds
-from seismo.metrics.registry import check_problem_type
-from seismo.chunks.reference import ReferenceData
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS, MetricInfo
+from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
+from seismo.metrics.partials import ClassificationPartial, LossSums, bin_scores
+from seismo.metrics.registry import (
+    CLASS_LABELS,
+    METRICS,
+    check_problem_type,
+    finish_options,
+    get_metric,
+    losses_of,
+    metrics_for,
+)
 from seismo.performance.model import ClassSpec, check_predictions, class_index, probabilities, regression_values
+from seismo.stats.binning import fine_points
 
 SCORE_POINTS = 5_000
 

@@ -12,6 +12,7 @@ short list of third-party ones), without calling their constructors. docs/persis
 the format and the safety argument.
 """
 
+from seismo.errors import PersistError
 from seismo.persist.bundle import (
            FORMAT_VERSION,
            READABLE_FORMAT_VERSIONS,
@@ -22,7 +23,6 @@ from seismo.persist.bundle import (
            read_manifest,
            save,
 )
-from seismo.errors import PersistError
 
 __all__ = ["FORMAT_VERSION", "READABLE_FORMAT_VERSIONS", "PersistError", "dumps", "library_versions", "load", "loads",
            "read_manifest", "save"]

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from seismo.errors import PersistError
 from seismo.persist.decode import Decoder
 from seismo.persist.encode import Encoder
-from seismo.errors import PersistError
 from seismo.persist.files import replace_files
 
 FORMAT = "seismo.persist"

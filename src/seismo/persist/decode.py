@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from seismo.errors import PersistError
 from seismo.persist.classes import resolve
 from seismo.persist.encode import DEFAULT_FACTORIES, attr_path, item_path, slot_names
-from seismo.errors import PersistError
 from seismo.persist.lightgbm_text import check_model_text
 
 _SCALAR_KINDS = "biufmMU"

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from seismo.persist.classes import name_of
 from seismo.errors import PersistError
+from seismo.persist.classes import name_of
 
 # defaultdict factories a state may name (the factory is called on a missing key after loading)
 DEFAULT_FACTORIES: dict[str, Any] = {"dict": dict, "list": list, "set": set, "int": int, "float": float,

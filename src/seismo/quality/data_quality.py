@@ -15,21 +15,21 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from seismo.engine.calculator import FeatureCalculator
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, MetricInfo
-from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker, PeriodChunker
-from seismo.engine.sampling_error import EXTENSIVE, FIXED, PROPORTION
-from seismo.data.categories import category_bins
-from seismo.errors import InvalidConfiguration
-from seismo.data.frame import Frame
 from seismo._typing import DataLike, Incomplete
+from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker, PeriodChunker
+from seismo.data.categories import category_bins
+from seismo.data.frame import Frame
+from seismo.engine.calculator import FeatureCalculator
+from seismo.engine.sampling_error import EXTENSIVE, FIXED, PROPORTION
+from seismo.engine.thresholds import TWO_SIDED_THRESHOLD, ConstantThreshold, resolve_thresholds
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, MetricInfo
+from seismo.errors import InvalidConfiguration
 from seismo.stats.binning import fine_bin_index, fine_points, n_fine_bins
 from seismo.stats.categorical import CategoryCounts
 from seismo.stats.continuous import quantile
-from seismo.stats.tails import Tails
 from seismo.stats.histogram import Histogram
 from seismo.stats.moments import Moments
-from seismo.engine.thresholds import ConstantThreshold, TWO_SIDED_THRESHOLD, resolve_thresholds
+from seismo.stats.tails import Tails
 
 
 def _rate(name: str) -> MetricInfo:

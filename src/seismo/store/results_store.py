@@ -24,8 +24,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
-from seismo.store import fault_points, frames
 from seismo.errors import StoreError
+from seismo.store import fault_points, frames
 from seismo.store.process import ProcessIdentity
 from seismo.store.tables import TABLES, migrate, seismo_version, utcnow
 

@@ -5,10 +5,18 @@
 the problems instead of raising, for `seismo validate`.
 """
 
-from seismo.cli.config.problems import ConfigError, Problem, did_you_mean
-from seismo.cli.config.reading import (build_config, expand_env, key_path, load_config, parse_yaml, read_config, read_config_tree,
-                      salvaged_config)
 from seismo.cli.config.fields import DEFAULT_STORE_FILE, STATE_IN_STORE, Config, Source
+from seismo.cli.config.problems import ConfigError, Problem, did_you_mean
+from seismo.cli.config.reading import (
+                      build_config,
+                      expand_env,
+                      key_path,
+                      load_config,
+                      parse_yaml,
+                      read_config,
+                      read_config_tree,
+                      salvaged_config,
+)
 
 __all__ = [
            "DEFAULT_STORE_FILE",

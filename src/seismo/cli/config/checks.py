@@ -3,9 +3,9 @@ threshold names, and the store's URL."""
 
 from __future__ import annotations
 
-from seismo.monitor.calculators import CALCULATORS
-from seismo.cli.config.problems import Problem, did_you_mean
 from seismo.cli.config.fields import Config
+from seismo.cli.config.problems import Problem, did_you_mean
+from seismo.monitor.calculators import CALCULATORS
 
 
 def _check_names(given: list[str] | None, valid: list[str], where: str, kind: str, what: str) -> list[Problem]:

@@ -12,12 +12,19 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from seismo.monitor.monitor import DEFAULT_ESTIMATOR
-from seismo.engine.trackers import DEFAULT_RANDOM_STATE
 from seismo._typing import EstimatorName, Incomplete, ProblemType, Sides
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, PERIOD_ALIASES
-from seismo.engine.thresholds import (DEFAULT_FALSE_ALARM_RATE, DISTANCE_THRESHOLD, TWO_SIDED_THRESHOLD, ConstantThreshold, FalseAlarmThreshold,
-                          StandardDeviationThreshold, Threshold)
+from seismo.engine.thresholds import (
+    DEFAULT_FALSE_ALARM_RATE,
+    DISTANCE_THRESHOLD,
+    TWO_SIDED_THRESHOLD,
+    ConstantThreshold,
+    FalseAlarmThreshold,
+    StandardDeviationThreshold,
+    Threshold,
+)
+from seismo.engine.trackers import DEFAULT_RANDOM_STATE
+from seismo.monitor.monitor import DEFAULT_ESTIMATOR
 
 DEFAULT_STORE_FILE = "seismo.db"
 STATE_IN_STORE = "store"

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from seismo.cli.config.checks import semantic_problems
-from seismo.cli.config.problems import ConfigError, Problem, did_you_mean
 from seismo.cli.config.fields import Config
+from seismo.cli.config.problems import ConfigError, Problem, did_you_mean
 from seismo.cli.config.yaml_safe import YamlRefused, load_config_yaml
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
