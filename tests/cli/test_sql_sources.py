@@ -39,3 +39,22 @@ def test_each_database_gets_its_own_limit_syntax(sql_config, dialect, limit, ali
     assert limit in sql and alias in sql and ";" not in sql
     count = str(sources._count(sql_config, "analysis").compile(dialect=dialect))
     assert "count(*)" in count and alias in count
+
+
+def test_colons_in_the_query_reach_the_database_as_written(workspace):
+    """A time literal ('… 10:30:00') or any ':word' inside the query is SQL, not a bind parameter:
+    read, sampled and counted as written (it failed with "A value is required for bind parameter")."""
+    frame = pd.read_parquet(workspace / "analysis.parquet")
+    with sqlite3.connect(workspace / "scores.db") as conn:
+        frame.assign(timestamp=frame["timestamp"].astype(str), note="at:noon").to_sql("scores", conn, index=False)
+    cut = str(frame["timestamp"].iloc[100])
+    assert cut.endswith(":00:00")
+    query = f"SELECT * FROM scores WHERE timestamp >= '{cut}' AND note = 'at:noon' ORDER BY timestamp"
+    config = load_config(write_config(workspace, {"data.analysis": {"url": f"sqlite:///{workspace / 'scores.db'}",
+                                                                     "query": query}},
+                                      drop=("data.targets",), name="colons.yaml"))
+    expected = int((frame["timestamp"].astype(str) >= cut).sum())
+    assert len(sources.read(config, "analysis")) == expected == sources.row_count(config, "analysis")
+    assert sources.sample(config, "analysis", rows=3).column("timestamp").to_pylist()[0] == cut
+    cast = sources._verbatim("SELECT x::int FROM t WHERE s = 'a:b'").compile(dialect=postgresql.dialect())
+    assert str(cast) == "SELECT x::int FROM t WHERE s = 'a:b'" and not cast.params

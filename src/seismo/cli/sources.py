@@ -45,6 +45,19 @@ def files(config: Config, period: str) -> list[str]:
         raise SourceError("no_files", f"data.{period}", f"{exc} (from {source.path!r})") from None
 
 
+def _verbatim(query: str) -> Any:
+    """The user's SQL as a SQLAlchemy ``text`` that runs exactly as written.
+
+    ``text`` reads ``:name`` as a bind parameter, so a literal such as ``'2024-03-01 10:30:00'``
+    or ``'a:b'`` failed with "A value is required for bind parameter '30'". A source query takes
+    no parameters: every colon is escaped (``\\:``, which ``text`` turns back into ``:``), so
+    literals and PostgreSQL's ``::`` casts reach the database unchanged.
+    """
+    import sqlalchemy
+
+    return sqlalchemy.text(query.replace(":", "\\:"))
+
+
 def _query(config: Config, period: str, statement: Any = None) -> pd.DataFrame:
     """Run ``statement`` (default: the source's own query) and return its rows."""
     import sqlalchemy
@@ -53,7 +66,7 @@ def _query(config: Config, period: str, statement: Any = None) -> pd.DataFrame:
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as connection:
-            return pd.read_sql(sqlalchemy.text(query) if statement is None else statement, connection)
+            return pd.read_sql(_verbatim(query) if statement is None else statement, connection)
     except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
         cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
         reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
@@ -65,10 +78,8 @@ def _query(config: Config, period: str, statement: Any = None) -> pd.DataFrame:
 def _subquery(config: Config, period: str) -> Any:
     """The source's query as a SQLAlchemy subquery: each database's compiler then writes the
     alias, the row limit (LIMIT, TOP, FETCH FIRST) and the count in its own dialect."""
-    import sqlalchemy
-
     query = _source(config, period).sql[1].strip().rstrip(";")
-    return sqlalchemy.text(query).columns().subquery("seismo_source")
+    return _verbatim(query).columns().subquery("seismo_source")
 
 
 def _first_rows(config: Config, period: str, rows: int) -> Any:
