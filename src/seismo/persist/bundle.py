@@ -64,9 +64,58 @@ def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+def _memory_bytes() -> int:
+    """This machine's physical memory: no array set larger than it could be loaded here anyway."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no bound from the machine
+        return 2**63
+
+
+_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _check_declared_sizes(data: bytes) -> None:
+    """Refuse an archive whose members would decompress, or whose arrays would allocate, beyond reason.
+
+    A deflated member can expand ~1,000-fold, and an ``.npy`` header can claim any shape:
+    read blindly, a small hostile file exhausts memory (a "zip bomb") before any check runs.
+    zipfile stops each member at its declared size, so bounding the declared sizes by the
+    machine's memory bounds the decompression; and each header's shape × item size must equal
+    the bytes its member holds, so no array is allocated larger than what was declared.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+        total = sum(member.file_size for member in members)
+        memory = _memory_bytes()
+        if total > memory:
+            raise PersistError(f"{ARRAYS} declares {total:,} bytes of arrays, more than this machine's memory "
+                               f"({memory:,} bytes): the file is damaged or hostile")
+        for member in members:
+            with archive.open(member) as stream:
+                try:
+                    version = np.lib.format.read_magic(stream)
+                    if version not in _HEADERS:  # 3.0 is for non-Latin-1 field names, which seismo never writes
+                        raise ValueError(f"npy format version {version} is not one seismo writes")
+                    shape, _, dtype = _HEADERS[version](stream)
+                except ValueError as exc:
+                    raise PersistError(f"{ARRAYS}: member {member.filename!r} has no valid .npy header ({exc})") from None
+                held = member.file_size - stream.tell()
+            if dtype.hasobject:  # np.load(allow_pickle=False) refuses it below, without unpickling
+                continue
+            claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if claimed != held:
+                raise PersistError(f"{ARRAYS}: member {member.filename!r} claims a {shape} array of {dtype} "
+                                   f"({claimed:,} bytes) but holds {held:,} bytes")
+
+
 def _read_npz(data: bytes) -> dict[str, np.ndarray]:
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise PersistError(f"{ARRAYS} is not an .npz (zip) archive; its first bytes are {data[:8]!r}")
+    try:
+        _check_declared_sizes(data)
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        raise PersistError(f"{ARRAYS} is not a readable .npz archive ({exc})") from None
     arrays = {}
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
