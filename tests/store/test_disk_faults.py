@@ -111,10 +111,38 @@ def test_a_read_only_sqlite_store_gives_a_store_error_and_keeps_what_was_stored(
         with pytest.raises(OSError):
             (folder / "proof").write_text("root can still write here")
         with pytest.raises(StoreError, match=r"cannot open the store sqlite:///.*store\.db: .*(readonly|read-only|"
-                                             r"unable to open)"):
+                                             r"unable to open).*to only read it, open it with read_only=True"):
             ResultsStore(url)
+        with ResultsStore(url, read_only=True) as store:  # what a report, a backup or a dashboard needs
+            pd.testing.assert_frame_equal(store.results("m"), in_store_order(first), check_exact=True)
+            assert store.load_state("m") == {"monitor": b"first"} and len(store.runs("m")) == 1
+            with pytest.raises(StoreError, match=r"was opened read-only \(read_only=True\): nothing can be written"):
+                store.begin_run("m", "h")
+        assert sorted(p.name for p in folder.iterdir()) == ["store.db"]  # no journal or lock file was attempted
     assert how
     _assert_kept(url, first)
+
+
+def test_a_store_opened_read_only_creates_and_migrates_nothing(tmp_path):
+    missing = tmp_path / "none.db"
+    with pytest.raises(StoreError, match=r"read-only: .*none\.db does not exist"):
+        ResultsStore(f"sqlite:///{missing}", read_only=True)
+    assert not missing.exists()
+    empty = tmp_path / "empty.db"
+    sa.create_engine(f"sqlite:///{empty}").connect().close()
+    with pytest.raises(StoreError, match=r"holds no seismo results \(no schema_version table\)"):
+        ResultsStore(f"sqlite:///{empty}", read_only=True)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    first = _first_run(url)
+    with sa.create_engine(url).begin() as conn:
+        conn.exec_driver_sql("INSERT INTO schema_version VALUES (2, '2030-01-01', '9.0')")
+    with pytest.raises(StoreError, match=r"schema version 2, newer than the version 1 this seismo .* knows; "
+                                         r"upgrade seismo"):
+        ResultsStore(url, read_only=True)
+    with sa.create_engine(url).begin() as conn:
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 2")
+    with ResultsStore(url, read_only=True) as store:
+        pd.testing.assert_frame_equal(store.results("m"), in_store_order(first), check_exact=True)
 
 
 def test_a_read_only_postgres_store_gives_a_store_error_and_keeps_what_was_stored(postgres_server):
@@ -128,4 +156,16 @@ def test_a_read_only_postgres_store_gives_a_store_error_and_keeps_what_was_store
         with pytest.raises(StoreError, match=r"could not record a new run \(nothing was written\): "
                                              r"cannot execute .* in a read-only transaction"):
             store.begin_run("m", "h")
+    _assert_kept(url, first)
+
+
+def test_a_postgres_store_opened_read_only_reads_in_read_only_transactions(postgres_server):
+    url = postgres_server.create_database()
+    first = _first_run(url)
+    with ResultsStore(url, read_only=True) as store:
+        pd.testing.assert_frame_equal(store.results("m"), in_store_order(first), check_exact=True)
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
+        with pytest.raises(StoreError, match=r"was opened read-only"):
+            store.commit_run(1, "m", first)
     _assert_kept(url, first)

@@ -346,7 +346,7 @@ def stored_report(store_url: str, model: str) -> Report:
     """
     from seismo.store import ResultsStore, StoreError
 
-    with ResultsStore(store_url) as store:
+    with ResultsStore(store_url, read_only=True) as store:  # a report only reads: a read-only copy will do
         df = store.results(model)
         runs = store.runs(model)
     if df.empty:

@@ -9,13 +9,16 @@ row lock (PostgreSQL `SELECT ... FOR UPDATE`, SQLite's write lock from `BEGIN IM
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import functools
 import getpass
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import pandas as pd
@@ -27,7 +30,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 from seismo.errors import StoreError
 from seismo.store import fault_points, frames
 from seismo.store.process import ProcessIdentity
-from seismo.store.tables import TABLES, migrate, seismo_version, utcnow
+from seismo.store.tables import TABLES, current_version, migrate, seismo_version, utcnow
 
 MODELS, RUNS, RESULTS, STATE = TABLES["models"], TABLES["runs"], TABLES["results"], TABLES["model_state"]
 INSERT_BATCH = 5_000
@@ -75,7 +78,7 @@ def _login() -> str | None:
         return None
 
 
-def _sqlite_transactions(engine: sa.Engine) -> None:
+def _sqlite_transactions(engine: sa.Engine, read_only: bool) -> None:
     """Let SQLAlchemy, not the sqlite3 module, start transactions, so that reads are
     consistent and a writer takes the database lock up front (BEGIN IMMEDIATE)."""
 
@@ -84,13 +87,32 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        if engine.url.database not in (None, "", ":memory:"):
+        if not read_only and engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")  # dashboards keep reading while a run writes
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("seismo_write") else "BEGIN")
+
+
+def _sqlite_read_only(url: sa.URL, where: str) -> sa.URL:
+    """``url`` as SQLite's read-only URI (``file:…?mode=ro``): no journal, no lock file is written."""
+    database = url.database
+    if database in (None, "", ":memory:"):
+        raise StoreError(f"cannot open the store {where} read-only: it is an in-memory database")
+    if not Path(database).is_file():
+        raise StoreError(f"cannot open the store {where} read-only: {database} does not exist")
+    path = Path(database).resolve()
+    read_only = url.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"})
+    try:  # a WAL database needs its -shm file, which a read-only folder cannot hold ...
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as probe:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        return read_only
+    except sqlite3.OperationalError:
+        # ... unless it is opened as immutable: safe here, since no writer can be at work in a
+        # folder where it could not create the -shm file either
+        return url.set(database=f"file:{path}", query={"immutable": "1", "uri": "true"})
 
 
 class ResultsStore:
@@ -105,29 +127,43 @@ class ResultsStore:
     stale_after:
         A ``running`` run older than this is taken for dead even when its process cannot be
         checked (it ran on another host). Default 12 hours.
+    read_only:
+        Only read: nothing is created or migrated, and every write raises `StoreError`. A
+        SQLite file is opened in SQLite's read-only mode, so a file (or folder) the user may
+        not write, a backup or a shared copy, can be reported on; PostgreSQL sessions are
+        read-only transactions. The store must already hold seismo's current schema.
     """
 
-    def __init__(self, url: str, *, stale_after: dt.timedelta = dt.timedelta(hours=12)):
+    def __init__(self, url: str, *, stale_after: dt.timedelta = dt.timedelta(hours=12), read_only: bool = False):
         self.stale_after = stale_after
+        self.read_only = read_only
         self.url = self._parse_url(url)
         self.where = self.url.render_as_string(hide_password=True)
         options: dict[str, Any] = {}
+        connect_url = self.url
         if self.url.get_backend_name() == "sqlite":
             options["connect_args"] = {"timeout": 60}  # wait this long for another writer's lock
+            if read_only:
+                connect_url = _sqlite_read_only(self.url, self.where)
         else:
             options["pool_pre_ping"] = True  # a scheduled process outlives server restarts
+            if read_only:
+                options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
         try:
-            self.engine = sa.create_engine(self.url, **options)
+            self.engine = sa.create_engine(connect_url, **options)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             hint = " (pip install 'seismo[postgres]')" if self.url.get_backend_name() == "postgresql" else ""
             raise StoreError(f"cannot open the store {self.where}: {exc}{hint}") from None
         if self.engine.dialect.name == "sqlite":
-            _sqlite_transactions(self.engine)
+            _sqlite_transactions(self.engine, read_only)
         try:
-            self.schema_version = migrate(self.engine, self.where)
+            self.schema_version = (current_version if read_only else migrate)(self.engine, self.where)
         except DBAPIError as exc:
             self.engine.dispose()
-            raise StoreError(f"cannot open the store {self.where}: {exc.orig}") from None
+            hint = ""
+            if not read_only and any(word in str(exc.orig) for word in ("readonly", "read-only", "unable to open")):
+                hint = " (opening creates or migrates the schema; to only read it, open it with read_only=True)"
+            raise StoreError(f"cannot open the store {self.where}: {exc.orig}{hint}") from None
         except StoreError:
             self.engine.dispose()
             raise
@@ -162,6 +198,8 @@ class ResultsStore:
 
     def _write(self) -> Any:
         """A connection whose transaction may write (on SQLite: takes the lock at BEGIN)."""
+        if self.read_only:
+            raise StoreError(f"the store {self.where} was opened read-only (read_only=True): nothing can be written")
         return self.engine.connect().execution_options(seismo_write=True)
 
     # ------------------------------------------------------------------ runs

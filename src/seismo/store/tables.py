@@ -131,6 +131,24 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def current_version(engine: Engine, where: str) -> int:
+    """The schema version of a store opened read-only, which must be this seismo's: nothing is
+    created or migrated, so an empty, older or foreign database is a `StoreError` naming it."""
+    with engine.connect() as conn, conn.begin():
+        if not sa.inspect(conn).has_table("schema_version"):
+            raise StoreError(f"the store at {where} holds no seismo results (no schema_version table); "
+                             "a read-only store must have been written by seismo run first")
+        current = conn.execute(sa.select(sa.func.max(TABLES["schema_version"].c.version))).scalar() or 0
+    if current != len(MIGRATIONS):
+        newer = current > len(MIGRATIONS)
+        raise StoreError(
+            f"the store at {where} has schema version {current}, {'newer' if newer else 'older'} than the version "
+            f"{len(MIGRATIONS)} this seismo ({seismo_version()}) knows; "
+            + ("upgrade seismo (pip install -U seismo)" if newer else "open it once for writing to migrate it")
+            + ", or open it without read_only")
+    return current
+
+
 def migrate(engine: Engine, where: str, steps: list[Callable[[Connection], None]] | None = None) -> int:
     """Bring the database to the newest schema version in one transaction; return that version.
 
