@@ -137,3 +137,24 @@ def test_standing_holds_the_alerting_rows_and_the_blind_chunks_rows(store: Resul
     assert pd.Timestamp(until) == every["chunk_end_date"].max()
     assert store.standing("m", withheld="no such level")[0]["calculator"].tolist() == \
         every[every["alert"].astype(bool)]["calculator"].tolist()
+
+
+def test_names_up_to_the_limit_are_stored_and_longer_ones_refused_alike_on_every_database(store: ResultsStore):
+    """PostgreSQL refused a name over 200 characters only at commit, SQLite stored it: now both
+    store 200 and refuse 201 before writing anything, naming the column and the length."""
+    written = make_results(n_chunks=2, columns=("c" * 200, "b"))
+    model = "m" * 200
+    store.commit_run(store.begin_run(model, "h"), model, written)
+    pd.testing.assert_frame_equal(store.results(model), in_store_order(written), check_exact=True)
+
+    longer = written.assign(column=written["column"].replace({"c" * 200: "é" * 201}))
+    run = store.begin_run(model, "h")
+    with pytest.raises(StoreError, match=r"^results column 'column' holds 12 value\(s\) over the limit; the first is "
+                                         r"201 characters long; the store holds names of up to 200 characters: 'éé"):
+        store.commit_run(run, model, longer)
+    with pytest.raises(StoreError, match=r"^the state key is 201 characters long"):
+        store.commit_run(run, model, written, state={"k" * 201: b"x"})
+    with pytest.raises(StoreError, match=r"^the model name is 201 characters long"):
+        store.begin_run("m" * 201, "h")
+    store.commit_run(run, model, written)  # the refused commits wrote nothing; the run can still commit
+    pd.testing.assert_frame_equal(store.results(model), in_store_order(written), check_exact=True)

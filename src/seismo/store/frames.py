@@ -18,6 +18,7 @@ import pandas as pd
 
 from seismo.engine.result import RESULT_COLUMNS
 from seismo.errors import StoreError
+from seismo.store.tables import NAME_LENGTH, check_name
 
 KEY_COLUMNS = ["calculator", "period", "chunk_key", "column", "metric"]  # a re-written row replaces its match
 REQUIRED_COLUMNS = ["calculator", *RESULT_COLUMNS]
@@ -25,6 +26,7 @@ TYPED_COLUMNS = [*REQUIRED_COLUMNS, "realized"]  # each has its own SQL column
 DATE_COLUMNS = ("chunk_start_date", "chunk_end_date")
 RESERVED_COLUMNS = ("id", "model", "run_id", "extras")  # the store's own columns
 NOT_NULL_COLUMNS = ("calculator", "chunk_index", "chunk_key", "period", "metric", "alert")
+NAME_COLUMNS = ("calculator", "chunk_key", "column", "metric")  # each a String(NAME_LENGTH) column
 PERIODS = ("reference", "analysis")
 # The dtypes of a Report.to_df(): the columns of a model that has no rows yet.
 REPORT_DTYPES = {
@@ -86,6 +88,11 @@ def validate(results: pd.DataFrame) -> None:
     for name in NOT_NULL_COLUMNS:
         if results[name].isna().any():
             raise StoreError(f"results column {name!r} has missing values in {int(results[name].isna().sum())} rows")
+    for name in NAME_COLUMNS:
+        values = results[name].dropna().astype(str)
+        long = values[values.str.len() > NAME_LENGTH]
+        if len(long):
+            check_name(long.iloc[0], f"results column {name!r} holds {len(long):,} value(s) over the limit; the first")
     bad = sorted(set(results["period"]) - set(PERIODS))
     if bad:
         raise StoreError(f"results column 'period' holds {bad}; only {list(PERIODS)} are valid")

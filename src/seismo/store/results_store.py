@@ -30,7 +30,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 from seismo.errors import StoreError
 from seismo.store import fault_points, frames
 from seismo.store.process import ProcessIdentity
-from seismo.store.tables import TABLES, current_version, migrate, seismo_version, utcnow
+from seismo.store.tables import TABLES, check_name, current_version, migrate, seismo_version, utcnow
 
 MODELS, RUNS, RESULTS, STATE = TABLES["models"], TABLES["runs"], TABLES["results"], TABLES["model_state"]
 INSERT_BATCH = 5_000
@@ -214,6 +214,7 @@ class ResultsStore:
         """
         if not isinstance(model, str) or not model.strip():
             raise StoreError(f"model must be a non-empty name, not {model!r}")
+        check_name(model, "the model name")
         me = ProcessIdentity.current()
         try:
             settings_json = json.dumps(settings, sort_keys=True, default=str) if settings is not None else None
@@ -293,6 +294,7 @@ class ResultsStore:
         for key, value in state.items():
             if not isinstance(key, str) or not key:
                 raise StoreError(f"state keys must be non-empty strings, not {key!r}")
+            check_name(key, "the state key")
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 raise StoreError(f"state[{key!r}] must be bytes, not {type(value).__name__}")
         with self._write() as conn, conn.begin():

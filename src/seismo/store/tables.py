@@ -131,6 +131,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+NAME_LENGTH = _NAME  # the longest model, calculator, chunk key, column, metric or state-key name stored
+
+
+def check_name(value: str, what: str) -> None:
+    """Refuse a name longer than its column, the same on every database.
+
+    PostgreSQL refused such a name only at commit, with the driver's message, after the run's
+    work was done; SQLite ignores declared lengths and stored it. A clear `StoreError` now
+    comes first, on both.
+    """
+    if len(value) > NAME_LENGTH:
+        raise StoreError(f"{what} is {len(value):,} characters long; the store holds names of up to "
+                         f"{NAME_LENGTH} characters: {value[:60]!r}...")
+
+
 def current_version(engine: Engine, where: str) -> int:
     """The schema version of a store opened read-only, which must be this seismo's: nothing is
     created or migrated, so an empty, older or foreign database is a `StoreError` naming it."""
