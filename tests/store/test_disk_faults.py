@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from store_data import in_store_order, make_results
 
-from seismo.store import ResultsStore, StoreError
+from seismo.store import SCHEMA_VERSION, ResultsStore, StoreError
 
 WORKER = str(Path(__file__).with_name("fault_worker.py"))
 
@@ -134,13 +134,14 @@ def test_a_store_opened_read_only_creates_and_migrates_nothing(tmp_path):
         ResultsStore(f"sqlite:///{empty}", read_only=True)
     url = f"sqlite:///{tmp_path / 'store.db'}"
     first = _first_run(url)
+    newer = SCHEMA_VERSION + 1
     with sa.create_engine(url).begin() as conn:
-        conn.exec_driver_sql("INSERT INTO schema_version VALUES (2, '2030-01-01', '9.0')")
-    with pytest.raises(StoreError, match=r"schema version 2, newer than the version 1 this seismo .* knows; "
-                                         r"upgrade seismo"):
+        conn.exec_driver_sql(f"INSERT INTO schema_version VALUES ({newer}, '2030-01-01', '9.0')")
+    with pytest.raises(StoreError, match=rf"schema version {newer}, newer than the version {SCHEMA_VERSION} this "
+                                         r"seismo .* knows; upgrade seismo"):
         ResultsStore(url, read_only=True)
     with sa.create_engine(url).begin() as conn:
-        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 2")
+        conn.exec_driver_sql(f"DELETE FROM schema_version WHERE version = {newer}")
     with ResultsStore(url, read_only=True) as store:
         pd.testing.assert_frame_equal(store.results("m"), in_store_order(first), check_exact=True)
 

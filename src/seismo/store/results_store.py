@@ -453,9 +453,12 @@ class ResultsStore:
         # such a chunk's rows are read and cannot_judge looks at its real trust values
         marker = f"%{json.dumps('trust')}:{json.dumps(withheld)}%"
         blind_chunks = sa.select(RESULTS.c.chunk_index).where(
-            analysis, RESULTS.c.calculator == estimator, RESULTS.c.extras.like(marker)).scalar_subquery()
-        query = sa.select(*[RESULTS.c[n] for n in names]).where(analysis, RESULTS.c.alert.is_(True) | (
-            (RESULTS.c.calculator == estimator) & RESULTS.c.chunk_index.in_(blind_chunks)))
+            analysis, RESULTS.c.calculator == estimator, RESULTS.c.extras.like(marker))
+        # two indexed look-ups (ix_results_alert, ix_results_chunk), not one OR that walks every row
+        alerting = sa.select(RESULTS.c.id).where(analysis, RESULTS.c.alert == sa.true())
+        blind = sa.select(RESULTS.c.id).where(analysis, RESULTS.c.calculator == estimator,
+                                              RESULTS.c.chunk_index.in_(blind_chunks))
+        query = sa.select(*[RESULTS.c[n] for n in names]).where(RESULTS.c.id.in_(sa.union(alerting, blind)))
         with self.engine.connect() as conn, conn.begin():
             self._check_model(conn, model)
             until = conn.execute(sa.select(sa.func.max(RESULTS.c.chunk_end_date)).where(analysis)).scalar()
