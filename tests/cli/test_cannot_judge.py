@@ -71,7 +71,7 @@ def test_the_standing_rows_a_run_reads_give_what_every_stored_row_gives(moved, t
     CliRunner().invoke(app, ["run", "--config", str(config)])
     with ResultsStore(f"sqlite:///{tmp_path / 'seismo.db'}") as store:
         every = store.results("loans", period="analysis")
-        standing, until = store.standing("loans", withheld=WITHHELD)
+        standing, until = store.standing("loans", estimator="estimated_performance", withheld=WITHHELD)
     assert len(standing) < len(every)
     alerting = every[every["alert"].astype(bool)]
     assert alerting["calculator"].value_counts().to_dict() == \

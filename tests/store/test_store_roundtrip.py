@@ -128,14 +128,14 @@ def test_standing_holds_the_alerting_rows_and_the_blind_chunks_rows(store: Resul
     trust = np.where(written["chunk_index"].isin([1, 4]) & (written["metric"] == "f1"), "none", "high")
     written["trust"] = pd.Series(trust, index=written.index, dtype=object).where(estimated, None)
     store.commit_run(store.begin_run("m", "h"), "m", written)
-    standing, until = store.standing("m", withheld="none")
+    standing, until = store.standing("m", estimator="estimated_performance", withheld="none")
     every = store.results("m", period="analysis")
     blind = (every["calculator"] == "estimated_performance") & every["chunk_index"].isin([1, 4])
     expected = every[every["alert"].astype(bool) | blind]
     assert 0 < len(expected) < len(every)
     pd.testing.assert_frame_equal(standing.reset_index(drop=True), expected.reset_index(drop=True))
     assert pd.Timestamp(until) == every["chunk_end_date"].max()
-    assert store.standing("m", withheld="no such level")[0]["calculator"].tolist() == \
+    assert store.standing("m", estimator="estimated_performance", withheld="no such level")[0]["calculator"].tolist() == \
         every[every["alert"].astype(bool)]["calculator"].tolist()
 
 

@@ -272,7 +272,8 @@ def run_job(config: Config | str | Path, *, full: bool = False, progress: Progre
     with ResultsStore(config.store_url()) as store:
         run_id = store.begin_run(config.model.name, config.fit_hash(), user=_user(), settings=config.unexpanded)
         df, refitted, late = _run(store, run_id, config, full, progress)
-        standing, until = store.standing(config.model.name, withheld=WITHHELD)
+        standing, until = store.standing(config.model.name, estimator=ESTIMATED_PERFORMANCE.name,
+                                        withheld=WITHHELD)
     progress("done", 1, 1)
     return _outcome(run_id, config, df, standing, until, refitted, late)
 

@@ -435,8 +435,7 @@ class ResultsStore:
             return self._fetch(conn, model, query, names)
 
     @_refusals("read results")
-    def standing(self, model: str, *, estimator: str = "estimated_performance",
-                 withheld: str = "none") -> tuple[pd.DataFrame, dt.datetime | None]:
+    def standing(self, model: str, *, estimator: str, withheld: str) -> tuple[pd.DataFrame, dt.datetime | None]:
         """What a run reports as standing, read without the whole history, and the last chunk's end.
 
         The rows: every analysis row that alerts, and every analysis row of ``estimator``'s chunks
