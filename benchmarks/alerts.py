@@ -3,7 +3,7 @@ they catch a drop of 1, 2, 3 and 5 sampling errors; seismo and NannyML 0.13.1 on
 
 Run: ``python benchmarks/alerts.py [--seeds N]`` (or ``python benchmarks/estimation.py --alerts``).
 
-Construction, per seed, on stationary scenarios of ``benchmarks/scenarios.py`` (the reference
+Construction, per seed, on stationary scenarios of ``benchmarks/scenarios/`` (the reference
 and a large pool of analysis rows from the same distribution, labels drawn from the known
 truth):
 
@@ -85,7 +85,7 @@ def _hard_share(family: str, pool: pd.DataFrame, hard: np.ndarray, drop: float) 
     if family == "dle":
         loss = _expected_abs_error(pool)
         return float(drop / (loss[hard].mean() - loss.mean()))
-    p = scenarios._sigmoid(scenarios.binary_logit(pool))
+    p = scenarios.sigmoid(scenarios.binary_logit(pool))
     score = pool["y_pred_proba"].to_numpy(float)
     grid = np.linspace(0.0, 1.0, 41)
     auc = []
@@ -101,7 +101,7 @@ def _hard_share(family: str, pool: pd.DataFrame, hard: np.ndarray, drop: float) 
 def _hard_rows(family: str, pool: pd.DataFrame) -> np.ndarray:
     if family == "dle":
         return pool["x4"].to_numpy(float) > 1.0
-    p = scenarios._sigmoid(scenarios.binary_logit(pool))
+    p = scenarios.sigmoid(scenarios.binary_logit(pool))
     return (p > 0.3) & (p < 0.7)
 
 

@@ -4,7 +4,7 @@ Run: ``python benchmarks/estimation.py [--quick] [--seeds N] [--only NAME ...] [
 [--estimators cbpe,pape]``
 
 Every case (the three `seismo.datasets` and the synthetic scenarios of
-``benchmarks/scenarios.py``) is fitted on its labelled reference and estimated on
+``benchmarks/scenarios/``) is fitted on its labelled reference and estimated on
 its analysis *with the labels present*, so each chunk's estimate can be compared
 with the realized metric. Per case and metric the table reports, over the
 analysis chunks of all seeds pooled:

@@ -1,6 +1,6 @@
 """Statistical quality of label-free performance estimation (CBPE, DLE) on scenarios with known truth.
 
-What this pins, using the generators of ``benchmarks/scenarios.py`` and the numbers of
+What this pins, using the generators of ``benchmarks/scenarios/`` and the numbers of
 ``benchmarks/estimation.py`` (``run_scenario``), with the realized metric of each analysis
 chunk as the truth (see docs/estimation.md for the method and the recorded table):
 

@@ -3,7 +3,7 @@
 * The rule (`seismo.performance.trust`): a chunk drawn like the reference is ``ok``; a chunk
   moved into a region the reference never covers is ``low``/``none``, with a reason naming the
   unseen rows; the thresholds and the calibration gap's units are pinned on hand-made numbers.
-* Done when (issue 7), on the scenarios of ``benchmarks/scenarios.py`` where CBPE's error
+* Done when (issue 7), on the scenarios of ``benchmarks/scenarios/`` where CBPE's error
   exceeds 3 SE (sparse-region shift, local calibration): for every such chunk, PAPE's error is
   at most half of CBPE's *or* PAPE flags the chunk low/none; both cases occur and are pinned.
   Under no shift, PAPE's MAE is at most 1.1 × CBPE's (there it falls back to CBPE's calibration).
