@@ -8,7 +8,7 @@ as well, since callers need not run a type checker.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, Sequence, TypeAlias
 
 #: Whatever `seismo.data.io.read_table` reads: a pandas or polars DataFrame, a pyarrow Table,
 #: anything with the Arrow PyCapsule stream interface, or a parquet/CSV path (file, directory,
@@ -40,3 +40,12 @@ TrustKind: TypeAlias = Literal["rate", "loss"]
 
 #: The label-free estimator a configuration picks for classification (regression uses DLE).
 EstimatorName: TypeAlias = Literal["cbpe", "pape"]
+
+#: Declared segments: column names, or lists of columns crossed (``["region", ["region", "channel"]]``).
+Segments: TypeAlias = Sequence[str | Sequence[str]]
+
+#: What happens to a chunk's segment with fewer than ``min_segment_rows`` rows (`seismo.engine.segments`).
+SmallSegments: TypeAlias = Literal["other", "report"]
+
+#: Multiple-testing control across a chunk's segments (`seismo.engine.segment_fit`).
+SegmentCorrection: TypeAlias = Literal["bonferroni", "none"]

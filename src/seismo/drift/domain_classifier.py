@@ -58,7 +58,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from seismo._typing import DataLike, Incomplete
+from seismo._typing import DataLike, Incomplete, SegmentCorrection, Segments, SmallSegments
 from seismo.chunks.accumulator import ChunkTable, OpenChunk, StreamState, TableRows, local_chunk
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
 from seismo.chunks.reference import row_positions
@@ -67,6 +67,7 @@ from seismo.data.frame import Frame
 from seismo.engine.calculator import FeatureCalculator, is_spark
 from seismo.engine.domain_fit import DEFAULT_MAX_ROWS, DEFAULT_N_SPLITS, MAX_CATEGORIES, DomainFitCache, cross_fit
 from seismo.engine.result import Result
+from seismo.engine.segments import DEFAULT_MIN_SEGMENT_ROWS
 from seismo.engine.thresholds import (
     Bounds,
     MaterialThreshold,
@@ -150,6 +151,10 @@ class DomainClassifierDrift(FeatureCalculator):
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         super().__init__(
             columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
@@ -157,6 +162,8 @@ class DomainClassifierDrift(FeatureCalculator):
             chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, random_state=random_state,
             timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
+            segments=segments, min_segment_rows=min_segment_rows, small_segments=small_segments,
+            segment_correction=segment_correction,
         )
         self.max_reference_rows = max_reference_rows
         self.max_chunk_rows = max_chunk_rows

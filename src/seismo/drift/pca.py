@@ -53,13 +53,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
-from seismo._typing import DataLike, Incomplete
+from seismo._typing import DataLike, Incomplete, SegmentCorrection, Segments, SmallSegments
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.chunks.reference import row_positions
 from seismo.data.frame import Frame
 from seismo.data.io import string_values
 from seismo.engine.calculator import FeatureCalculator
 from seismo.engine.sampling_error import LOCATION
+from seismo.engine.segments import DEFAULT_MIN_SEGMENT_ROWS
 from seismo.engine.thresholds import TWO_SIDED_THRESHOLD, resolve_thresholds
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS, MetricInfo
 from seismo.errors import InvalidConfiguration
@@ -435,6 +436,10 @@ class PCADrift(FeatureCalculator):
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         super().__init__(
             columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
@@ -443,6 +448,8 @@ class PCADrift(FeatureCalculator):
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
             timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
+            segments=segments, min_segment_rows=min_segment_rows, small_segments=small_segments,
+            segment_correction=segment_correction,
         )
         self.variance = variance
         self.max_fit_rows = max_fit_rows

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from seismo._typing import DataLike, Incomplete
+from seismo._typing import DataLike, Incomplete, SegmentCorrection, Segments, SmallSegments
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.data.categories import category_bins
 from seismo.data.frame import Frame
 from seismo.drift.methods import DRIFT_METHODS, Comparison, methods_for
 from seismo.engine.calculator import FeatureCalculator
 from seismo.engine.sampling_error import distance
+from seismo.engine.segments import DEFAULT_MIN_SEGMENT_ROWS
 from seismo.engine.thresholds import DISTANCE_THRESHOLD, resolve_thresholds
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, REFERENCE_ROWS, ROWS, MetricInfo
 from seismo.errors import InvalidConfiguration
@@ -149,6 +150,10 @@ class UnivariateDrift(FeatureCalculator):
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         super().__init__(
             columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
@@ -157,6 +162,8 @@ class UnivariateDrift(FeatureCalculator):
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
             timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
+            segments=segments, min_segment_rows=min_segment_rows, small_segments=small_segments,
+            segment_correction=segment_correction,
         )
         self.methods = methods
         self.n_bins = n_bins

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 
-from seismo._typing import DataLike, Incomplete
+from seismo._typing import DataLike, Incomplete, SegmentCorrection, Segments, SmallSegments
 from seismo.chunks.accumulator import ChunkAccumulator, OpenChunk, StreamState, apply_incomplete
 from seismo.chunks.chunkers import (
     DEFAULT_INCOMPLETE,
@@ -24,19 +24,31 @@ from seismo.chunks.chunkers import (
     make_chunker,
     warn_few_reference_chunks,
 )
-from seismo.chunks.reference import ReferenceData, feature_extras, scan_reference
+from seismo.chunks.reference import ReferenceData, feature_extras, row_positions, scan_reference
 from seismo.data.columns import Roles, Schema, build_schema, given_column
 from seismo.data.features import infer_features
 from seismo.data.frame import Frame, count_rows, iter_frames, load_frame, should_stream
 from seismo.data.io import float_values, read_schema
 from seismo.engine.result import Result
+from seismo.engine.segment_fit import fit_segments, fit_shares, segment_chunk_rows, share_rows
+from seismo.engine.segments import (
+    DEFAULT_MIN_SEGMENT_ROWS,
+    SEGMENT_COLUMNS,
+    SegmentCoder,
+    SegmentedPartial,
+    SegmentedSource,
+    Spec,
+    check_segment_options,
+    check_segments,
+    other_label,
+    spec_columns,
+)
 from seismo.engine.trackers import (
     DEFAULT_RANDOM_STATE,
     DEFAULT_RESAMPLES,
     FittedTracker,
     ReferencePartials,
     check_false_alarm_rate,
-    finish_chunks,
     fit_from_partials,
     fit_tracker,
     require_fitted,
@@ -71,6 +83,14 @@ class BaseCalculator:
     chunker_: Chunker
     fitted_trackers_: list[FittedTracker]
     schema_: Schema | None = None  # kinds of the feature columns, for calculators that read features
+    # declared segments (docs/segments.md); class-level defaults so that older saved monitors load
+    segments: Segments | None = None
+    min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS
+    small_segments: SmallSegments = "other"
+    segment_correction: SegmentCorrection = "bonferroni"
+    _segment_shares = False  # DataQuality reports each segment's share of the chunk's rows
+    segment_specs_: dict[str, int] | None = None  # every reference segment's label -> its segmentation
+    segment_shares_: dict[str, FittedTracker] | None = None
 
     def __init__(
         self,
@@ -86,9 +106,19 @@ class BaseCalculator:
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         check_timestamp_format(timestamp_format)
         check_false_alarm_rate(false_alarm_rate)
+        check_segments(segments)
+        check_segment_options(min_segment_rows, small_segments, segment_correction)
+        self.segments = segments
+        self.min_segment_rows = min_segment_rows
+        self.small_segments = small_segments
+        self.segment_correction = segment_correction
         self.timestamp = timestamp
         self.timestamp_format = timestamp_format
         self.false_alarm_rate = false_alarm_rate
@@ -132,7 +162,101 @@ class BaseCalculator:
         return infer_features(data, self._roles(), where, stacklevel=3, timestamp_format=self.timestamp_format)
 
     def _load(self, data: DataLike, columns: list[str], where: str) -> Frame:
-        return load_frame(data, columns, self.timestamp, where, timestamp_format=self.timestamp_format)
+        return load_frame(data, self._with_segment_columns(columns), self.timestamp, where,
+                          timestamp_format=self.timestamp_format)
+
+    # -- declared segments (seismo.engine.segments) ------------------------------------
+    def _segment_specs(self) -> list[Spec]:
+        return check_segments(self.segments)
+
+    def _with_segment_columns(self, columns: list[str]) -> list[str]:
+        """``columns`` and the segment columns, each once: the segments are read with the data."""
+        return list(dict.fromkeys([*columns, *spec_columns(self._segment_specs())]))
+
+    def _segment_extra_columns(self) -> list[str]:
+        return list(SEGMENT_COLUMNS) if self._segment_specs() else []
+
+    def _sources(self, trackers: list) -> list:
+        """What the accumulator runs: the trackers, each wrapped to key its partials by segment when
+        segments are declared (one coder, so a batch's segment codes are computed once)."""
+        specs = self._segment_specs()
+        if not specs:
+            return trackers
+        coder = SegmentCoder(specs)
+        return [SegmentedSource(t, coder) for t in trackers]
+
+    def _segment_divisor(self, labels: int) -> float:
+        """Each segment threshold's share of the stated rate: 1 / S with Bonferroni (`segment_fit`)."""
+        return float(max(1, labels)) if self.segment_correction == "bonferroni" else 1.0
+
+    def _fit_segmented(self, trackers: list, encoders: list, reference: ReferenceData,
+                       overrides: dict) -> list[FittedTracker]:
+        """`_fit_trackers` with declared segments: one pass over the reference gives every chunk's
+        partials overall and per segment; the overall thresholds are learned as without segments,
+        each segment's by `fit_segments`."""
+        coder = SegmentCoder(self._segment_specs())
+        sources = [SegmentedSource(t, coder, encoder=e) for t, e in zip(trackers, encoders)]
+        if not reference.streamed:
+            frame = reference.frame
+            chunks = reference.known_chunks
+            n_rows = frame.n_rows
+            parts, wholes = [], []
+            for source in sources:
+                encoded = source.encode(frame)
+                parts.append([source.partial(encoded, c.rows) for c in chunks])
+                wholes.append(source.partial(encoded, slice(0, n_rows)))
+        else:
+            chunks, by_chunk, wholes = self._stream_reference_partials(sources, reference)
+            reference.chunks = chunks
+            parts = [[p[i] for p in by_chunk] for i in range(len(sources))]
+            frame, n_rows = reference.frame, reference.n_rows
+        sample_codes = coder.codes(frame)
+        self.segment_specs_ = dict(wholes[0].specs) if wholes else {}
+        divisor = self._segment_divisor(len(self.segment_specs_))
+        fitted = []
+        for source, tracker_parts, whole in zip(sources, parts, wholes):
+            overall = fit_from_partials(
+                source.tracker, ReferencePartials(chunks, [p.overall for p in tracker_parts], whole.overall, n_rows,
+                                                  source.encoder.encode(frame), frame.n_rows),
+                overrides, self.n_resamples, self.random_state, self.false_alarm_rate)
+            overall.segments = fit_segments(
+                source, overall, chunks, tracker_parts, whole, frame, sample_codes, source.encoder, n_rows,
+                overrides=overrides, n_resamples=self.n_resamples, seed=self.random_state,
+                false_alarm_rate=self.false_alarm_rate, min_rows=self.min_segment_rows, divisor=divisor)
+            fitted.append(overall)
+        if self._segment_shares:
+            in_frame = chunks if not reference.streamed else None
+            self.segment_shares_ = fit_shares(
+                in_frame if in_frame is not None else _sample_chunks(frame, chunks), sample_codes, frame.n_rows,
+                overrides=overrides, n_resamples=self.n_resamples, seed=self.random_state,
+                false_alarm_rate=self.false_alarm_rate, divisor=divisor)
+        return fitted
+
+    def _segment_rows(self, fitted: list[FittedTracker], chunks: list[Chunk], merged: list[list]) -> list[dict]:
+        """Every segment's rows of the analysis chunks (``merged[c][i]``: chunk c's partial of tracker i)."""
+        specs = self._segment_specs()
+        others = [other_label(spec) for spec in specs]
+        rows: list[dict] = []
+        for chunk, parts in zip(chunks, merged):
+            for f, part in zip(fitted, parts):
+                assert isinstance(part, SegmentedPartial) and f.segments is not None
+                rows += segment_chunk_rows(f.segments, chunk, part, {**(self.segment_specs_ or {}), **part.specs},
+                                           others, self.min_segment_rows, self.small_segments, "analysis")
+            if self.segment_shares_ is not None and parts:
+                first = parts[0]
+                assert isinstance(first, SegmentedPartial)
+                rows += share_rows(self.segment_shares_, chunk, first.rows,
+                                   {**(self.segment_specs_ or {}), **first.specs}, len(specs), "analysis")
+        return rows
+
+    def _segment_reference_rows(self, fitted: list[FittedTracker]) -> list[dict]:
+        rows: list[dict] = []
+        for f in fitted:
+            if f.segments is not None:
+                rows += f.segments.reference_table
+        for label, share in (self.segment_shares_ or {}).items():
+            rows += share.reference_table
+        return rows
 
     def _reference_chunks(self, frame: Frame) -> list[Chunk]:
         self.chunker_ = self._make_chunker()
@@ -142,7 +266,8 @@ class BaseCalculator:
     def _scan_reference(self, reference: DataLike, columns: list[str], ranges: Sequence[str] = (),
                         counts: dict[str, int | None] | None = None) -> ReferenceData:
         """First pass over a streamed reference (sample, row count, exact extras); makes the chunker."""
-        ref = scan_reference(reference, columns, self.timestamp, ranges=ranges, counts=counts,
+        ref = scan_reference(reference, self._with_segment_columns(columns), self.timestamp, ranges=ranges,
+                             counts=counts,
                              seed=self.random_state, timestamp_format=self.timestamp_format)
         self.chunker_ = self._make_chunker()
         check_reference_rows(self.chunker_, ref.n_rows)
@@ -158,6 +283,8 @@ class BaseCalculator:
         its random subsets are drawn from the sample.
         """
         encoders = encoders or trackers
+        if self._segment_specs():
+            return self._fit_segmented(trackers, encoders, reference, overrides)
         if not reference.streamed:
             frame = reference.frame
             return [fit_tracker(t, frame, reference.known_chunks, overrides, self.n_resamples, self.random_state,
@@ -190,13 +317,22 @@ class BaseCalculator:
         warn_few_reference_chunks(len(kept), [c.stop - c.start for c in kept])
         return [c.to_chunk() for c in kept], [c.merged for c in kept], wholes
 
-    def _result_from(self, fitted: list[FittedTracker], chunks: list[Chunk], values: list[list[dict]]) -> Result:
+    def _result_from(self, fitted: list[FittedTracker], built: list[OpenChunk]) -> Result:
+        """The result of the analysis chunks ``built`` (each with its merged partials), after the reference's rows."""
+        chunks = [c.to_chunk() for c in built]
+        segmented = bool(self._segment_specs())
+        merged = [[p.overall for p in c.merged] if segmented else c.merged for c in built]
+        values = [[f.tracker.finish(m[i], f.total if f.tracker.comparative else None) for m in merged]
+                  for i, f in enumerate(fitted)]
         rows = []
         for f in fitted:
             rows.extend(f.reference_table)
+        rows.extend(self._segment_reference_rows(fitted))
         for f, tracker_values in zip(fitted, values):
             rows.extend(tidy_rows(f, chunks, tracker_values, "analysis"))
-        df = rows_to_frame(rows, list(self._extra_columns))
+        if segmented:
+            rows.extend(self._segment_rows(fitted, chunks, [c.merged for c in built]))
+        df = rows_to_frame(rows, [*self._extra_columns, *self._segment_extra_columns()])
         warn_undefined(df, type(self).__name__)
         order = {"reference": 0, "analysis": 1}
         df = df.sort_values(
@@ -218,9 +354,9 @@ class BaseCalculator:
             if prepare is not None:
                 raise InvalidConfiguration("with a Spark DataFrame, join the late labels in Spark and pass no targets")
             return self._spark_result(fitted, data, columns, state)
-        built, new_state, skipped = self._accumulate([f.tracker for f in fitted], data, columns,
+        built, new_state, skipped = self._accumulate(self._sources([f.tracker for f in fitted]), data, columns,
                                                      streaming=streaming, state=state, prepare=prepare)
-        result = self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
+        result = self._result_from(fitted, built)
         result.state = new_state
         result.rows_skipped = skipped
         return result
@@ -254,11 +390,12 @@ class BaseCalculator:
             raise InvalidConfiguration("incremental runs (state=...) read parquet/CSV or in-memory data, not Spark")
         from seismo.chunks.spark import spark_chunk_partials
 
-        built = spark_chunk_partials([f.tracker for f in fitted], data, columns, self.timestamp, self.chunker_,
+        built = spark_chunk_partials(self._sources([f.tracker for f in fitted]), data,
+                                     self._with_segment_columns(columns), self.timestamp, self.chunker_,
                                      timestamp_format=self.timestamp_format)
         if not built:
             raise InvalidData("the analysis set is empty; there is nothing to monitor")
-        return self._result_from(fitted, [c.to_chunk() for c in built], finish_chunks(fitted, built))
+        return self._result_from(fitted, built)
 
     def _analysis_frames(self, data: DataLike, columns: list[str], streaming: bool | None,
                          state: StreamState | None) -> tuple[Iterator[Frame], int | None]:
@@ -268,7 +405,7 @@ class BaseCalculator:
         if should_stream(data, columns, streaming, "analysis"):
             self._check_analysis_types(read_schema(data, "analysis"))
             total = count_rows(data) if isinstance(self.chunker_, CountChunker) else None
-            return iter_frames(data, columns, self.timestamp, "analysis",
+            return iter_frames(data, self._with_segment_columns(columns), self.timestamp, "analysis",
                                timestamp_format=self.timestamp_format), total
         frame = self._load(data, columns, "analysis")
         if state is None:
@@ -378,6 +515,13 @@ class FeatureCalculator(BaseCalculator):
         self._require_fitted()
         return self._calculate_trackers(self.fitted_trackers_, analysis, list(self.schema_.names),
                                         streaming=streaming, state=state)
+
+
+def _sample_chunks(sample: Frame, chunks: list[Chunk]) -> list[Chunk]:
+    """A streamed reference's chunks as rows of its sample (the sample is in time order)."""
+    positions = row_positions(sample)
+    return [Chunk(c.index, c.key, int(np.searchsorted(positions, c.start)), int(np.searchsorted(positions, c.stop)),
+                  c.start_date, c.end_date) for c in chunks]
 
 
 def check_timestamp_format(fmt: str | None) -> None:

@@ -22,6 +22,7 @@ RESULT_COLUMNS: list[str] = [
     "chunk_end_date",
     "period",
     "column",
+    "segment",  # None: the overall rows; else the segment's label, e.g. "region=north" (docs/segments.md)
     "metric",
     "value",
     "sampling_error",

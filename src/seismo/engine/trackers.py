@@ -128,6 +128,7 @@ class FittedTracker:
     total: Partial | None = None  # the whole reference's partial, for comparative trackers
     reference_rows: float = 0.0  # rows the statistics counted in the whole reference
     reference_table: list[dict] = field(default_factory=list)
+    segments: Any = None  # declared segments: their thresholds (`seismo.engine.segment_fit.SegmentFit`)
 
 
 ROWS = (None, "_rows")  # a finish may report the rows it counted (labelled, non-missing)
@@ -186,21 +187,24 @@ def check_false_alarm_rate(rate: float | None) -> None:
 
 
 def chosen_threshold(name: str, default: Threshold, overrides: dict[str, Threshold],
-                     false_alarm_rate: float | None = None) -> Threshold:
+                     false_alarm_rate: float | None = None, rate_divisor: float = 1.0) -> Threshold:
     """The threshold a metric is learned with: the user's override, else its default.
 
     ``false_alarm_rate`` (a calculator's argument) restates the rate of a default that has one
     (`FalseAlarmThreshold`, keeping its sides; `MaterialThreshold`'s noise bound); a default
-    without a rate (a constant) and every override are used as they are.
+    without a rate (a constant) and every override are used as they are. ``rate_divisor``
+    divides that rate: S segments tested together each get rate / S (Bonferroni), so the
+    family keeps the stated rate (`seismo.engine.segment_fit`).
     """
     if name in overrides:
         return overrides[name]
-    if false_alarm_rate is None or not dataclasses.is_dataclass(default):
+    if (false_alarm_rate is None and rate_divisor == 1.0) or not dataclasses.is_dataclass(default):
         return default
     if "false_alarm_rate" not in {f.name for f in dataclasses.fields(default)}:
         return default
+    rate = float(false_alarm_rate) if false_alarm_rate is not None else float(cast(Any, default).false_alarm_rate)
     # the field check above is what mypy cannot see: not every Threshold has the field
-    return dataclasses.replace(cast(Any, default), false_alarm_rate=float(false_alarm_rate))
+    return dataclasses.replace(cast(Any, default), false_alarm_rate=rate / rate_divisor)
 
 
 def fit_tracker(
@@ -245,6 +249,7 @@ class ReferencePartials:
     n_rows: int
     sample: Any
     sample_rows: int
+    chunk_rows: list[int] | None = None  # a segment's rows in each chunk (None: each chunk's size)
 
 
 def fit_from_partials(
@@ -254,6 +259,7 @@ def fit_from_partials(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     false_alarm_rate: float | None = None,
+    rate_divisor: float = 1.0,
 ) -> FittedTracker:
     """Learn thresholds and sampling errors of one tracker from its reference partials.
 
@@ -262,17 +268,19 @@ def fit_from_partials(
     size (at most half the rows they are drawn from). Every such value is put on
     the unit scale of its metric's `Scaling`, thresholds are learned there, and
     they are mapped back at each chunk's own size when rows are built. Each metric's
-    threshold is `chosen_threshold` (``false_alarm_rate`` restates its default's rate).
+    threshold is `chosen_threshold` (``false_alarm_rate`` restates its default's rate, which
+    ``rate_divisor`` divides).
     """
     chunks, whole, n_rows = reference.chunks, reference.whole, reference.n_rows
+    sizes = np.array(reference.chunk_rows if reference.chunk_rows is not None else [c.size for c in chunks])
     total = whole if tracker.comparative else None
     reference_rows = float(tracker.finish(whole, whole if tracker.comparative else None).get(ROWS, n_rows))
     contiguous = [tracker.finish(part, _rest(tracker, total, part)) for part in reference.parts]
     drawn_from = reference.sample_rows
-    size = max(1, min(int(np.median([c.size for c in chunks])), n_rows // 2, drawn_from // 2))
+    size = max(1, min(int(np.median(sizes)), n_rows // 2, drawn_from // 2))
     resampled = (_resampled(tracker, reference.sample, drawn_from, size, n_resamples, total, seed)
                  if drawn_from > 1 else [])
-    n_c, m_c = _sizes(contiguous, np.array([c.size for c in chunks]), reference_rows)
+    n_c, m_c = _sizes(contiguous, sizes, reference_rows)
     n_r, m_r = _sizes(resampled, np.full(len(resampled), size), reference_rows)
     fitted: dict[str, FittedMetric] = {}
     for info in tracker.metric_infos():
@@ -283,12 +291,12 @@ def fit_from_partials(
             n_r_m, m_r_m = n_r, m_r
         scale = info.scaling.fit(np.r_[cont, res], np.r_[n_c, n_r_m], np.r_[m_c, m_r_m])
         z_cont, z_res = scale.to_unit(cont, n_c, m_c), scale.to_unit(res, n_r_m, m_r_m)
-        threshold = chosen_threshold(info.name, info.threshold, overrides, false_alarm_rate)
+        threshold = chosen_threshold(info.name, info.threshold, overrides, false_alarm_rate, rate_divisor)
         finite = z_res[np.isfinite(z_res)]
         unit_std = float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
         fitted[info.name] = FittedMetric(info, threshold.learn(z_cont, z_res, scale, info.quadratic), scale, unit_std)
     result = FittedTracker(tracker, fitted, total, reference_rows)
-    result.reference_table = tidy_rows(result, chunks, contiguous, "reference")
+    result.reference_table = tidy_rows(result, chunks, contiguous, "reference", sizes=list(sizes))
     return result
 
 
@@ -300,13 +308,18 @@ def finish_chunks(fitted: list[FittedTracker], chunks: list[OpenChunk]) -> list[
     ]
 
 
-def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], period: str) -> list[dict]:
-    """One row per chunk × metric, with bounds and errors at the chunk's own size."""
+def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], period: str,
+              sizes: Sequence[float] | None = None) -> list[dict]:
+    """One row per chunk × metric, with bounds and errors at the chunk's own size.
+
+    ``sizes``: the rows each value summarises where that is not the chunk's size (a segment's
+    rows in it); a value that reports the rows it counted (``ROWS``) overrides both.
+    """
     rows = []
-    for chunk, chunk_values_ in zip(chunks, values):
+    for i, (chunk, chunk_values_) in enumerate(zip(chunks, values)):
         shared = {k[1]: v for k, v in chunk_values_.items()
                   if isinstance(k, tuple) and k[0] is None and not k[1].startswith("_")}
-        n = float(chunk_values_.get(ROWS, chunk.size))
+        n = float(chunk_values_.get(ROWS, chunk.size if sizes is None else sizes[i]))
         for name, metric in fitted.metrics.items():
             value = float(chunk_values_.get(name, np.nan))
             info = metric.info
@@ -325,6 +338,7 @@ def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], pe
                 "chunk_end_date": chunk.end_date,
                 "period": period,
                 "column": fitted.tracker.column,
+                "segment": None,  # the overall rows; `seismo.engine.segment_fit` labels a segment's
                 "metric": name,
                 "value": value,
                 "sampling_error": se,
@@ -347,7 +361,8 @@ def rows_to_frame(rows: list[dict], extra_columns: Sequence[str] = ()) -> pd.Dat
         df[c] = pd.to_datetime(df[c])
     for c in ("value", "sampling_error", "lower_confidence", "upper_confidence", "lower_threshold", "upper_threshold"):
         df[c] = df[c].astype(float)
-    df["column"] = df["column"].astype(object).where(df["column"].notna(), None)
+    for c in ("column", "segment"):
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
     df["alert"] = is_alert(df["value"].to_numpy(), df["lower_threshold"].to_numpy(), df["upper_threshold"].to_numpy())
     return df[RESULT_COLUMNS + [c for c in extra_columns if c not in RESULT_COLUMNS]]
 

@@ -18,9 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete, TrustKind
+from seismo._typing import (
+    ClassificationProblemType,
+    ConfusionNormalization,
+    Incomplete,
+    SegmentCorrection,
+    Segments,
+    SmallSegments,
+    TrustKind,
+)
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
 from seismo.data.frame import Frame
+from seismo.engine.segments import DEFAULT_MIN_SEGMENT_ROWS
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
 from seismo.errors import InvalidConfiguration
 from seismo.metrics.partials import ClassificationPartial, bin_scores
@@ -154,6 +163,10 @@ class CBPE(Estimator):
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         if problem_type == "regression":
             raise InvalidConfiguration(
@@ -164,6 +177,8 @@ class CBPE(Estimator):
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
             timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
+            segments=segments, min_segment_rows=min_segment_rows, small_segments=small_segments,
+            segment_correction=segment_correction,
         )
         self.problem_type = problem_type
         self.y_pred_proba = y_pred_proba

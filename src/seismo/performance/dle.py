@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seismo._typing import Incomplete, TrustKind
+from seismo._typing import Incomplete, SegmentCorrection, Segments, SmallSegments, TrustKind
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
 from seismo.data.columns import build_schema
 from seismo.data.frame import Frame
 from seismo.engine.result import Result
+from seismo.engine.segments import DEFAULT_MIN_SEGMENT_ROWS
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS
 from seismo.errors import InvalidData
 from seismo.metrics.partials import LossSums
@@ -107,12 +108,18 @@ class DLE(Estimator):
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         super().__init__(
             timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
             timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
+            segments=segments, min_segment_rows=min_segment_rows, small_segments=small_segments,
+            segment_correction=segment_correction,
         )
         self.y_pred = y_pred
         self.y_true = y_true

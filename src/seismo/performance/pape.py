@@ -77,10 +77,18 @@ from typing import Any
 
 import numpy as np
 
-from seismo._typing import ClassificationProblemType, ConfusionNormalization, Incomplete
+from seismo._typing import (
+    ClassificationProblemType,
+    ConfusionNormalization,
+    Incomplete,
+    SegmentCorrection,
+    Segments,
+    SmallSegments,
+)
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunk, Chunker
 from seismo.data.frame import Frame
 from seismo.engine.domain_fit import DEFAULT_MAX_ROWS, DEFAULT_N_SPLITS, FeatureEncoder
+from seismo.engine.segments import DEFAULT_MIN_SEGMENT_ROWS
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES
 from seismo.errors import InvalidConfiguration
 from seismo.metrics.partials import ClassificationPartial, bin_scores
@@ -257,6 +265,10 @@ class PAPE(CBPE):
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         super().__init__(
             problem_type, y_pred_proba, y_pred, y_true, timestamp, id, metrics, chunk_size, chunk_number,
@@ -266,6 +278,8 @@ class PAPE(CBPE):
             normalize_confusion_matrix=normalize_confusion_matrix, n_resamples=n_resamples,
             random_state=random_state,
             timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
+            segments=segments, min_segment_rows=min_segment_rows, small_segments=small_segments,
+            segment_correction=segment_correction,
         )
         self.max_reference_rows = max_reference_rows
         self.weight_clip = weight_clip

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seismo._typing import SegmentCorrection, Segments, SmallSegments
 from seismo.chunks.accumulator import StreamState
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
 from seismo.chunks.reference import ReferenceData
@@ -24,6 +25,7 @@ from seismo.data.io import DataLike, read_schema, read_table, record_batches
 from seismo.engine.calculator import BaseCalculator, is_spark
 from seismo.engine.result import Result
 from seismo.engine.sampling_error import Scaling
+from seismo.engine.segments import DEFAULT_MIN_SEGMENT_ROWS
 from seismo.engine.thresholds import PERFORMANCE_THRESHOLD, resolve_thresholds
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, ROWS, MetricInfo
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
@@ -289,12 +291,18 @@ class RealizedPerformance(BaseCalculator):
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         super().__init__(
             timestamp=timestamp, chunk_size=chunk_size, chunk_number=chunk_number, chunk_period=chunk_period,
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
             timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
+            segments=segments, min_segment_rows=min_segment_rows, small_segments=small_segments,
+            segment_correction=segment_correction,
         )
         self.problem_type = problem_type
         self.y_pred_proba = y_pred_proba

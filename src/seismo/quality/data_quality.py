@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from seismo._typing import DataLike, Incomplete
+from seismo._typing import DataLike, Incomplete, SegmentCorrection, Segments, SmallSegments
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker, PeriodChunker
 from seismo.data.categories import category_bins
 from seismo.data.frame import Frame
 from seismo.engine.calculator import FeatureCalculator
 from seismo.engine.sampling_error import EXTENSIVE, FIXED, PROPORTION
+from seismo.engine.segments import DEFAULT_MIN_SEGMENT_ROWS
 from seismo.engine.thresholds import TWO_SIDED_THRESHOLD, ConstantThreshold, resolve_thresholds
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE, DEFAULT_RESAMPLES, MetricInfo
 from seismo.errors import InvalidConfiguration
@@ -208,7 +209,13 @@ class RowCountTracker:
 
 
 class DataQuality(FeatureCalculator):
-    """Data-quality statistics per column and chunk, with thresholds from the reference."""
+    """Data-quality statistics per column and chunk, with thresholds from the reference.
+
+    With declared segments it also reports each segment's share of the chunk's rows
+    (``segment_share``), so a segment that grows (or appears) alerts.
+    """
+
+    _segment_shares = True
 
     def __init__(
         self,
@@ -231,6 +238,10 @@ class DataQuality(FeatureCalculator):
         random_state: int = DEFAULT_RANDOM_STATE,
         timestamp_format: str | None = None,
         false_alarm_rate: float | None = None,
+        segments: Segments | None = None,
+        min_segment_rows: int = DEFAULT_MIN_SEGMENT_ROWS,
+        small_segments: SmallSegments = "other",
+        segment_correction: SegmentCorrection = "bonferroni",
     ):
         super().__init__(
             columns=columns, column_types=column_types, y_pred_proba=y_pred_proba, y_pred=y_pred,
@@ -239,6 +250,8 @@ class DataQuality(FeatureCalculator):
             chunker=chunker, incomplete=incomplete, thresholds=thresholds, n_resamples=n_resamples,
             random_state=random_state,
             timestamp_format=timestamp_format, false_alarm_rate=false_alarm_rate,
+            segments=segments, min_segment_rows=min_segment_rows, small_segments=small_segments,
+            segment_correction=segment_correction,
         )
         self.metrics = metrics
 
