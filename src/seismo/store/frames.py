@@ -4,6 +4,11 @@ The `results` table has one SQL column per `Result.to_df()` column, plus `realiz
 further column (`p_value`, `targets_missing_rate`, `trust`, ...) goes into the row's JSON
 `extras`, keeping only its non-null values. Each run records the pandas dtype of every
 column it wrote, in order, so reading casts the rows back to exactly what was written.
+
+`segment` (schema version 3) is a column of its own: the label of a declared segment's row
+(``"region=north"``), None for the overall rows. A frame without it, as written before
+segments existed, is stored with NULL there and read back without it; a segmented
+result's `segment_rows` and `segment_thresholds` are extras like any other.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import pandas as pd
 
 from seismo.engine.result import RESULT_COLUMNS
 from seismo.errors import StoreError
-from seismo.store.tables import NAME_LENGTH, check_name
+from seismo.store.tables import NAME_LENGTH, SEGMENT_LENGTH, check_name, check_segment
 
-KEY_COLUMNS = ["calculator", "period", "chunk_key", "column", "metric"]  # a re-written row replaces its match
-REQUIRED_COLUMNS = ["calculator", *RESULT_COLUMNS]
-TYPED_COLUMNS = [*REQUIRED_COLUMNS, "realized"]  # each has its own SQL column
+# a re-written row replaces its match; rows of different segments (None = overall) are different rows
+KEY_COLUMNS = ["calculator", "period", "chunk_key", "segment", "column", "metric"]
+OPTIONAL_COLUMNS = ("segment", "realized")  # own SQL columns, NULL when a frame lacks them
+REQUIRED_COLUMNS = ["calculator", *[c for c in RESULT_COLUMNS if c not in OPTIONAL_COLUMNS]]
+TYPED_COLUMNS = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]  # each has its own SQL column
 DATE_COLUMNS = ("chunk_start_date", "chunk_end_date")
 RESERVED_COLUMNS = ("id", "model", "run_id", "extras")  # the store's own columns
 NOT_NULL_COLUMNS = ("calculator", "chunk_index", "chunk_key", "period", "metric", "alert")
@@ -32,7 +39,7 @@ PERIODS = ("reference", "analysis")
 REPORT_DTYPES = {
     "calculator": "str", "chunk_index": "int64", "chunk_key": "str", "chunk_start_index": "int64",
     "chunk_end_index": "int64", "chunk_start_date": "datetime64[ns]", "chunk_end_date": "datetime64[ns]",
-    "period": "str", "column": "object", "metric": "str", "value": "float64", "sampling_error": "float64",
+    "period": "str", "column": "object", "segment": "object", "metric": "str", "value": "float64", "sampling_error": "float64",
     "lower_confidence": "float64", "upper_confidence": "float64", "lower_threshold": "float64",
     "upper_threshold": "float64", "alert": "bool",
 }
@@ -93,14 +100,29 @@ def validate(results: pd.DataFrame) -> None:
         long = values[values.str.len() > NAME_LENGTH]
         if len(long):
             check_name(long.iloc[0], f"results column {name!r} holds {len(long):,} value(s) over the limit; the first")
+    if "segment" in results.columns:
+        _check_segments(results["segment"])
     bad = sorted(set(results["period"]) - set(PERIODS))
     if bad:
         raise StoreError(f"results column 'period' holds {bad}; only {list(PERIODS)} are valid")
-    duplicated = results.duplicated(subset=KEY_COLUMNS)
+    key = [c for c in KEY_COLUMNS if c in results.columns]
+    duplicated = results.duplicated(subset=key)
     if duplicated.any():
-        first = results.loc[duplicated, KEY_COLUMNS].iloc[0].to_dict()
-        raise StoreError(f"results has {int(duplicated.sum())} rows repeating a (calculator, period, chunk_key, "
-                         f"column, metric) key, e.g. {first}; each chunk × column × metric must appear once")
+        first = results.loc[duplicated, key].iloc[0].to_dict()
+        raise StoreError(f"results has {int(duplicated.sum())} rows repeating a ({', '.join(key)}) key, "
+                         f"e.g. {first}; each chunk × segment × column × metric must appear once")
+
+
+def _check_segments(segments: pd.Series) -> None:
+    """Segment labels are strings (None: an overall row) that fit the column."""
+    labels = segments.dropna()
+    odd = labels[[not isinstance(v, str) for v in labels]]
+    if len(odd):
+        raise StoreError(f"results column 'segment' holds {len(odd):,} value(s) that are not strings, e.g. "
+                         f"{odd.iloc[0]!r}; use a label such as 'region=north', or None for the overall rows")
+    long = labels[labels.str.len() > SEGMENT_LENGTH]
+    if len(long):
+        check_segment(long.iloc[0], f"results column 'segment' holds {len(long):,} label(s) over the limit; the first")
 
 
 def to_rows(results: pd.DataFrame, model: str, run_id: int) -> tuple[list[dict[str, Any]], dict[str, str]]:

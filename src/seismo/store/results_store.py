@@ -325,23 +325,29 @@ class ResultsStore:
 
     def _delete_replaced(self, conn: Connection, model: str, rows: list[dict[str, Any]]) -> None:
         """Delete the stored rows of `model` that `rows` replace: the same (calculator, period,
-        chunk_key, column, metric), or, for a positional chunk (``[start:end]``), the same start.
+        chunk_key, segment, column, metric), or, for a positional chunk (``[start:end]``), the
+        same start, segment, column and metric.
 
         The second rule is for incremental runs: a still-open size chunk keeps its start while
         its key's end grows (``[3000:4320]`` becomes ``[3000:5999]``). Period keys (``2026-W07``)
         are matched by key only, because a windowed source may put another period at the same
-        position. Candidates are found chunk by chunk and deleted by id.
+        position. Candidates are found chunk by chunk (through ``ix_results_chunk``, which
+        leaves the segment out: it only narrows the search, the segment is compared here) and
+        deleted by id. A row's segment is part of its key, None (the overall rows, and every
+        row stored before segments) included: re-writing segment ``region=north`` of a chunk
+        leaves the chunk's overall rows and its other segments' rows stored.
         """
         wanted = {tuple(r[k] for k in frames.KEY_COLUMNS) for r in rows}
         chunks: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for calculator, period, chunk_key, _, _ in wanted:
+        for calculator, period, chunk_key, *_ in wanted:
             chunks[(calculator, period)].add(chunk_key)
         by_start: dict[tuple[str, str], set[int]] = defaultdict(set)
         wanted_by_start = set()
         for r in rows:
             if str(r["chunk_key"]).startswith("["):
                 by_start[(r["calculator"], r["period"])].add(int(r["chunk_start_index"]))
-                wanted_by_start.add((r["calculator"], r["period"], int(r["chunk_start_index"]), r["column"], r["metric"]))
+                wanted_by_start.add((r["calculator"], r["period"], int(r["chunk_start_index"]), r["segment"],
+                                     r["column"], r["metric"]))
         doomed: list[int] = []
         key_columns = [RESULTS.c[k] for k in frames.KEY_COLUMNS]
         for (calculator, period), keys in chunks.items():
@@ -352,12 +358,12 @@ class ResultsStore:
                 doomed.extend(row[0] for row in found if tuple(row[1:]) in wanted)
         for (calculator, period), starts in by_start.items():
             for batch in _batches(sorted(starts), IN_BATCH):
-                found = conn.execute(sa.select(RESULTS.c.id, RESULTS.c.chunk_start_index, RESULTS.c.column,
-                                               RESULTS.c.metric).where(
+                found = conn.execute(sa.select(RESULTS.c.id, RESULTS.c.chunk_start_index, RESULTS.c.segment,
+                                               RESULTS.c.column, RESULTS.c.metric).where(
                     RESULTS.c.model == model, RESULTS.c.calculator == calculator, RESULTS.c.period == period,
                     RESULTS.c.chunk_key.startswith("["), RESULTS.c.chunk_start_index.in_(batch)))
                 doomed.extend(row[0] for row in found
-                              if (calculator, period, int(row[1]), row[2], row[3]) in wanted_by_start)
+                              if (calculator, period, int(row[1]), *row[2:]) in wanted_by_start)
         for batch in _batches(sorted(set(doomed)), IN_BATCH):
             conn.execute(RESULTS.delete().where(RESULTS.c.id.in_(batch)))
 
@@ -408,12 +414,21 @@ class ResultsStore:
     @_refusals("read results")
     def results(self, model: str, *, calculator: str | Iterable[str] | None = None,
                 metric: str | Iterable[str] | None = None, column: str | Iterable[str] | None = None,
-                period: str | None = None, since: Any = None) -> pd.DataFrame:
+                period: str | None = None, since: Any = None, segments: str | Iterable[str] | None = None,
+                overall_only: bool = False) -> pd.DataFrame:
         """The stored rows of `model`, as `commit_run` was given them (same columns and dtypes).
 
         Ordered by calculator, period (reference first) and chunk_index. `since` keeps the
         chunks that start at or after it (a date, or anything `pd.Timestamp` reads; naive
         means UTC).
+
+        Segments: by default (``segments=None``, or ``"*"``) every row is returned, the overall
+        rows (``segment`` None) and every segment's. ``segments`` keeps the rows of the named
+        segment labels only, e.g. ``"region=north"`` or ``["region=north", "region=(other)"]``;
+        a label is matched exactly, and no label is special (a segment named ``overall`` is just
+        that). ``overall_only=True`` keeps only the overall rows: those of unsegmented
+        calculators and the whole-chunk rows of segmented ones, which is every row a store held
+        before segments existed. Passing both is a `StoreError`.
         """
         names = [c.name for c in RESULTS.columns if c.name not in ("id", "model")]
         query = sa.select(*[RESULTS.c[n] for n in names]).where(RESULTS.c.model == model)
@@ -421,6 +436,14 @@ class ResultsStore:
             values = _as_list(value)
             if values is not None:
                 query = query.where(RESULTS.c[name].in_(values))
+        labels = None if segments == "*" else _as_list(segments)
+        if overall_only and labels is not None:
+            raise StoreError(f"pass segments ({labels}) or overall_only=True, not both: overall_only keeps only "
+                             "the rows of no segment")
+        if overall_only:
+            query = query.where(RESULTS.c.segment.is_(None))
+        elif labels is not None:
+            query = query.where(RESULTS.c.segment.in_(labels))
         if period not in (None, "all"):
             if period not in frames.PERIODS:
                 raise StoreError(f"period is {period!r}; use 'reference', 'analysis' or None for both")

@@ -5,7 +5,8 @@ steps that bring a database from one version to the next; step ``i`` (1-based) m
 store from version ``i - 1`` to ``i``. A released step is never edited: a change to the
 schema is a new step at the end (``ALTER TABLE ... ADD COLUMN``, a new index, a data
 fix), plus the matching change to `TABLES`. Step 1 therefore builds its tables from its
-own frozen definition, `_tables_v1`, not from `TABLES`. See docs/store.md.
+own frozen definition, `_tables_v1`, not from `TABLES`, and later steps name what they
+add themselves. See docs/store.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from seismo.errors import StoreError
 # for a table that grows by every chunk × column × metric of every run.
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _NAME = 200  # model, calculator, metric and state-key names
+_SEGMENT = 400  # segment labels: "region=north, channel=web" (version 3)
 _PG_MIGRATION_LOCK = 0x5E15_3000  # pg_advisory_xact_lock key: one migrator at a time
 
 
@@ -106,7 +108,7 @@ def _tables_v1(meta: sa.MetaData) -> dict[str, sa.Table]:
 
 
 METADATA = sa.MetaData()
-TABLES = _tables_v1(METADATA)  # the current schema: version 1's tables, and version 2's indexes (below)
+TABLES = _tables_v1(METADATA)  # the current schema: version 1's tables, and versions 2 and 3 (below)
 
 
 def _create_v1(conn: Connection) -> None:
@@ -124,10 +126,26 @@ def _index_what_every_run_reads_v2(conn: Connection) -> None:
     sa.Index("ix_results_end", results.c.model, results.c.period, results.c.chunk_end_date).create(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _index_what_every_run_reads_v2]
-# version 2's indexes on the current tables too, which is what the code queries (docs/store.md, rule 1)
-sa.Index("ix_results_alert", TABLES["results"].c.model, TABLES["results"].c.period, TABLES["results"].c.alert)
-sa.Index("ix_results_end", TABLES["results"].c.model, TABLES["results"].c.period, TABLES["results"].c.chunk_end_date)
+def _add_segments_v3(conn: Connection) -> None:
+    """A nullable `segment` label on every result row (issue 14: results per declared segment,
+    ``"region=north, channel=web"``; NULL = the overall rows, which every row stored before is),
+    and an index on it for reading one model's calculator per segment. Rows already stored are
+    kept as they are: an added nullable column needs no rewrite on SQLite or PostgreSQL."""
+    column = conn.dialect.identifier_preparer.quote("segment")
+    kind = sa.String(_SEGMENT).compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE results ADD COLUMN {column} {kind}")
+    results = _tables_v1(sa.MetaData())["results"]
+    results.append_column(sa.Column("segment", sa.String(_SEGMENT)))
+    sa.Index("ix_results_segment", results.c.model, results.c.calculator, results.c.segment).create(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _index_what_every_run_reads_v2, _add_segments_v3]
+# versions 2 and 3 on the current tables too, which is what the code queries (docs/store.md, rule 1)
+_RESULTS = TABLES["results"]
+sa.Index("ix_results_alert", _RESULTS.c.model, _RESULTS.c.period, _RESULTS.c.alert)
+sa.Index("ix_results_end", _RESULTS.c.model, _RESULTS.c.period, _RESULTS.c.chunk_end_date)
+_RESULTS.append_column(sa.Column("segment", sa.String(_SEGMENT)))  # null: the overall rows
+sa.Index("ix_results_segment", _RESULTS.c.model, _RESULTS.c.calculator, _RESULTS.c.segment)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -156,6 +174,16 @@ def check_name(value: str, what: str) -> None:
     if len(value) > NAME_LENGTH:
         raise StoreError(f"{what} is {len(value):,} characters long; the store holds names of up to "
                          f"{NAME_LENGTH} characters: {value[:60]!r}...")
+
+
+SEGMENT_LENGTH = _SEGMENT  # the longest segment label stored
+
+
+def check_segment(value: str, what: str) -> None:
+    """Refuse a segment label longer than its column, the same on every database (as `check_name`)."""
+    if len(value) > SEGMENT_LENGTH:
+        raise StoreError(f"{what} is {len(value):,} characters long; the store holds segment labels of up to "
+                         f"{SEGMENT_LENGTH} characters: {value[:60]!r}...")
 
 
 def current_version(engine: Engine, where: str) -> int:
