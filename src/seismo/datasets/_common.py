@@ -5,7 +5,7 @@ Nothing here draws feature values; each generator module owns its story.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # LightGBM is imported when a model is trained, not with seismo
@@ -122,6 +122,38 @@ def fit_classifier(
     return model
 
 
+def fit_binary(
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    columns: Sequence[str],
+    categories: dict[str, list[str]],
+    seed: int,
+) -> tuple[lgb.LGBMClassifier, float]:
+    """A binary model of ``columns`` and its decision threshold.
+
+    The threshold flags, on the training sample, as many rows as are positive
+    there (the training positive-rate quantile of the predicted probabilities),
+    so ``y_pred`` flags about as many rows as the target holds.
+    """
+    X = model_frame(train, columns, categories)
+    model = fit_classifier(X, y_train, seed)
+    # np.asarray: LightGBM's annotation also allows the list of sparse matrices of pred_contrib
+    train_proba = np.asarray(model.predict_proba(X))[:, 1]
+    return model, float(np.quantile(train_proba, 1.0 - y_train.mean()))
+
+
+def binary_outputs(
+    model: lgb.LGBMClassifier,
+    threshold: float,
+    features: pd.DataFrame,
+    columns: Sequence[str],
+    categories: dict[str, list[str]],
+) -> dict[str, np.ndarray]:
+    """``y_pred_proba`` (clipped) and ``y_pred`` (1 from ``threshold`` on) of ``features``."""
+    proba = clip_proba(np.asarray(model.predict_proba(model_frame(features, columns, categories)))[:, 1])
+    return {"y_pred_proba": proba, "y_pred": (proba >= threshold).astype(np.int64)}
+
+
 def fit_regressor(X: pd.DataFrame, y: np.ndarray, seed: int, **overrides) -> lgb.LGBMRegressor:
     import lightgbm as lgb
 
@@ -148,6 +180,29 @@ def assemble(
     for column, values in extra.items():
         frame[column] = values
     return frame
+
+
+def labelled_frames(
+    reference: pd.DataFrame,
+    analysis: pd.DataFrame,
+    target: str,
+    y: tuple[np.ndarray, np.ndarray],
+    ts: tuple[np.ndarray, np.ndarray],
+    outputs: Callable[[pd.DataFrame], dict[str, np.ndarray]],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The loaders' ``(reference, analysis, analysis_targets)`` from features, labels and times.
+
+    Ids count up from 0 through the reference and on through the analysis;
+    ``y`` and ``ts`` hold the reference's then the analysis' labels and times,
+    and ``outputs`` scores a frame of features.
+    """
+    n_reference, n_analysis = len(reference), len(analysis)
+    ids_reference = np.arange(n_reference, dtype=np.int64)
+    ids_analysis = np.arange(n_reference, n_reference + n_analysis, dtype=np.int64)
+    reference_frame = assemble(ids_reference, ts[0], reference, {target: y[0], **outputs(reference)})
+    analysis_frame = assemble(ids_analysis, ts[1], analysis, outputs(analysis))
+    targets = pd.DataFrame({"id": ids_analysis, target: y[1]})
+    return reference_frame, analysis_frame, targets
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

@@ -167,32 +167,21 @@ def _simulate(seed: int = 0, n_reference: int = 50_000, n_analysis: int = 50_000
 
     train = _draw_features(rng, N_TRAIN, drifted=False)
     y_train = (rng.random(N_TRAIN) < default_probability(train)).astype(np.int64)
-    model = _common.fit_classifier(
-        _common.model_frame(train, FEATURES, CATEGORIES), y_train, seed
-    )
-    # np.asarray: LightGBM's annotation also allows the list of sparse matrices of pred_contrib
-    train_proba = np.asarray(model.predict_proba(_common.model_frame(train, FEATURES, CATEGORIES)))[:, 1]
-    threshold = float(np.quantile(train_proba, 1.0 - y_train.mean()))
+    model, threshold = _common.fit_binary(train, y_train, FEATURES, CATEGORIES, seed)
 
     reference, analysis = _common.draw_periods(rng, _draw_features, n_reference, n_analysis)
     y_reference = (rng.random(n_reference) < default_probability(reference)).astype(np.int64)
     y_analysis = (rng.random(n_analysis) < default_probability(analysis)).astype(np.int64)
-    ts_reference, ts_analysis = _common.period_timestamps(rng, n_reference, n_analysis)
-
-    def outputs(features: pd.DataFrame) -> dict[str, np.ndarray]:
-        proba = _common.clip_proba(
-            np.asarray(model.predict_proba(_common.model_frame(features, FEATURES, CATEGORIES)))[:, 1]
-        )
-        return {"y_pred_proba": proba, "y_pred": (proba >= threshold).astype(np.int64)}
-
-    ids_reference = np.arange(n_reference, dtype=np.int64)
-    ids_analysis = np.arange(n_reference, n_reference + n_analysis, dtype=np.int64)
-    reference_frame = _common.assemble(
-        ids_reference, ts_reference, reference, {TARGET: y_reference, **outputs(reference)}
+    ts = _common.period_timestamps(rng, n_reference, n_analysis)
+    frames = _common.labelled_frames(
+        reference,
+        analysis,
+        TARGET,
+        (y_reference, y_analysis),
+        ts,
+        lambda features: _common.binary_outputs(model, threshold, features, FEATURES, CATEGORIES),
     )
-    analysis_frame = _common.assemble(ids_analysis, ts_analysis, analysis, outputs(analysis))
-    targets = pd.DataFrame({"id": ids_analysis, TARGET: y_analysis})
-    return reference_frame, analysis_frame, targets, model, threshold
+    return (*frames, model, threshold)
 
 
 def load_synthetic_credit(

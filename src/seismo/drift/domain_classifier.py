@@ -241,6 +241,10 @@ class DomainClassifierDrift(FeatureCalculator):
         uniform sample of the reference (`seismo.chunks.reference.REFERENCE_SAMPLE_ROWS` rows at most),
         each reference chunk being represented by its sampled rows; categories are exact.
         """
+        if self.segments:
+            raise InvalidConfiguration("DomainClassifierDrift does not monitor segments yet (one classifier per chunk "
+                                       "and segment); use PCADrift or UnivariateDrift with segments=, and this "
+                                       "calculator for the whole (docs/segments.md)")
         self._check_config()
         ref = self._reference_features(reference, streaming)
         frame = ref.frame

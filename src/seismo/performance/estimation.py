@@ -12,6 +12,7 @@ classifier per analysis chunk that PAPE also reweights with.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 from typing import Any, Self
@@ -28,6 +29,8 @@ from seismo.data.io import read_schema
 from seismo.engine.calculator import BaseCalculator, is_spark
 from seismo.engine.domain_fit import DomainFitCache, FeatureEncoder
 from seismo.engine.result import Result
+from seismo.engine.segment_fit import BORROWED, TOO_FEW, SegmentFit, labelled
+from seismo.engine.segments import SegmentCoder, group_rows, other_label, segment_frame
 from seismo.engine.trackers import (
     ROWS,
     EstimationTracker,
@@ -225,8 +228,90 @@ class Estimator(BaseCalculator):
                                                  for c, whole in zip(in_frame, chunks)])
         real_values = _realized_from_rows(fitted_real.reference_table, chunks)
         self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
+        if self.segments:
+            self.reference_rows_ += self._segment_reference_rows(frame, in_frame, chunks, sampled)
         self.fitted_ = True
         return self
+
+    # -- declared segments: each segment's rows estimated on their own (docs/segments.md) -----
+    def _segment_fit(self) -> SegmentFit:
+        fit = self.realized_.fitted_trackers_[0].segments
+        assert isinstance(fit, SegmentFit), "a segmented estimator's RealizedPerformance is segmented too"
+        return fit
+
+    def _segment_tracker(self, realized: FittedTracker) -> FittedTracker:
+        """The estimate's tracker with a segment's thresholds (learned on its realized values)."""
+        return FittedTracker(self._tracker_, realized.metrics, reference_rows=realized.reference_rows)
+
+    def _segment_reference_rows(self, frame: Frame, in_frame: list[Chunk], chunks: list[Chunk],
+                                sampled: bool) -> list[dict]:
+        """Every reference segment's estimates per reference chunk (out of fold, like the overall ones),
+        beside its realized values, with the segment's thresholds."""
+        fit = self._segment_fit()
+        tracker = self._tracker_
+        encoded = tracker.encode_reference(frame)
+        realized = {(r["segment"], r["chunk_index"], r["metric"]): (r["value"], r["segment_rows"])
+                    for r in fit.reference_table}
+        names = list(self.fitted_tracker_.metrics)
+        rows: list[dict] = []
+        for codes in SegmentCoder(self._segment_specs()).codes(frame):
+            for code, members in group_rows(codes.codes, slice(0, frame.n_rows)):
+                label = codes.labels[code]
+                fitted, source = fit.for_segment(label)
+                for local, whole in zip(in_frame, chunks):
+                    picked = members[(members >= local.start) & (members < local.stop)]
+                    if picked.size == 0:
+                        continue
+                    values = tracker.finish(tracker.partial(encoded, picked), None)
+                    n = float(picked.size)
+                    if sampled:  # the segment's rows in the whole chunk, as the realized pass counted them
+                        values.pop(ROWS, None)
+                        n = next((float(realized[(label, whole.index, m)][1]) for m in names
+                                  if (label, whole.index, m) in realized), n)
+                    trust = self.trust_.analysis_values(None, int(n)) if self.trust_ is not None else empty_values()
+                    values = {**values, **with_size_verdict(trust, int(n), self._smallest_reference_chunk())}
+                    values.update({(m, REALIZED): realized.get((label, whole.index, m), (np.nan, n))[0]
+                                   for m in names})
+                    rows += labelled(tidy_rows(self._segment_tracker(fitted), [whole], [values], "reference",
+                                               sizes=[n]), label, [n], source)
+        return rows
+
+    def _segment_chunk_rows(self, frame: Frame, whole: Chunk) -> list[dict]:
+        """One analysis chunk's rows for each of its segments, with the small-segment guard of
+        `seismo.engine.segment_fit.segment_chunk_rows`: small segments merged into "(other)" (thresholds
+        borrowed) or reported without thresholds, never dropped."""
+        fit = self._segment_fit()
+        rows: list[dict] = []
+        specs = self._segment_specs()
+        for spec, codes in zip(specs, SegmentCoder(specs).codes(frame)):
+            small: list[tuple[str, np.ndarray]] = []
+            for code, members in group_rows(codes.codes, slice(0, frame.n_rows)):
+                label = codes.labels[code]
+                fitted, source = fit.for_segment(label)
+                if members.size < self.min_segment_rows:
+                    if self.small_segments == "other":
+                        small.append((label, members))
+                        continue
+                    source = TOO_FEW
+                rows += self._segment_estimate(frame, members, label, source, whole, fitted)
+            if small:
+                members = np.sort(np.concatenate([m for _, m in small]))
+                known = [label for label, _ in small if label in fit.counted]
+                counted = sum(fit.counted[label] for label in known)
+                lent = fit.lent(None, None) if not counted else dataclasses.replace(fit.borrowed,
+                                                                                   reference_rows=float(counted))
+                rows += self._segment_estimate(frame, members, other_label(spec),
+                                               BORROWED if members.size >= self.min_segment_rows else TOO_FEW,
+                                               whole, lent)
+        return rows
+
+    def _segment_estimate(self, frame: Frame, members: np.ndarray, label: str, source: str, whole: Chunk,
+                          fitted: FittedTracker) -> list[dict]:
+        part = segment_frame(frame, members)
+        values = self._chunk_values(part, [Chunk(whole.index, whole.key, 0, part.n_rows, whole.start_date,
+                                                 whole.end_date)], support=False)
+        return labelled(tidy_rows(self._segment_tracker(fitted), [whole], values, "analysis",
+                                  sizes=[members.size]), label, [members.size], source)
 
     def estimate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None, *,
                  streaming: bool | None = None, state: StreamState | None = None) -> Result:
@@ -257,15 +342,17 @@ class Estimator(BaseCalculator):
             whole = chunk.to_chunk()
             table = chunk.merged[0]
             assert isinstance(table, ChunkTable)  # the partial of TableRows, the one tracker below
-            values = self._chunk_values(table.frame(), [local_chunk(whole)])
-            return tidy_rows(self.fitted_tracker_, [whole], values, "analysis")
+            frame = table.frame()
+            values = self._chunk_values(frame, [local_chunk(whole)])
+            rows = tidy_rows(self.fitted_tracker_, [whole], values, "analysis")
+            return rows + self._segment_chunk_rows(frame, whole) if self.segments else rows
 
         built, new_state, skipped = self._accumulate([TableRows()], analysis, columns, streaming=streaming,
                                                      state=state, prepare=prepare, settle=settle)
         rows = list(self.reference_rows_)
         for chunk in built:
             rows += chunk.settled
-        df = rows_to_frame(rows, list(self._extra_columns))
+        df = rows_to_frame(rows, [*self._extra_columns, *self._segment_extra_columns()])
         warn_undefined(df, type(self).__name__)
         self._adjust_rows(df)
         result = Result(df, type(self).__name__)
@@ -276,10 +363,16 @@ class Estimator(BaseCalculator):
     def _adjust_rows(self, df: pd.DataFrame) -> None:
         """Change the tidy rows in place before they become the `Result` (DLE scales its sampling errors)."""
 
-    def _chunk_values(self, frame: Frame, chunks: list[Chunk]) -> list[dict]:
-        """Estimates, trust diagnostics and realized values of ``chunks`` of ``frame``."""
+    def _chunk_values(self, frame: Frame, chunks: list[Chunk], support: bool = True) -> list[dict]:
+        """Estimates, trust diagnostics and realized values of ``chunks`` of ``frame``.
+
+        ``support=False`` (a segment's rows): no domain classifier. The reference sample it compares
+        with is the whole reference, against which a segment always looks shifted, so a segment's
+        trust rests on its size and the calibration; the overall row of the chunk carries the
+        support check (and PAPE's segment estimates are not reweighted).
+        """
         tracker = self._tracker_
-        shifts = self._chunk_shifts(frame, chunks)
+        shifts = self._chunk_shifts(frame, chunks) if support else None
         encoded = tracker.encode(frame)
         if shifts is not None:
             tracker.use_shifts(encoded, chunks, shifts)
@@ -291,7 +384,7 @@ class Estimator(BaseCalculator):
         else:
             trusts = [self.trust_.analysis_values(s, c.size, self._shift_expected(s)) for s, c in zip(shifts, chunks)]
         smallest = self._smallest_reference_chunk()
-        missing = self._missing_features(frame.columns)
+        missing = self._missing_features(frame.columns) if support else []
         trusts = [with_missing_features(with_size_verdict(t, c.size, smallest), missing)
                   for t, c in zip(trusts, chunks)]
         estimated = self._with_trust(estimated, trusts)
