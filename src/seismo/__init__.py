@@ -29,6 +29,7 @@ from seismo.errors import (
     SeismoWarning,
     StoreError,
 )
+from seismo.monitor.discovery import discover_segments
 from seismo.monitor.monitor import Monitor
 from seismo.monitor.ranking import prediction_sensitivity, rank
 from seismo.monitor.report import Report
@@ -71,6 +72,7 @@ __all__ = [
     "Threshold",
     "UnivariateDrift",
     "datasets",
+    "discover_segments",
     "prediction_sensitivity",
     "rank",
 ]
