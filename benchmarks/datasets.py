@@ -12,7 +12,7 @@ from seismo import datasets
 
 BUDGET_S = 5.0
 
-for name in ("load_synthetic_credit", "load_synthetic_churn", "load_synthetic_house_prices"):
+for name in ("load_synthetic_credit", "load_synthetic_campaign", "load_synthetic_churn", "load_synthetic_house_prices"):
     loader = getattr(datasets, name)
     best_wall, best_cpu = float("inf"), float("inf")
     for _ in range(3):
