@@ -77,7 +77,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -127,6 +127,7 @@ class Condition:
         if self.op == "missing":
             return f"{self.column} is missing"
         if self.op == "range":
+            assert self.upper is not None  # a range has both bounds
             return f"{_num(self.value)} < {self.column} <= {_num(self.upper)}"
         if self.op == "==":
             return f"{self.column} == {self.value!r}"
@@ -407,7 +408,7 @@ def _single_conditions(name: str, kind: str, reference: np.ndarray, chunk: np.nd
 
 
 def candidate_rules(reference: dict[str, np.ndarray], chunk: dict[str, np.ndarray],
-                    kinds: dict[str, str]) -> list[Rule]:
+                    kinds: Mapping[str, str]) -> list[Rule]:
     """Single-condition rules with at least `MIN_ROWS` rows in the reference or the chunk."""
     rules = []
     for name, kind in kinds.items():
@@ -541,7 +542,7 @@ def discover_segments(estimator: Any, reference: DataLike, chunk: DataLike, *, f
     return _discover(values_ref, values_chunk, kinds, loss_ref, loss_chunk, max_rules, family_rate, classification)
 
 
-def _discover(values_ref: dict[str, np.ndarray], values_chunk: dict[str, np.ndarray], kinds: dict[str, str],
+def _discover(values_ref: dict[str, np.ndarray], values_chunk: dict[str, np.ndarray], kinds: Mapping[str, str],
               loss_ref: np.ndarray, loss_chunk: np.ndarray, max_rules: int, family_rate: float,
               classification: bool) -> pd.DataFrame:
     singles = candidate_rules(values_ref, values_chunk, kinds)
