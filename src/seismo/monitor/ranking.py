@@ -22,6 +22,17 @@ Methodology (with a performance result)
   several methods, the method with the highest absolute Spearman correlation is
   kept (``drift_method``).
 
+Segments
+--------
+A result of a segmented calculator (``segments=`` on the calculator or `Monitor`)
+holds the overall rows (``segment`` None) and one set of rows per segment label.
+``rank(..., segment=None)`` ranks the overall rows only, so a segmented run ranks
+exactly as the same run without segments: a segment's rows never enter it.
+``rank(..., segment="region=east")`` ranks that segment on its own: its drift rows
+against its own performance drop, measured from its own reference chunks. A
+segment is missing from the chunks where it was merged into ``(other)``; those
+chunks are left out of its pairs rather than failing the chunking check.
+
 Limitation, and ``sensitivity``
 -------------------------------
 Chunk statistics cannot tell apart drifts that start at the same time: every
@@ -70,8 +81,33 @@ def _check_result(result: object, allowed: tuple[str, ...], role: str) -> pd.Dat
     return result.to_df()
 
 
-def _drift_frame(drift_result: Result, method: str | None) -> pd.DataFrame:
+def _segment_labels(df: pd.DataFrame) -> list[str]:
+    """The segment labels present in a result frame (none for an unsegmented result)."""
+    if "segment" not in df.columns:
+        return []
+    return sorted(str(label) for label in df["segment"].dropna().unique())
+
+
+def _of_segment(df: pd.DataFrame, segment: str | None, role: str) -> pd.DataFrame:
+    """The rows of one segment (``None``: the overall rows, which is every row of an unsegmented result)."""
+    if "segment" not in df.columns:
+        if segment is None:
+            return df
+        raise InvalidConfiguration(f"{role} has no segments; segment={segment!r} needs a result of a "
+                                   "calculator given segments=")
+    if segment is None:
+        return df[df["segment"].isna()]
+    rows = df[df["segment"] == segment]
+    if rows.empty:
+        labels = _segment_labels(df)
+        shown = ", ".join(labels[:20]) + (", ..." if len(labels) > 20 else "") if labels else "none"
+        raise InvalidConfiguration(f"segment {segment!r} is not in {role}; its segments: {shown}")
+    return rows
+
+
+def _drift_frame(drift_result: Result, method: str | None, segment: str | None = None) -> pd.DataFrame:
     df = _check_result(drift_result, DRIFT_CALCULATORS, "drift_result")
+    df = _of_segment(df, segment, "the drift result")
     df = df[df["column"].notna()]
     if method is not None:
         available = sorted(df["metric"].unique())
@@ -115,8 +151,10 @@ def _choose_metric(perf: pd.DataFrame, metric: str | None) -> str:
     )
 
 
-def _performance_drop(performance_result: Result, metric: str | None) -> tuple[pd.Series, str]:
+def _performance_drop(performance_result: Result, metric: str | None,
+                      segment: str | None = None) -> tuple[pd.Series, str]:
     perf = _check_result(performance_result, PERFORMANCE_CALCULATORS, "performance_result")
+    perf = _of_segment(perf, segment, "the performance result")
     perf = perf[perf["column"].isna()] if perf["column"].notna().any() else perf
     name = _choose_metric(perf, metric)
     rows = perf[perf["metric"] == name]
@@ -124,8 +162,9 @@ def _performance_drop(performance_result: Result, metric: str | None) -> tuple[p
     values.index = pd.MultiIndex.from_frame(rows[KEY])
     baseline = values[rows["period"].to_numpy() == "reference"].mean()
     if np.isnan(baseline):
+        where = f" for segment {segment!r}" if segment is not None else ""
         raise InvalidConfiguration(
-            f"the performance result has no reference value of {name!r} to measure the drop from"
+            f"the performance result has no reference value of {name!r}{where} to measure the drop from"
         )
     drop = baseline - values
     if name in METRICS and not METRICS[name].higher_is_better:
@@ -135,9 +174,15 @@ def _performance_drop(performance_result: Result, metric: str | None) -> tuple[p
     return drop, name
 
 
-def _check_chunking(drift: pd.DataFrame, perf_keys: pd.Series) -> None:
+def _check_chunking(drift: pd.DataFrame, perf_keys: pd.Series, partial: bool = False) -> None:
+    """The drift and performance rows must share their chunks. ``partial`` (a segment's rows):
+    a chunk either side lacks (the segment was merged into ``(other)`` there) is allowed, but a
+    chunk both have must carry the same key."""
     d = drift.drop_duplicates(KEY).set_index(KEY)["chunk_key"].astype(str)
     p = perf_keys[~perf_keys.index.duplicated()].astype(str)
+    shared = d.index.intersection(p.index)
+    if partial and len(shared):  # no chunk in common at all is a chunking mismatch, said below
+        d, p = d.reindex(shared), p.reindex(shared)
     if set(d.index) != set(p.index) or not (d.sort_index() == p.reindex(d.index).sort_index()).all():
         diff = sorted(set(d.items()) ^ set(p.items()))[:5]
         raise InvalidConfiguration(
@@ -169,8 +214,14 @@ def rank(
     metric: str | None = None,
     method: str | None = None,
     sensitivity: Mapping[str, float] | pd.Series | None = None,
+    segment: str | None = None,
 ) -> pd.DataFrame:
     """Rank the columns of a drift result by how much their drift seems to hurt.
+
+    ``segment``: None ranks the overall rows only (a segmented result ranks exactly as
+    the same result without segments); a label such as ``"region=east"`` ranks that
+    segment's drift rows against that segment's own performance rows. A label that
+    neither result holds is an `InvalidConfiguration` listing the labels they do.
 
     Without ``performance_result``: by ``alert_count`` (analysis chunks where any
     of the column's methods alerted; ``method=`` restricts to one), ties broken
@@ -188,7 +239,7 @@ def rank(
     are added, ``sensitivity`` and ``impact = correlation * sensitivity``, and
     ``impact`` orders the rows (columns missing from the mapping get weight 0).
     """
-    drift = _drift_frame(drift_result, method)
+    drift = _drift_frame(drift_result, method, segment)
     alerts = _alert_stats(drift)
     columns = sorted(drift["column"].unique())
     methods = sorted(drift["metric"].unique())
@@ -209,8 +260,8 @@ def rank(
             cols.append("drift_method")
         return out[cols].reset_index(drop=True)
 
-    drop, metric_name = _performance_drop(performance_result, metric)
-    _check_chunking(drift, drop.attrs["chunk_keys"])
+    drop, metric_name = _performance_drop(performance_result, metric, segment)
+    _check_chunking(drift, drop.attrs["chunk_keys"], partial=segment is not None)
 
     rows = []
     for col in columns:
