@@ -81,6 +81,12 @@ class ContinuousDriftTracker:
         bins, values = encoded
         return Histogram.from_bins(bins[rows], values[rows], self.n_bins)
 
+    def partials_by(self, encoded: tuple[np.ndarray, np.ndarray], rows: slice | np.ndarray, groups: np.ndarray,
+                    n_groups: int) -> list[Histogram]:
+        """The partial of each segment's rows among ``rows`` in one pass (`seismo.engine.segments`)."""
+        bins, values = encoded
+        return Histogram.grouped(bins[rows], values[rows], self.n_bins, groups, n_groups)
+
     def finish(self, part: Histogram, reference: Histogram) -> dict:
         comparison = Comparison(reference, part, self.points, self.coarse_map, self.n_coarse)
         return _finish(self.methods, comparison)
@@ -112,6 +118,11 @@ class CategoricalDriftTracker:
 
     def partial(self, encoded: np.ndarray, rows: slice | np.ndarray) -> CategoryCounts:
         return CategoryCounts.from_codes(encoded[rows], self.n_bins)
+
+    def partials_by(self, encoded: np.ndarray, rows: slice | np.ndarray, groups: np.ndarray,
+                    n_groups: int) -> list[CategoryCounts]:
+        """The partial of each segment's rows among ``rows`` in one pass (`seismo.engine.segments`)."""
+        return CategoryCounts.grouped(encoded[rows], self.n_bins, groups, n_groups)
 
     def finish(self, part: CategoryCounts, reference: CategoryCounts) -> dict:
         return _finish(self.methods, Comparison(reference, part))

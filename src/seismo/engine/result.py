@@ -41,6 +41,24 @@ def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _segment_mask(d: pd.DataFrame, segments: str | Iterable[str] | None, overall_only: bool) -> pd.Series:
+    """The rows `Result.filter` keeps for ``segments`` / ``overall_only``."""
+    labels = None if segments is None or segments == "*" else _as_list(segments)
+    segment = d["segment"] if "segment" in d.columns else pd.Series(None, index=d.index, dtype=object)
+    if overall_only and labels is not None:
+        raise InvalidConfiguration(f"pass segments ({labels}) or overall_only=True, not both: overall_only keeps "
+                                   "only the rows of no segment")
+    if overall_only:
+        return segment.isna()
+    if labels is None:
+        return pd.Series(True, index=d.index)
+    known = sorted(set(segment.dropna()))
+    unknown = sorted(set(labels) - set(known))
+    if unknown:
+        raise InvalidConfiguration(f"segments {unknown} are not in this result; it has {known or 'no segments'}")
+    return segment.isin(labels)
+
+
 class Result:
     """Per chunk × column × metric values, thresholds and alerts.
 
@@ -74,8 +92,17 @@ class Result:
         period: str | None = None,
         columns: str | Iterable[str] | None = None,
         metrics: str | Iterable[str] | None = None,
+        *,
+        segments: str | Iterable[str] | None = "*",
+        overall_only: bool = False,
     ) -> "Result":
-        """Keep one period ("reference", "analysis"; None or "all" keeps both), columns, metrics."""
+        """Keep one period ("reference", "analysis"; None or "all" keeps both), columns, metrics.
+
+        Segments, as `ResultsStore.results` reads them: ``segments="*"`` (or None, the default)
+        keeps every row; a label or a list of labels (``"region=east"``) keeps those segments'
+        rows only, matched exactly; ``overall_only=True`` keeps the overall rows (``segment``
+        None: every row of an unsegmented result). Passing both is an `InvalidConfiguration`.
+        """
         d = self._data
         mask = pd.Series(True, index=d.index)
         if period not in (None, "all"):
@@ -98,6 +125,7 @@ class Result:
                     f"metrics {unknown} are not in this result; it has {sorted(d['metric'].unique())}"
                 )
             mask &= d["metric"].isin(mets)
+        mask &= _segment_mask(d, segments, overall_only)
         return Result(d[mask].reset_index(drop=True), self.calculator)
 
     def alerts(self) -> pd.DataFrame:
@@ -105,8 +133,15 @@ class Result:
         d = self._data
         return d[(d["period"] == "analysis") & d["alert"]].reset_index(drop=True)
 
-    def plot(self, *, title: str | None = None, max_panels: int = 24) -> "go.Figure":
-        """A step plot per column × metric with thresholds, band and alerts."""
-        from seismo.monitor.plotting import plot_result
+    def plot(self, *, title: str | None = None, max_panels: int = 24, segment: str | None = None) -> "go.Figure":
+        """A step plot per column × metric with thresholds, band and alerts, of the overall rows
+        (``segment`` None) or of one segment's (``segment="region=east"``); `plot_segments` draws
+        every segment side by side."""
+        from seismo.monitor.plotting import plot_result, plotly_text
 
-        return plot_result(self._data, title=title or self.calculator, max_panels=max_panels)
+        if segment is None:
+            return plot_result(self.filter(overall_only=True)._data, title=title or self.calculator,
+                               max_panels=max_panels)
+        label = plotly_text(pd.Series([segment])).iloc[0]  # a label is data: shown as text, never as markup
+        return plot_result(self.filter(segments=segment)._data, title=title or f"{self.calculator}: {label}",
+                           max_panels=max_panels)

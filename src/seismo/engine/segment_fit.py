@@ -255,9 +255,8 @@ def fit_shares(chunks: list[Chunk], codes: list[SpecCodes], n_rows: int, *, over
                                       is_member, n_rows)
         fitted[label] = fit_from_partials(tracker, reference, overrides, n_resamples, seed, false_alarm_rate,
                                           divisor)
-        if label != NEW_SEGMENT:
-            fitted[label].reference_table = labelled(fitted[label].reference_table, label,
-                                                     [p.members for p in parts], OWN)
+        fitted[label].reference_table = [] if label == NEW_SEGMENT else labelled(
+            fitted[label].reference_table, label, [p.members for p in parts], OWN)
     return fitted
 
 

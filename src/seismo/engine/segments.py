@@ -14,7 +14,9 @@ How it stays one pass (docs/segments.md):
   `SegmentedPartial`: the tracker's ordinary partial of all the rows, plus one partial per
   segment present, keyed by label. The rows of a piece are grouped by code with one stable
   argsort, so each segment's partial reads its own rows through an index array (the same
-  path the reference resampling uses). Merging two `SegmentedPartial` merges per label, so
+  path the reference resampling uses); a tracker with ``partials_by`` (histograms, category
+  counts, row counts) builds every segment's partial in one bincount over a combined index
+  instead. Merging two `SegmentedPartial` merges per label, so
   streaming, incremental runs and Spark need nothing else.
 * Labels, not codes, key the partials: a batch's codes are local to it, and a value first seen
   in a later batch (a new region) is simply a new label.
@@ -243,8 +245,18 @@ class SegmentedSource:
         parts: dict[str, Partial] = {}
         counts: dict[str, int] = {}
         specs: dict[str, int] = {}
+        grouped = getattr(self.tracker, "partials_by", None)
         for i, codes in enumerate(all_codes):
-            for code, members in group_rows(codes.codes, rows):
+            if grouped is not None:  # one pass over the rows for every segment: bincounts on a combined index
+                local = codes.codes[rows]
+                sizes = np.bincount(local, minlength=len(codes.labels))
+                present = np.flatnonzero(sizes)
+                by_code = grouped(inner, rows, local, len(codes.labels))
+                for code in present:
+                    label = codes.labels[code]
+                    parts[label], counts[label], specs[label] = by_code[code], int(sizes[code]), i
+                continue
+            for code, members in group_rows(codes.codes, rows):  # the tracker's own partial of each segment's rows
                 label = codes.labels[code]
                 parts[label] = self.tracker.partial(inner, members)
                 counts[label] = int(members.size)

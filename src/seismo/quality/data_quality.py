@@ -175,6 +175,11 @@ class CategoricalQualityTracker:
     def partial(self, encoded: np.ndarray, rows: slice | np.ndarray) -> CategoryCounts:
         return CategoryCounts.from_codes(encoded[rows], self.n_bins)
 
+    def partials_by(self, encoded: np.ndarray, rows: slice | np.ndarray, groups: np.ndarray,
+                    n_groups: int) -> list[CategoryCounts]:
+        """The partial of each segment's rows among ``rows`` in one pass (`seismo.engine.segments`)."""
+        return CategoryCounts.grouped(encoded[rows], self.n_bins, groups, n_groups)
+
     def finish(self, part: CategoryCounts, reference: CategoryCounts) -> dict:
         total = part.n + part.n_missing
         known = reference.counts[: self.top_k] > 0
@@ -203,6 +208,9 @@ class RowCountTracker:
 
     def partial(self, encoded: int, rows: slice | np.ndarray) -> int:
         return len(range(encoded)[rows]) if isinstance(rows, slice) else len(rows)
+
+    def partials_by(self, encoded: int, rows: slice | np.ndarray, groups: np.ndarray, n_groups: int) -> list[int]:
+        return [int(n) for n in np.bincount(groups, minlength=n_groups)]
 
     def finish(self, part: int, reference: None = None) -> dict:
         return {"row_count": float(part)}
