@@ -1,4 +1,4 @@
-"""The `seismo` command line: `run`, `validate`, `report` and `demo`.
+"""The `seismo` command line: `run`, `validate`, `report`, `rank` and `demo`.
 
 Exit codes, for schedulers: 0 no alerts, 1 alerts (per ``--fail-on``; a chunk where performance
 cannot be judged, its estimate having trust "none" and no labels, counts as a performance
@@ -226,8 +226,10 @@ def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool,
                 else f"no new rows since {outcome.data_until or 'the last run'}")
         if outcome.late_rows:
             news += f"; {outcome.late_rows:,} late rows older than those already processed were not added"
+        in_segments = f" ({outcome.segment_alerts} in segments)" if outcome.segment_alerts else ""
         console.print(f"run {outcome.run_id} of [bold]{outcome.model}[/bold]: {news}{refit}; standing: "
-                      f"{outcome.alerts} alerts, {outcome.performance_alerts} on performance", soft_wrap=True)
+                      f"{outcome.alerts} alerts{in_segments}, {outcome.performance_alerts} on performance",
+                      soft_wrap=True)
         for name, count in outcome.alerting_calculators.items():
             console.print(f"  {name}: {count} alerting rows")
         if outcome.cannot_judge:
@@ -318,17 +320,13 @@ def report(
     config: Path | None = typer.Option(None, "--config", "-c", help="take the store and model from this config"),
 ) -> None:
     """Rebuild the HTML report of a model from the results stored by `seismo run`."""
-    from seismo.cli.config import ConfigError, load_config
+    from seismo.cli.config import ConfigError
     from seismo.cli.jobs import stored_report
     from seismo.errors import SeismoError
 
     errors = Console(stderr=True)
     try:
-        if config is not None:
-            loaded = load_config(config)
-            store, model = store or loaded.store_url(), model or loaded.model.name
-        if not store or not model:
-            raise typer.BadParameter("give --store and --model, or --config")
+        store, model = _store_and_model(store, model, config)
         path = stored_report(store, model).save_html(output)
     except ConfigError as exc:
         _print_problems(exc.problems, False, errors)
@@ -337,6 +335,81 @@ def report(
         errors.print(f"[red]error[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_ERROR) from None
     Console().print(f"HTML report: {path.resolve()}")
+
+
+def _store_and_model(store: str | None, model: str | None, config: Path | None) -> tuple[str, str]:
+    """``--store`` and ``--model``, each taken from ``--config`` when not given."""
+    from seismo.cli.config import load_config
+
+    if config is not None:
+        loaded = load_config(config)
+        store, model = store or loaded.store_url(), model or loaded.model.name
+    if not store or not model:
+        raise typer.BadParameter("give --store and --model, or --config")
+    return store, model
+
+
+RANK_COLUMNS = ["rank", "column", "drift_method", "correlation", "alert_count", "n_chunks", "note"]
+
+
+@app.command(name="rank")
+def rank_command(
+    store: str | None = typer.Option(None, "--store", help="the results store's SQLAlchemy URL"),
+    model: str | None = typer.Option(None, "--model", help="the model's name in the store"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="take the store and model from this config"),
+    segment: str | None = typer.Option(None, "--segment", help="a declared segment's label, e.g. region=east; "
+                                                                "default: the overall rows"),
+    metric: str | None = typer.Option(None, "--metric", help="the performance metric whose drop is tracked"),
+    as_json: bool = typer.Option(False, "--json", help="print the ranking as one JSON object"),
+) -> None:
+    """Rank the stored drift by how closely it tracks the performance drop, overall or in one segment."""
+    from seismo.cli.config import ConfigError
+    from seismo.cli.jobs import stored_ranking
+    from seismo.errors import SeismoError
+
+    errors = Console(stderr=True)
+    try:
+        store, model = _store_and_model(store, model, config)
+        found = stored_ranking(store, model, segment=segment, metric=metric)
+    except ConfigError as exc:
+        _print_problems(exc.problems, as_json, errors)
+        raise typer.Exit(EXIT_ERROR) from None
+    except SeismoError as exc:
+        if as_json:
+            print(json.dumps({"status": "error", "problems": [{"kind": type(exc).__name__, "where": "",
+                                                              "message": str(exc)}]}))
+        else:
+            errors.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    ranking = found.ranking
+    if as_json:
+        records = json.loads(ranking.to_json(orient="records"))
+        print(json.dumps({"status": "ok", "model": model, "segment": segment, "performance": found.performance,
+                          "segments": found.segments, "ranking": records}))
+        return
+    console = Console(width=max(Console().width, 120))
+    where = f"segment {segment}" if segment else "overall"
+    if "performance_metric" in ranking.columns and len(ranking):
+        title = (f"{model}, {where}: drift ranked by how closely it tracks the drop in "
+                 f"{ranking['performance_metric'].iloc[0]} ({found.performance})")
+    else:
+        title = f"{model}, {where}: drift ranked by alerting chunks (no performance stored)"
+    table = Table(title=title, title_justify="left")
+    shown = [c for c in RANK_COLUMNS if c in ranking.columns]
+    for name in shown:
+        table.add_column(name, justify="left" if name in ("column", "drift_method", "note") else "right")
+    for _, row in ranking.iterrows():
+        table.add_row(*[_cell(row[name]) for name in shown])
+    console.print(table)
+    if segment is None and found.segments:
+        console.print(f"segments stored: {', '.join(found.segments)}; rank one with --segment LABEL",
+                      highlight=False, soft_wrap=True)
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -70,6 +70,7 @@ class RunOutcome:
     new_chunks: int = 0  # analysis chunks this run wrote or replaced
     data_until: str | None = None  # the end date of the newest stored analysis chunk
     late_rows: int = 0  # analysis rows older than those already processed, which this run could not add
+    segment_alerts: int = 0  # of ``alerts``, those on a declared segment's rows (their label in ``segment``)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -196,13 +197,19 @@ def _compute(monitor: Monitor, config: Config, data: dict[str, DataLike], state:
     return df, _state_of(config, monitor), report.late_rows
 
 
+def _segment_key(df: pd.DataFrame, stored: pd.DataFrame) -> list[str]:
+    """``["segment"]`` when both frames carry it: a chunk's row of one segment matches only that
+    segment's stored row (None, the overall rows, matching None), never another segment's."""
+    return ["segment"] if "segment" in df.columns and "segment" in stored.columns else []
+
+
 def _with_refreshed_realized(df: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
     """Stored estimates of old chunks get the ``realized`` value their late labels now give.
 
     The estimates themselves are not recomputed (their chunks are closed); only the
     realized value shown next to them changes, as it does in a single run with every label.
     """
-    keys = ["period", "chunk_key", "metric"]
+    keys = ["period", "chunk_key", "metric", *_segment_key(df, stored)]
     realized = df[(df["calculator"] == REALIZED_PERFORMANCE.name) & (df["period"] == "analysis")]
     estimated = stored[(stored["calculator"] == ESTIMATED_PERFORMANCE.name) & (stored["period"] == "analysis")]
     fresh = df[df["calculator"] == ESTIMATED_PERFORMANCE.name][["period", "chunk_key"]].drop_duplicates()
@@ -215,6 +222,8 @@ def _with_refreshed_realized(df: pd.DataFrame, stored: pd.DataFrame) -> pd.DataF
                 | (update["realized"].isna() & update["new_realized"].isna()))
     update = update[changed].assign(realized=lambda t: t["new_realized"]).drop(columns=["new_realized", "run_id"],
                                                                                 errors="ignore")
+    if "segment" in update.columns:  # a merge key comes back NaN where it was None (the overall rows)
+        update["segment"] = update["segment"].astype(object).where(update["segment"].notna(), None)
     return pd.concat([df, update[[c for c in df.columns if c in update.columns]]], ignore_index=True)
 
 
@@ -222,7 +231,7 @@ def _without_unchanged(df: pd.DataFrame, stored: pd.DataFrame, calculator: str) 
     """Drop ``calculator``'s analysis rows that equal what is stored: realized performance is
     recomputed over the whole history for late labels, but only chunks whose labels changed
     are news (to write, and to alert on)."""
-    keys = ["period", "chunk_key", "column", "metric"]
+    keys = ["period", "chunk_key", "column", "metric", *_segment_key(df, stored)]
     mine = (df["calculator"] == calculator) & (df["period"] == "analysis")
     before = stored[stored["calculator"] == calculator][keys + ["value", "alert"]]
     merged = df.loc[mine, keys + ["value", "alert"]].reset_index().merge(before, on=keys, how="left",
@@ -244,6 +253,7 @@ def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFra
     (`report.cannot_judge`) is listed in ``cannot_judge`` and counts as a performance alert.
     """
     alerting = standing[(standing["period"] == "analysis") & standing["alert"].astype(bool)]
+    in_segments = int(alerting["segment"].notna().sum()) if "segment" in alerting.columns else 0
     by_calculator = alerting.groupby("calculator").size()
     performance = int(by_calculator[by_calculator.index.isin(PERFORMANCE)].sum())
     blind = cannot_judge(standing[standing["calculator"] == ESTIMATED_PERFORMANCE.name])
@@ -254,7 +264,8 @@ def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFra
                       alerting_calculators={k: int(v) for k, v in by_calculator.items()},
                       cannot_judge=dict(zip(blind["chunk"], blind["trust_reason"])),
                       new_chunks=int(written[["calculator", "chunk_key"]].drop_duplicates()["chunk_key"].nunique()),
-                      data_until=None if pd.isna(until) else str(until), late_rows=late_rows)
+                      data_until=None if pd.isna(until) else str(until), late_rows=late_rows,
+                      segment_alerts=in_segments)
 
 
 def run_job(config: Config | str | Path, *, full: bool = False, progress: Progress | None = None) -> RunOutcome:
@@ -339,11 +350,29 @@ def _result_class(name: str, rows: pd.DataFrame) -> str:
     return spec.class_names[0]
 
 
+def _stored_results(df: pd.DataFrame) -> dict[str, Result]:
+    """One `Result` per calculator of the stored rows, in registry order (performance first)."""
+    order = list(CALCULATORS)
+    names = sorted(df["calculator"].unique(), key=lambda n: (order + [n]).index(n))
+    results = {}
+    for name in names:
+        rows = df[df["calculator"] == name].drop(columns=["calculator", "run_id"], errors="ignore")
+        extra = [c for c in rows.columns if c not in RESULT_COLUMNS and rows[c].isna().all()]
+        results[name] = Result(rows.drop(columns=extra).reset_index(drop=True), _result_class(name, rows))
+    return results
+
+
+def _ranked_performance(results: dict[str, Result]) -> Result | None:
+    """The performance a stored ranking measures the drop of: realized where stored, else the estimate."""
+    return results.get(REALIZED_PERFORMANCE.name, results.get(ESTIMATED_PERFORMANCE.name))
+
+
 def stored_report(store_url: str, model: str) -> Report:
     """A `Report` rebuilt from the rows `seismo run` stored: one `Result` per calculator.
 
     The ranking is recomputed from the stored drift and performance rows (without the
-    prediction sensitivity, which needs the data); the "what changed" table is not stored.
+    prediction sensitivity, which needs the data; over the overall rows only, as a live
+    report's); the "what changed" table is not stored.
     """
     from seismo.store import ResultsStore, StoreError
 
@@ -352,19 +381,46 @@ def stored_report(store_url: str, model: str) -> Report:
         runs = store.runs(model)
     if df.empty:
         raise StoreError(f"no results are stored for model {model!r}")
-    order = list(CALCULATORS)  # registry order: performance first
-    names = sorted(df["calculator"].unique(), key=lambda n: (order + [n]).index(n))
-    results = {}
-    for name in names:
-        rows = df[df["calculator"] == name].drop(columns=["calculator", "run_id"], errors="ignore")
-        extra = [c for c in rows.columns if c not in RESULT_COLUMNS and rows[c].isna().all()]
-        results[name] = Result(rows.drop(columns=extra).reset_index(drop=True), _result_class(name, rows))
-    performance = results.get(REALIZED_PERFORMANCE.name, results.get(ESTIMATED_PERFORMANCE.name))
+    results = _stored_results(df)
     if UNIVARIATE_DRIFT.name in results:
-        ranking = rank(results[UNIVARIATE_DRIFT.name], performance)
+        ranking = rank(results[UNIVARIATE_DRIFT.name], _ranked_performance(results))
     else:
         ranking = pd.DataFrame(columns=["rank", "column", "alert_count", "n_chunks"])
     last = runs.iloc[-1]
     settings = {"model": model, "store": store.where, "runs": len(runs), "last_run": int(last["run_id"]),
                 "last_run_started": str(last["started_at"])}
     return Report(results, ranking, settings)
+
+
+@dataclass
+class StoredRanking:
+    """`stored_ranking`'s answer: the ranking, and what it was computed over."""
+
+    ranking: pd.DataFrame  # `seismo.monitor.ranking.rank`'s columns
+    segment: str | None  # None: the overall rows
+    performance: str | None  # the calculator whose drop it tracks; None: ranked by alert count
+    segments: list[str]  # every segment label stored for the model's drift, to choose from
+
+
+def stored_ranking(store_url: str, model: str, segment: str | None = None,
+                   metric: str | None = None) -> StoredRanking:
+    """Which drift tracks the performance drop, from the stored rows: overall (``segment`` None) or in
+    one declared segment (``"region=east"``), its drift rows against its own performance rows.
+
+    Realized performance is ranked against where it is stored, else the estimate; with neither,
+    the columns are ranked by alert count (`rank`). An unknown label is an `InvalidConfiguration`
+    listing the stored ones.
+    """
+    from seismo.store import ResultsStore, StoreError
+
+    wanted = [UNIVARIATE_DRIFT.name, REALIZED_PERFORMANCE.name, ESTIMATED_PERFORMANCE.name]
+    with ResultsStore(store_url, read_only=True) as store:
+        df = store.results(model, calculator=wanted)
+    if df.empty or not (df["calculator"] == UNIVARIATE_DRIFT.name).any():
+        raise StoreError(f"no univariate drift results are stored for model {model!r}; the ranking needs them")
+    results = _stored_results(df)
+    drift, performance = results[UNIVARIATE_DRIFT.name], _ranked_performance(results)
+    labels = sorted(drift.to_df()["segment"].dropna().unique()) if "segment" in df.columns else []
+    ranking = rank(drift, performance, metric=metric, segment=segment)
+    used = next((name for name, result in results.items() if result is performance), None)
+    return StoredRanking(ranking, segment, used, [str(label) for label in labels])

@@ -52,6 +52,7 @@ def data_problems(config: Config) -> list[Problem]:
     for period in DATA_PERIODS:
         if period in schemas:
             problems += _missing_columns(config, period, schemas[period])
+            problems += _missing_segment_columns(config, period, schemas[period])
     if "reference" in schemas and "analysis" in schemas:
         problems += _type_mismatches(config, schemas["reference"], schemas["analysis"])
     if "targets" in schemas:
@@ -92,6 +93,19 @@ def _missing_columns(config: Config, period: str, schema: pa.Schema) -> list[Pro
             problems.append(Problem("missing_column", f"data.{period}",
                                     f"column {column!r} ({key}) is not in the {period} data; it has: {shown}"))
     return problems
+
+
+def _missing_segment_columns(config: Config, period: str, schema: pa.Schema) -> list[Problem]:
+    """Each declared segment column must be in the data: the run reads it from every row of both periods."""
+    names = schema.names
+    shown = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
+    first: dict[str, int] = {}  # a column crossed in several entries is named once, by its first
+    for i, item in enumerate(config.segments or []):
+        for column in [item] if isinstance(item, str) else item:
+            first.setdefault(column, i)
+    return [Problem("missing_column", f"data.{period}", f"column {column!r} (segments[{i}]) is not in the "
+                                                        f"{period} data; it has: {shown}")
+            for column, i in first.items() if column not in names]
 
 
 def _type_family(kind: pa.DataType) -> str | None:

@@ -1,9 +1,9 @@
 """Checks that need more than one key: metric and method names for the problem type,
-threshold names, and the store's URL."""
+threshold names, segment options without segments, and the store's URL."""
 
 from __future__ import annotations
 
-from seismo.cli.config.fields import Config
+from seismo.cli.config.fields import SEGMENT_OPTIONS, Config
 from seismo.cli.config.problems import Problem, did_you_mean
 from seismo.monitor.calculators import CALCULATORS
 
@@ -37,7 +37,8 @@ def _store_problems(url: str) -> list[Problem]:
 
 
 def semantic_problems(config: Config) -> list[Problem]:
-    """Checks that need more than one key: metric and method names, threshold names, the store URL."""
+    """Checks that need more than one key: metric and method names, threshold names, segment options
+    without segments, the store URL."""
     problems: list[Problem] = []
     calcs = config.calculators
     problem_type = config.model.problem_type
@@ -55,6 +56,10 @@ def semantic_problems(config: Config) -> list[Problem]:
                 problems.append(Problem("unknown_metric", f"calculators.{name}.thresholds.{metric}",
                                         f"{metric!r} is not computed by {name}; choose from {', '.join(chosen)}"
                                         f"{did_you_mean(metric, chosen)}"))
+    if not config.segments:  # the segment options tune segments: alone they would silently do nothing
+        problems += [Problem("segment_options", key, "needs segments: declare the segment columns, e.g. "
+                                                     "segments: [region]")
+                     for key in SEGMENT_OPTIONS if getattr(config, key) is not None]
     problems += _store_problems(config.store_url())
     for period in ("reference", "analysis", "targets"):
         source = getattr(config.data, period)

@@ -9,11 +9,21 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from seismo._typing import EstimatorName, Incomplete, ProblemType, Sides
+from seismo._typing import EstimatorName, Incomplete, ProblemType, SegmentCorrection, Sides, SmallSegments
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, PERIOD_ALIASES
+from seismo.engine.segments import check_segments
 from seismo.engine.thresholds import (
     DEFAULT_FALSE_ALARM_RATE,
     DISTANCE_THRESHOLD,
@@ -24,9 +34,11 @@ from seismo.engine.thresholds import (
     Threshold,
 )
 from seismo.engine.trackers import DEFAULT_RANDOM_STATE
+from seismo.errors import InvalidConfiguration
 from seismo.monitor.monitor import DEFAULT_ESTIMATOR
 
 DEFAULT_STORE_FILE = "seismo.db"
+SEGMENT_OPTIONS = ("min_segment_rows", "small_segments", "segment_correction")  # top-level keys that need segments
 STATE_IN_STORE = "store"
 
 
@@ -44,8 +56,23 @@ def _strptime_format(value: str) -> str:
     return value
 
 
+def _segment_list(value: Any) -> list[str | list[str]]:
+    """The engine's own check (`check_segments`) with its message under the key, before pydantic's
+    (whose errors for a union of lists name its members); a bare name is a list of one."""
+    if value is None:
+        return value
+    try:
+        specs = check_segments(value)
+    except InvalidConfiguration as exc:
+        raise PydanticCustomError("bad_value", "{message}", {"message": str(exc)}) from None
+    return [spec[0] if isinstance(item, str) else list(spec)
+            for item, spec in zip([value] if isinstance(value, str) else value, specs)]
+
+
 FalseAlarmRate = Annotated[float, AfterValidator(_rate_in_range)]  # the per-cell rate of FalseAlarmThreshold
 TimestampFormat = Annotated[str, AfterValidator(_strptime_format)]
+# ["region"], [["region", "channel"]] (crossed), or both; "region" alone is ["region"]
+SegmentList = Annotated[list[str | list[str]], BeforeValidator(_segment_list)]
 
 
 class Section(BaseModel):
@@ -265,6 +292,11 @@ class Config(Section):
     saved_monitor: str = STATE_IN_STORE  # "store", or a directory for the saved monitor's files
     random_state: int = DEFAULT_RANDOM_STATE
     false_alarm_rate: FalseAlarmRate | None = None  # per-cell rate of every default threshold; None: DEFAULT_FALSE_ALARM_RATE
+    # declared segments (docs/segments.md); the three options need segments (checks.py), None: Monitor's defaults
+    segments: SegmentList | None = None
+    min_segment_rows: PositiveInt | None = None
+    small_segments: SmallSegments | None = None
+    segment_correction: SegmentCorrection | None = None
 
     # set by `load_config`, not by the YAML
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -299,13 +331,20 @@ class Config(Section):
             timestamp=m.timestamp, timestamp_format=m.timestamp_format, id=m.id, features=m.features,
             **self.chunking.monitor_args(), estimator=self.calculators.estimated_performance.estimator,
             random_state=self.random_state, false_alarm_rate=self.false_alarm_rate,
-            calculators={k: v for k, v in calculators.items() if v != {}},
+            calculators={k: v for k, v in calculators.items() if v != {}}, **self.segment_args(),
         )
+
+    def segment_args(self) -> dict[str, Any]:
+        """The segment arguments of `seismo.Monitor`: none without segments (the Monitor's defaults)."""
+        if not self.segments:
+            return {}
+        return dict(segments=self.segments,
+                    **{k: getattr(self, k) for k in SEGMENT_OPTIONS if getattr(self, k) is not None})
 
     def fit_hash(self) -> str:
         """A digest of everything the fitted monitor depends on: a change means it must be refitted."""
         data = self.model_dump(mode="json", include={"model", "chunking", "calculators", "random_state",
-                                                      "false_alarm_rate"})
+                                                      "false_alarm_rate", "segments", *SEGMENT_OPTIONS})
         data["reference"] = self.data.reference.model_dump(mode="json")
         _drop_unset(data, _KEYS_ADDED_LATER)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -313,7 +352,7 @@ class Config(Section):
 
 # Keys added after configs were first hashed: left out of `Config.fit_hash` while unset, so that a
 # config that does not use them keeps its hash and its saved monitor (no needless refit on upgrade).
-_KEYS_ADDED_LATER = frozenset({"timestamp_format", "false_alarm_rate", "sides"})
+_KEYS_ADDED_LATER = frozenset({"timestamp_format", "false_alarm_rate", "sides", "segments", *SEGMENT_OPTIONS})
 
 
 def _drop_unset(tree: Any, keys: frozenset[str]) -> None:
