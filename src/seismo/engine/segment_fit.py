@@ -53,6 +53,12 @@ class SegmentFit:
     counted: dict[str, float] = field(default_factory=dict)  # rows each segment's statistics counted there
     reference_table: list[dict] = field(default_factory=list)
 
+    def keep_metrics(self, names: Sequence[str]) -> None:
+        """Only ``names`` (a calculator's ``metrics=``), in every segment's thresholds and rows."""
+        for fitted in [*self.own.values(), self.borrowed]:
+            fitted.metrics = {k: v for k, v in fitted.metrics.items() if k in names}
+        self.reference_table = [r for r in self.reference_table if r["metric"] in names]
+
     def for_segment(self, label: str) -> tuple[FittedTracker, str]:
         """The fitted tracker a segment's chunk is finished with, and where its thresholds come from."""
         if label in self.own:

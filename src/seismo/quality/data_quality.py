@@ -286,6 +286,8 @@ class DataQuality(FeatureCalculator):
             if self.metrics is not None:
                 fitted.metrics = {k: v for k, v in fitted.metrics.items() if k in self.metrics}
                 fitted.reference_table = [r for r in fitted.reference_table if r["metric"] in self.metrics]
+                if fitted.segments is not None:
+                    fitted.segments.keep_metrics(self.metrics)
             if fitted.metrics:
                 self.fitted_trackers_.append(fitted)
         self.fitted_ = True
