@@ -56,7 +56,7 @@ def _strptime_format(value: str) -> str:
     return value
 
 
-def _segment_list(value: Any) -> list[str | list[str]]:
+def _segment_list(value: Any) -> list[str | list[str]] | None:
     """The engine's own check (`check_segments`) with its message under the key, before pydantic's
     (whose errors for a union of lists name its members); a bare name is a list of one."""
     if value is None:
