@@ -28,8 +28,11 @@ from seismo.persist.encode import Encoder
 from seismo.persist.files import replace_files
 
 FORMAT = "seismo.persist"
-FORMAT_VERSION = 2  # 2: classes named by the stage packages' modules (1: seismo 0.1.0's flat modules)
-READABLE_FORMAT_VERSIONS = (1, 2)
+# 1: seismo 0.1.0's flat modules; 2: classes named by the stage packages' modules; 3: format 2 with
+# declared segments. A save is written in the lowest version that says what it holds (`format_version_of`).
+FORMAT_VERSION = 3  # the newest this code writes
+WITHOUT_SEGMENTS_FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2, 3)
 MANIFEST, STATE, ARRAYS = "manifest.json", "state.json", "arrays.npz"
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that the same object saves to the same bytes
@@ -134,6 +137,17 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def format_version_of(encoder: Encoder) -> int:
+    """The format version a save is written in: 3 when it declares segments, 2 otherwise.
+
+    Format 3 reads like format 2; the number only marks a save a seismo from before segments must
+    refuse (by version, naming the seismo that saved it) rather than load: it would stop at a segment
+    class it lacks, or (an unfitted calculator) load the settings and fit the whole only, silently.
+    Saves without segments stay format 2, so an older seismo keeps loading them.
+    """
+    return FORMAT_VERSION if encoder.segments else WITHOUT_SEGMENTS_FORMAT_VERSION
+
+
 def dumps(obj: Any) -> dict[str, bytes]:
     """Serialise ``obj`` to files ``{name: bytes}``; `PersistError` names what cannot be saved."""
     encoder = Encoder()
@@ -141,7 +155,7 @@ def dumps(obj: Any) -> dict[str, bytes]:
     files = {STATE: _json_bytes({"root": root}), ARRAYS: _npz_bytes(encoder.arrays), **encoder.files}
     manifest = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": format_version_of(encoder),
         "saved_by": library_versions(),
         "root_class": f"{type(obj).__module__}:{type(obj).__qualname__}",  # for people; loading ignores it
         "files": {name: {"sha256": _sha256(data), "bytes": len(data)} for name, data in sorted(files.items())},

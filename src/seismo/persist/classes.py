@@ -13,6 +13,9 @@ own chunker class, a scikit-learn model) fails at save time, naming where it sit
 Format 1 (seismo 0.1.0) named classes by the modules before the stage packages (issue 13 moved
 e.g. ``seismo.monitor`` to ``seismo.monitor.monitor``); `MOVED_IN_FORMAT_2` maps those names,
 and only for files of format 1, so a format-2 name is never rewritten.
+
+Format 3 (issue 14) is format 2 plus declared segments; `declares_segments` tells which objects
+make a save need it (see `seismo.persist.bundle.format_version_of`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import importlib
 import re
 
+from seismo.engine import segment_fit, segments
 from seismo.errors import PersistError
 
 _THIS_PACKAGE = __name__.rsplit(".", 1)[0]
@@ -71,6 +75,23 @@ MOVED_IN_FORMAT_2: dict[str, str] = {
     "seismo.config.yaml_safe": "seismo.cli.config.yaml_safe",
     "seismo.store.schema": "seismo.store.tables",
 }
+
+
+# the modules whose classes exist only where segments are declared: SegmentFit, ShareTracker, ShareCount,
+# SegmentedPartial (a stream state's open chunk), SegmentCoder/SegmentedSource
+SEGMENT_MODULES = frozenset({segments.__name__, segment_fit.__name__})
+
+
+def declares_segments(cls: type, attributes: dict) -> bool:
+    """Whether an object of ``cls`` with these attributes belongs to a save that declares segments.
+
+    Either it is one of the segment classes, or it is a calculator or monitor whose ``segments``
+    argument is set: an unfitted one holds no segment class yet, and a seismo from before segments
+    would load it and fit the whole only, without a word.
+    """
+    if cls.__module__ in SEGMENT_MODULES:
+        return True
+    return attributes.get("segments") is not None  # `check_segments` refuses an empty list
 
 
 def name_of(cls: type, path: str) -> str:

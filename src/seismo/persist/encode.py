@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from seismo.errors import PersistError
-from seismo.persist.classes import name_of
+from seismo.persist.classes import declares_segments, name_of
 
 # defaultdict factories a state may name (the factory is called on a missing key after loading)
 DEFAULT_FACTORIES: dict[str, Any] = {"dict": dict, "list": list, "set": set, "int": int, "float": float,
@@ -86,11 +86,13 @@ def arrow_ipc(table: pa.Table) -> bytes:
 
 
 class Encoder:
-    """Walks one object graph; `arrays` and `files` collect what does not belong in the JSON."""
+    """Walks one object graph; `arrays` and `files` collect what does not belong in the JSON, and
+    `segments` whether any object in it declares segments (which decides the format version)."""
 
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
         self.files: dict[str, bytes] = {}
+        self.segments = False
         self._ids: dict[int, int] = {}
         self._alive: list[Any] = []  # ids of live objects are unique; keep every visited one alive
 
@@ -178,7 +180,9 @@ class Encoder:
             return self._booster(value)
         if dataclasses.is_dataclass(value) or hasattr(value, "__dict__") or slot_names(kind):
             name = name_of(kind, path)
-            attributes = {k: self.encode(v, attr_path(path, k)) for k, v in object_state(value).items()}
+            state = object_state(value)
+            self.segments = self.segments or declares_segments(kind, state)
+            attributes = {k: self.encode(v, attr_path(path, k)) for k, v in state.items()}
             return {"$object": name, "attrs": attributes}
         raise PersistError(
             f"cannot save {path or '<root>'}: a {kind.__module__}.{kind.__qualname__} is not a type seismo.persist "
