@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import seismo
-from seismo.engine.segments import check_segments, spec_codes
 from seismo.data.frame import load_frame
+from seismo.engine.segments import check_segments, spec_codes
 from seismo.errors import ColumnNotFound, InvalidConfiguration
 
 REGIONS = ["north", "south", "east", "west"]

@@ -7,7 +7,7 @@ learned is set in ``fit`` on attributes ending in ``_``.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, cast
 
 import numpy as np
 import pyarrow as pa
@@ -321,7 +321,7 @@ class BaseCalculator:
         """The result of the analysis chunks ``built`` (each with its merged partials), after the reference's rows."""
         chunks = [c.to_chunk() for c in built]
         segmented = bool(self._segment_specs())
-        merged = [[p.overall for p in c.merged] if segmented else c.merged for c in built]
+        merged = [[cast(SegmentedPartial, p).overall for p in c.merged] if segmented else c.merged for c in built]
         values = [[f.tracker.finish(m[i], f.total if f.tracker.comparative else None) for m in merged]
                   for i, f in enumerate(fitted)]
         rows = []

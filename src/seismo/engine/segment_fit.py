@@ -138,7 +138,9 @@ def _members(sample_codes: list[SpecCodes]) -> dict[str, np.ndarray]:
     for codes in sample_codes:
         order = np.argsort(codes.codes, kind="stable")
         sorted_codes = codes.codes[order]
-        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if sorted_codes.size else []
+        if not sorted_codes.size:
+            continue
+        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
         for a, b in zip(starts, [*starts[1:], sorted_codes.size]):
             out[codes.labels[int(sorted_codes[a])]] = order[a:b]
     return out
@@ -146,7 +148,7 @@ def _members(sample_codes: list[SpecCodes]) -> dict[str, np.ndarray]:
 
 def labelled(rows: list[dict], label: str, sizes: Sequence[float], thresholds: str) -> list[dict]:
     """Tidy rows of one segment: its label, its rows in the chunk, where its thresholds come from."""
-    by_chunk = {}
+    by_chunk: dict[int, int] = {}
     for row in rows:
         by_chunk.setdefault(row["chunk_index"], len(by_chunk))
     sizes = list(sizes)

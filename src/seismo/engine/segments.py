@@ -252,7 +252,7 @@ class SegmentedSource:
                 sizes = np.bincount(local, minlength=len(codes.labels))
                 present = np.flatnonzero(sizes)
                 by_code = grouped(inner, rows, local, len(codes.labels))
-                for code in present:
+                for code in present.tolist():
                     label = codes.labels[code]
                     parts[label], counts[label], specs[label] = by_code[code], int(sizes[code]), i
                 continue

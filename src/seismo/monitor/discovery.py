@@ -83,7 +83,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from seismo._typing import DataLike
+from seismo._typing import ColumnKind, DataLike
 from seismo.chunks.chunkers import Chunk
 from seismo.data.columns import Roles, build_schema
 from seismo.data.features import infer_features
@@ -597,3 +597,53 @@ def _discover(values_ref: dict[str, np.ndarray], values_chunk: dict[str, np.ndar
                      "share_of_change": float(stats.contribution[i]) / change if change else float("nan"),
                      "z": float(z[i])})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+# -- what a Monitor keeps to explain its alerts later -------------------------------------------
+DISCOVERY_ROWS = 50_000  # reference rows a monitor keeps for discovery (a uniform sample beyond this)
+EXPECTED, REALIZED = "__expected_loss__", "__realized_loss__"
+
+
+def discovery_reference(estimator: Any, reference: DataLike, features: list[str], *,
+                        max_rows: int = DISCOVERY_ROWS, seed: int = 0) -> tuple[pd.DataFrame, dict[str, ColumnKind]]:
+    """The reference side of discovery, computed once at fit: each (sampled) reference row's feature
+    values, its out-of-fold expected loss and its realized loss, and each feature's kind.
+
+    A `Monitor` keeps this (saved with it) so that a run can explain an alerting chunk without the
+    reference at hand; `explain_chunk` compares a chunk with it. The sample is uniform, so shares and
+    mean losses stay unbiased; it bounds what a saved monitor holds.
+    """
+    _check_estimator(estimator)
+    names = [c for c in features if c in set(read_schema(reference, "reference").names)]
+    columns = list(dict.fromkeys([*_needed_columns(estimator, False), *_needed_columns(estimator, True), *names]))
+    frame = load_frame(reference, columns, None, "reference")
+    expected = row_losses(estimator, frame, reference=True)
+    realized = row_losses(estimator, frame, realized=True)
+    column_types = {k: v for k, v in (getattr(estimator, "column_types", None) or {}).items() if k in names}
+    kinds = {c.name: c.kind for c in build_schema(frame.table, names, column_types).columns}
+    keep = np.arange(frame.n_rows)
+    if frame.n_rows > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(frame.n_rows, max_rows, replace=False))
+    out = pd.DataFrame({n: _column_values(frame, n, kinds[n])[keep] for n in names})
+    out[EXPECTED], out[REALIZED] = expected[keep], realized[keep]
+    return out, kinds
+
+
+def explain_chunk(estimator: Any, reference: pd.DataFrame, kinds: Mapping[str, ColumnKind], chunk: DataLike, *,
+                  labels: bool | None = None, max_rules: int = 3, family_rate: float = 0.01) -> pd.DataFrame:
+    """`discover_segments` for one chunk against a kept `discovery_reference`: realized losses when the
+    chunk holds labels (``labels=None``), the estimator's expected losses otherwise."""
+    names = [n for n in kinds if n in set(read_schema(chunk, "chunk").names)]
+    chunk_columns = set(read_schema(chunk, "chunk").names)
+    realized = estimator.y_true in chunk_columns if labels is None else bool(labels)
+    frame = load_frame(chunk, list(dict.fromkeys([*_needed_columns(estimator, realized), *names])), None, "chunk")
+    loss_chunk = row_losses(estimator, frame, realized=realized)
+    loss_ref = reference[REALIZED if realized else EXPECTED].to_numpy(dtype=float)
+    ok_ref, ok_chunk = np.isfinite(loss_ref), np.isfinite(loss_chunk)
+    if ok_ref.sum() < 2 or ok_chunk.sum() < 2 or not names:
+        return pd.DataFrame(columns=COLUMNS)
+    values_ref = {n: reference[n].to_numpy()[ok_ref] for n in names}
+    values_chunk = {n: _column_values(frame, n, kinds[n])[ok_chunk] for n in names}
+    classification = isinstance(estimator.fitted_tracker_.tracker, CBPETracker)
+    return _discover(values_ref, values_chunk, {n: kinds[n] for n in names}, loss_ref[ok_ref], loss_chunk[ok_chunk],
+                     max_rules, family_rate, classification)

@@ -11,9 +11,19 @@ from typing import Any
 
 import pandas as pd
 
-from seismo._typing import DataLike, EstimatorName, Incomplete, ProblemType, SegmentCorrection, Segments, SmallSegments
+from seismo._typing import (
+    ColumnKind,
+    DataLike,
+    EstimatorName,
+    Incomplete,
+    ProblemType,
+    SegmentCorrection,
+    Segments,
+    SmallSegments,
+)
 from seismo.chunks.accumulator import StreamState
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, Chunker
+from seismo.data.frame import should_stream
 from seismo.data.io import read_schema, read_table
 from seismo.engine.calculator import check_timestamp_format, constructor_params, is_spark
 from seismo.engine.domain_fit import DomainFitCache
@@ -32,6 +42,8 @@ from seismo.monitor.calculators import (
     of_kind,
     with_current_names,
 )
+from seismo.monitor.discovery import COLUMNS as DISCOVERY_COLUMNS
+from seismo.monitor.discovery import discovery_reference, explain_chunk
 from seismo.monitor.ranking import prediction_sensitivity, rank
 from seismo.monitor.report import Report
 from seismo.performance.pape import PAPE
@@ -209,6 +221,7 @@ class Monitor:
                 seen.add(key)
                 warnings.warn(str(w.message), w.category, stacklevel=2)
         self.sensitivity_ = self._sensitivity(reference)
+        self.discovery_reference_, self.discovery_kinds_ = self._discovery_reference(reference, streaming)
         self.reference_columns_ = list(read_schema(reference, "reference").names)
         self.fitted_ = True
         return self
@@ -239,6 +252,54 @@ class Monitor:
         cache = DomainFitCache()
         estimated.share_domain_fits(cache)
         drift.share_domain_fits(cache)
+
+    def _discovery_reference(self, reference: DataLike, streaming: bool | None
+                             ) -> tuple[pd.DataFrame | None, dict[str, ColumnKind] | None]:
+        """What segment discovery compares an alerting chunk with (`seismo.monitor.discovery`): the
+        reference rows' features and losses, a bounded sample, kept with the monitor."""
+        estimator = self.calculators_.get(ESTIMATED_PERFORMANCE.name)
+        if estimator is None or streaming or should_stream(reference, self._discovery_features(estimator), None):
+            return None, None
+        return discovery_reference(estimator, reference, self._discovery_features(estimator),
+                                   seed=self.random_state)
+
+    def _discovery_features(self, estimator: Any) -> list[str]:
+        drift = self.calculators_.get(_RANKED.name)
+        names = list(getattr(estimator, "feature_names_", None) or [])
+        return names or (list(drift.schema_.names) if drift is not None else [])
+
+    def _explain(self, analysis: DataLike, targets: DataLike | None, results: dict[str, Result]) -> pd.DataFrame:
+        """Segment discovery for the latest analysis chunk whose estimated performance alerts (overall):
+        the rules that explain most of its drop, with realized losses when its labels are at hand."""
+        estimator = self.calculators_.get(ESTIMATED_PERFORMANCE.name)
+        kept = getattr(self, "discovery_reference_", None)
+        estimated = results.get(ESTIMATED_PERFORMANCE.name)
+        if estimator is None or kept is None or estimated is None or is_spark(analysis):
+            return pd.DataFrame(columns=["chunk_key", *DISCOVERY_COLUMNS])
+        df = estimated.to_df()
+        alerting = df[(df["period"] == "analysis") & df["segment"].isna() & df["alert"]]
+        if alerting.empty:
+            return pd.DataFrame(columns=["chunk_key", *DISCOVERY_COLUMNS])
+        chunk = alerting.sort_values("chunk_index").iloc[-1]
+        names = list(self.discovery_kinds_ or {})
+        columns = [c for c in dict.fromkeys([*names, estimator.y_pred, estimator.y_true, *_model_columns(estimator),
+                                             *([self.timestamp] if self.timestamp else []),
+                                             *([self.id] if self.id else [])])
+                   if c in set(read_schema(analysis, "analysis").names)]
+        if should_stream(analysis, columns, None):
+            return pd.DataFrame(columns=["chunk_key", *DISCOVERY_COLUMNS])
+        rows = read_table(analysis, columns, "analysis").to_pandas()
+        if self.timestamp is not None:
+            stamps = pd.to_datetime(rows[self.timestamp])
+            rows = rows[(stamps >= chunk["chunk_start_date"]) & (stamps <= chunk["chunk_end_date"])]
+        else:
+            rows = rows.iloc[int(chunk["chunk_start_index"]): int(chunk["chunk_end_index"]) + 1]
+        if targets is not None and self.id is not None and estimator.y_true not in rows.columns:
+            labels = read_table(targets, [self.id, estimator.y_true], "targets").to_pandas()
+            rows = rows.merge(labels, on=self.id, how="left")
+        found = explain_chunk(estimator, kept, self.discovery_kinds_ or {}, rows)
+        found.insert(0, "chunk_key", chunk["chunk_key"])
+        return found
 
     def _sensitivity(self, reference: DataLike) -> pd.Series | None:
         """How much the model's output follows each feature (for the ranking); the largest over classes."""
@@ -322,6 +383,7 @@ class Monitor:
         report = Report(results, ranking, self._settings(),
                         top_features=classifier.top_features() if classifier else None)
         report.late_rows = late
+        report.discovery = self._explain(analysis, targets, results)
         return report
 
     def get_params(self) -> dict[str, Any]:
@@ -351,6 +413,14 @@ class Monitor:
         from seismo.persist import load
 
         return load(path, expect=cls)
+
+
+def _model_columns(estimator: Any) -> list[str]:
+    """The estimator's probability columns (classification), which its row losses read."""
+    proba = getattr(estimator, "y_pred_proba", None)
+    if isinstance(proba, dict):
+        return list(proba.values())
+    return [proba] if isinstance(proba, str) else []
 
 
 def _check_whole_history(results: dict[str, Result]) -> None:

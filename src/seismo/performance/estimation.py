@@ -229,7 +229,7 @@ class Estimator(BaseCalculator):
         real_values = _realized_from_rows(fitted_real.reference_table, chunks)
         self.reference_rows_ = tidy_rows(self.fitted_tracker_, chunks, _with_realized(estimated, real_values), "reference")
         if self.segments:
-            self.reference_rows_ += self._segment_reference_rows(frame, in_frame, chunks, sampled)
+            self.reference_rows_ += self._segment_estimates_of_reference(frame, in_frame, chunks, sampled)
         self.fitted_ = True
         return self
 
@@ -243,7 +243,7 @@ class Estimator(BaseCalculator):
         """The estimate's tracker with a segment's thresholds (learned on its realized values)."""
         return FittedTracker(self._tracker_, realized.metrics, reference_rows=realized.reference_rows)
 
-    def _segment_reference_rows(self, frame: Frame, in_frame: list[Chunk], chunks: list[Chunk],
+    def _segment_estimates_of_reference(self, frame: Frame, in_frame: list[Chunk], chunks: list[Chunk],
                                 sampled: bool) -> list[dict]:
         """Every reference segment's estimates per reference chunk (out of fold, like the overall ones),
         beside its realized values, with the segment's thresholds."""
