@@ -113,3 +113,51 @@ def test_an_unreliable_estimate_is_grey_with_its_reason_on_hover(tmp_path):
     assert "estimate unreliable" in legend
     assert "estimate unreliable here" in hover and "trust: none" in hover and "almost no data" in hover
     assert "estimate unreliable here: [1000:1999]" in verdict
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed; .ci/run installs it (apt package chromium)")
+def test_the_segment_selector_switches_the_visible_figure(tmp_path):
+    """Segments declared: the page shows one segment's performance figure at a time; choosing another
+    in the selector hides the first and draws the chosen one at the page's width, with no console
+    error and no request leaving the file."""
+    import playwright.sync_api as playwright  # in the [test] extra; only Chromium comes from .ci/run
+    rng = np.random.default_rng(5)
+
+    def frame(n, south_flat):
+        region = rng.choice(["east", "north", "south"], n)
+        x1, x2 = rng.normal(size=n), rng.normal(size=n)
+        p = 1 / (1 + np.exp(-np.where((region == "south") & south_flat, 0.5, 3.0) * (x1 - 0.3 * x2)))
+        return pd.DataFrame({"x1": x1, "x2": x2, "region": region, "p": p, "y_pred": (p > 0.5).astype(int),
+                             "y": (rng.random(n) < p).astype(int)})
+
+    monitor = seismo.Monitor("binary", y_pred_proba="p", y_pred="y_pred", y_true="y", chunk_size=1_000,
+                             metrics=["accuracy"], segments=["region"], calculators={"domain_classifier_drift": False})
+    analysis = pd.concat([frame(2_000, False), frame(2_000, True)], ignore_index=True)
+    path = monitor.fit(frame(6_000, False)).run(analysis).save_html(tmp_path / "segments.html")
+    errors: list[str] = []
+    requests: list[str] = []
+    panels = "Array.from(document.querySelectorAll('.segment-panel')).filter(d => !d.hidden)" \
+             ".map(d => [d.querySelector('.gtitle').textContent, +d.querySelector('.main-svg').getAttribute('width')])"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1600})
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(path.as_uri())
+        page.wait_for_function("Array.from(document.querySelectorAll('.segment-panel .js-plotly-plot'))"
+                               ".filter(d => d.querySelector('.main-svg')).length === 3")
+        options = page.eval_on_selector_all("#segment-select option", "os => os.map(o => o.textContent)")
+        before = page.evaluate(panels)
+        page.select_option("#segment-select", label="region=south (2 alerting chunks)")
+        page.wait_for_function("document.querySelector('.segment-panel[data-index=\"2\"]').hidden === false && "
+                               "+document.querySelector('.segment-panel[data-index=\"2\"] .main-svg').getAttribute('width')"
+                               " > 1000")  # shown, then resized to the page (plotly resizes asynchronously)
+        after = page.evaluate(panels)
+        browser.close()
+    assert options == ["region=east", "region=north", "region=south (2 alerting chunks)"]
+    assert before[0][0] == "estimated performance: region=east" and len(before) == 1
+    assert after[0][0] == "estimated performance: region=south" and len(after) == 1
+    assert after[0][1] == before[0][1] > 1_000  # drawn at the page's width, not plotly's 700 of a hidden div
+    assert errors == []
+    assert [url for url in requests if not url.startswith("file:")] == []

@@ -2,8 +2,14 @@
 
 Sections follow the reader's questions: is the model in trouble (verdict,
 performance), why (ranked drift, multivariate drift), is the data broken (data
-quality), and how was this computed (settings). Quiet columns are collapsed so
-a report on 50 features stays readable.
+quality), where (segments, when declared), and how was this computed (settings).
+Quiet columns are collapsed so a report on 50 features stays readable.
+
+Every section but "Segments" draws the overall rows (``segment`` None): declaring
+segments leaves them as they were. The segments section shows one segment's
+performance figure at a time, picked in a ``<select>``; every figure is in the
+page already (the file stays self-contained, nothing is fetched), and a few lines
+of inline script show the chosen one and size it to the page.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from seismo.metrics.registry import METRICS
+from seismo.monitor import segment_summary
 from seismo.monitor.calculators import DATA_QUALITY, MULTIVARIATE, PERFORMANCE, UNIVARIATE_DRIFT, of_kind
 
 if TYPE_CHECKING:  # pragma: no cover
+    from seismo.engine.result import Result
     from seismo.monitor.report import Report
 
 TOP_COLUMNS = 8
@@ -28,6 +37,15 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px sol
 .cannot-judge{background:#fff4f4;border-left:4px solid #d62728;padding:.5rem 1rem}
 table{border-collapse:collapse;font-size:.9rem;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}
 th{background:#f6f6f6}details{margin:.6rem 0}summary{cursor:pointer;color:#555}
+.segment-pick{margin:.8rem 0}.segment-pick select{font-size:1rem;padding:.2rem .4rem}
+"""
+# shows the chosen segment's panel, hides the others, and sizes its figure to the now visible panel
+SEGMENT_SCRIPT = """
+(function(){var pick=document.getElementById('segment-select');if(!pick)return;
+function show(){var panels=document.querySelectorAll('.segment-panel');for(var i=0;i<panels.length;i++){
+var on=panels[i].getAttribute('data-index')===pick.value;panels[i].hidden=!on;
+var gd=panels[i].querySelector('.js-plotly-plot');if(on&&gd&&window.Plotly){Plotly.Plots.resize(gd);}}}
+pick.addEventListener('change',show);show();})();
 """
 
 
@@ -72,7 +90,7 @@ def _drift_section(report: "Report") -> str:
     shown = list(ranking["column"].head(TOP_COLUMNS)) if len(ranking) else []
     parts = ["<h2>Drift, ranked by how closely it tracks performance</h2>", _table(ranking)]
     if shown:
-        methods = drift.to_df()
+        methods = drift.filter(overall_only=True).to_df()
         chosen = []
         for column in shown:
             row = ranking[ranking["column"] == column].iloc[0]
@@ -95,7 +113,7 @@ def _quality_section(report: "Report") -> str:
     quality = report.results.get(DATA_QUALITY.name)
     if quality is None:
         return ""
-    alerts = quality.alerts()
+    alerts = quality.filter(overall_only=True).alerts()
     parts = ["<h2>Data quality</h2>"]
     if alerts.empty:
         parts.append("<p>No data-quality alert.</p>")
@@ -124,10 +142,84 @@ def _unreliable_section(report: "Report") -> str:
             f"{'s' if len(weak) > 1 else ''} (grey markers)</summary>{_table(table)}</details>")
 
 
+def _labels_of(result: "Result") -> set[str]:
+    df = result.to_df()
+    return set(df["segment"].dropna().astype(str)) if "segment" in df.columns else set()
+
+
+def segment_table(report: "Report") -> pd.DataFrame:
+    """One row per segment: its analysis rows, where its thresholds come from, its alerting chunks
+    of each performance calculator, and its drift and data-quality alerts."""
+    results = report.results
+    performance = [(spec, results[spec.name]) for spec in of_kind("performance") if spec.name in results]
+    counts = segment_summary.alert_counts(results).set_index("segment")
+    rows = []
+    for label in segment_summary.labels(results):
+        row: dict[str, object] = {"segment": label}
+        for spec, result in performance:
+            df = (result.filter(period="analysis", segments=label).to_df() if label in _labels_of(result)
+                  else pd.DataFrame(columns=["chunk_index", "alert"]))
+            if "analysis rows" not in row and "segment_rows" in df.columns:
+                row["analysis rows"] = int(df.drop_duplicates("chunk_index")["segment_rows"].sum())
+                row["thresholds"] = ", ".join(sorted(df["segment_thresholds"].dropna().astype(str).unique()))
+            how = "estimated" if spec.estimated else "realized"
+            row[f"{how} alerting chunks"] = int(df.loc[df["alert"].astype(bool), "chunk_index"].nunique())
+        row["drift alerts"] = int(counts.loc[label, "drift"])
+        row["data-quality alerts"] = int(counts.loc[label, "quality"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _segments_section(report: "Report") -> str:
+    """Segments: a table, the overview of (estimated) performance per segment, and a picker of one
+    segment's performance figure. Nothing at all when no segments were declared."""
+    results = report.results
+    labels = segment_summary.labels(results)
+    if not labels:
+        return ""
+    from seismo.monitor.plotting import plot_segments
+
+    parts = ["<h2 id='segments'>Segments</h2>",
+             f"<p>{len(labels)} segments. Each is monitored on its own rows, against thresholds from its own "
+             "reference rows (or the overall ones where marked borrowed); the sections above read the overall "
+             "rows only.</p>", _table(segment_table(report))]
+    spec = next((s for s in sorted(of_kind("performance"), key=lambda s: not s.estimated)
+                 if s.name in results and _labels_of(results[s.name])), None)
+    if spec is None:
+        return "".join(parts)
+    result = results[spec.name]
+    metric = segment_summary.headline(result.filter(period="analysis").to_df()["metric"])
+    if metric is not None:
+        parts.append(_figure(plot_segments(result, metric, title=f"{spec.title}: {metric} by segment")))
+    present = _labels_of(result)
+    shown = [label for label in labels if label in present]
+    drops = segment_summary.performance_drops(result).set_index("segment")["alerting"]
+    options = "".join(
+        f"<option value='{i}'>{escape(label)}"
+        f"{f' ({drops[label]} alerting chunks)' if label in drops.index else ''}</option>"
+        for i, label in enumerate(shown))
+    parts.append(f"<div class='segment-pick'><label for='segment-select'>{escape(spec.title.capitalize())} of "
+                 f"segment </label><select id='segment-select'>{options}</select></div>")
+    directed = [m for m in dict.fromkeys(result.to_df()["metric"])
+                if m in METRICS and METRICS[m].higher_is_better is not None]  # confusion cells: the overall figure
+    for i, label in enumerate(shown):
+        rows = result.filter(metrics=directed) if directed else result
+        figure = _figure(rows.plot(segment=label, title=f"{spec.title}: {_plotly_label(label)}"))
+        parts.append(f"<div class='segment-panel' data-index='{i}'{'' if i == 0 else ' hidden'}>{figure}</div>")
+    parts.append(f"<script>{SEGMENT_SCRIPT}</script>")
+    return "".join(parts)
+
+
+def _plotly_label(label: str) -> str:
+    from seismo.monitor.plotting import plotly_text
+
+    return str(plotly_text(pd.Series([label])).iloc[0])
+
+
 def render(report: "Report") -> str:
     """The whole page as a string."""
     verdict = report.summary()
-    trouble = any(len(report.results[n].alerts()) for n in PERFORMANCE
+    trouble = any(len(report.results[n].filter(overall_only=True).alerts()) for n in PERFORMANCE
                   if n in report.results) or not report.unreliable().empty
     body = [f"<h1>seismo monitoring report</h1><p>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
             f"<div class='verdict{'' if trouble else ' ok'}'>{escape(verdict)}</div>"]
@@ -147,6 +239,7 @@ def render(report: "Report") -> str:
             body.append("<details open><summary>What changed: features separating alerting chunks from the "
                         "reference</summary>" + _table(report.top_features) + "</details>")
     body.append(_quality_section(report))
+    body.append(_segments_section(report))
     settings = pd.DataFrame({"setting": list(report.settings), "value": [repr(v) for v in report.settings.values()]})
     body.append("<h2>Settings</h2>" + _table(settings))
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>seismo report</title>"

@@ -12,9 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from seismo.engine.result import Result
 from seismo.errors import ColumnNotFound, InvalidConfiguration
 
-__all__ = ["plot_result", "plot_empty_message", "plotly_text"]
+__all__ = ["plot_result", "plot_segments", "plot_empty_message", "plotly_text"]
 
 REFERENCE_COLOR = "#9e9e9e"
 ANALYSIS_COLOR = "#1f77b4"
@@ -263,4 +264,71 @@ def plot_result(
         title=text or None, template="plotly_white", height=TITLE_HEIGHT + PANEL_HEIGHT * n,
         hovermode="closest",
     )
+    return fig
+
+
+SEGMENT_COLUMNS = 3  # small multiples per row
+MERGED_LABELS = ("=(other)", "=(missing)")  # drawn after the real segments
+
+
+def plot_segments(
+    result: Result | pd.DataFrame, metric: str, column: str | None = None, *, title: str | None = None,
+    columns: int = SEGMENT_COLUMNS,
+) -> go.Figure:
+    """Small multiples of one metric: the overall rows first, then one panel per segment.
+
+    Every panel shares one y axis and one chunk grid, so a segment's level reads against the
+    overall one at a glance; each draws its own thresholds, band and alerts as `plot_result`
+    does (a segment's thresholds are its own, or borrowed: docs/segments.md). ``column``: the
+    column of a per-column result (drift, data quality); model-level metrics have none.
+    """
+    df = result.to_df() if isinstance(result, Result) else result
+    if not isinstance(columns, int) or columns < 1:
+        raise InvalidConfiguration(f"columns must be a positive integer, got {columns!r}")
+    if "segment" not in df.columns or not df["segment"].notna().any():
+        raise InvalidConfiguration("the result has no segment rows: give the calculator segments= to plot them")
+    if metric not in set(df["metric"]):
+        raise InvalidConfiguration(f"metric {metric!r} is not in this result; it has {sorted(df['metric'].unique())}")
+    rows = df[df["metric"] == metric]
+    if column is None:
+        if rows["column"].isna().sum() == 0:
+            raise InvalidConfiguration(f"{metric!r} is reported per column: pass column= (one of "
+                                       f"{sorted(rows['column'].dropna().unique())})")
+        rows = rows[rows["column"].isna()]
+    else:
+        if column not in set(rows["column"].dropna()):
+            raise InvalidConfiguration(f"column {column!r} has no {metric!r} rows; columns: "
+                                       f"{sorted(rows['column'].dropna().unique())}")
+        rows = rows[rows["column"] == column]
+    data, use_dates = _prepare(rows)
+    labels = sorted({str(s) for s in data["segment"].dropna()},
+                    key=lambda label: (any(m in label for m in MERGED_LABELS), label))
+    panels: list[str | None] = [None, *labels]
+    n_cols = min(columns, len(panels))
+    n_rows = -(-len(panels) // n_cols)
+    subsets = [data[data["segment"].isna()] if label is None else data[data["segment"] == label] for label in panels]
+    names = ["overall" if label is None else label for label in panels]
+    counts = [int(sub.loc[sub["_rank"] == 1, "alert"].sum()) for sub in subsets]
+    titles = [f"{plotly_text(pd.Series([name])).iloc[0]}" + (f" · {n} alert{'s' if n > 1 else ''}" if n else "")
+              for name, n in zip(names, counts)]
+    fig = make_subplots(rows=n_rows, cols=n_cols, shared_xaxes="all", shared_yaxes="all", subplot_titles=titles,
+                        horizontal_spacing=0.03, vertical_spacing=min(0.12, 0.5 / n_rows))
+    estimated = "realized" in data.columns and bool(data["realized"].notna().any())
+    shown: set[str] = set()
+    for i, sub in enumerate(subsets):
+        if sub.empty:
+            continue
+        for trace in _panel_traces(sub, estimated):
+            first = trace.showlegend is not False and trace.name not in shown
+            shown.update([trace.name] if first else [])
+            fig.add_trace(trace.update(legendgroup=trace.name, showlegend=first),
+                          row=i // n_cols + 1, col=i % n_cols + 1)
+    boundary = data.loc[data["_rank"] == 1, "_x"]
+    if (data["_rank"] == 0).any() and not boundary.empty:
+        fig.add_vline(x=boundary.min(), line_dash="dash", line_color="black", opacity=0.5, line_width=1,
+                      row="all", col="all")
+    what = plotly_text(pd.Series([metric if column is None else f"{column} · {metric}"])).iloc[0]
+    fig.update_xaxes(title_text="chunk start date" if use_dates else "chunk", row=n_rows)
+    fig.update_layout(title=title or f"{what} by segment", template="plotly_white",
+                      height=TITLE_HEIGHT + PANEL_HEIGHT * n_rows, hovermode="closest")
     return fig

@@ -11,8 +11,8 @@ if TYPE_CHECKING:  # plotly is imported when a figure is drawn
     import plotly.graph_objects as go
 
 from seismo.engine.result import Result
-from seismo.metrics.registry import METRICS
 from seismo.monitor.calculators import DATA_QUALITY, ESTIMATED_PERFORMANCE, MULTIVARIATE, of_kind
+from seismo.monitor.segment_summary import beyond, summary_lines
 
 UNRELIABLE = ("low", "none")  # estimators' trust levels reported as "estimate unreliable here"
 WITHHELD = "none"  # ... and the level whose estimate is no judgment at all: "cannot judge performance here"
@@ -36,6 +36,8 @@ def cannot_judge(estimated: pd.DataFrame) -> pd.DataFrame:
     estimate that cannot be believed must never quietly stand for "no alert".
     """
     columns = ["chunk_index", "chunk", "trust_reason", "estimate_alerts"]
+    if "segment" in estimated.columns:  # the overall rows judge the model; a segment's are its own (docs/segments.md)
+        estimated = estimated[estimated["segment"].isna()]
     if "trust" not in estimated.columns or estimated.empty:
         return pd.DataFrame(columns=columns)
     df = estimated[estimated["period"] == "analysis"]
@@ -53,6 +55,10 @@ def cannot_judge(estimated: pd.DataFrame) -> pd.DataFrame:
 
 class Report:
     """The results of one run, in the order a reader needs them: performance first.
+
+    Segments (``Monitor(segments=...)``): every verdict, count, ranking and figure reads the
+    overall rows (``segment`` None), so declaring segments changes none of them; the segments
+    have a part of their own (`seismo.monitor.segment_summary`), in `summary` and in the page.
 
     ``late_rows``: rows an incremental run skipped because they are older than the rows it had
     already processed (`Monitor.run`); the summary counts them.
@@ -73,10 +79,13 @@ class Report:
         df = pd.concat(frames, ignore_index=True, sort=False)
         return df[["calculator", *[c for c in df.columns if c != "calculator"]]]
 
-    def alerts(self) -> pd.DataFrame:
-        """Alerting analysis rows, performance first, then drift, then data quality."""
+    def alerts(self, *, segments: bool = False) -> pd.DataFrame:
+        """Alerting analysis rows, performance first, then drift, then data quality: the overall
+        rows, and with ``segments=True`` every segment's rows too (their ``segment`` says whose)."""
         df = self.to_df()
         df = df[(df["period"] == "analysis") & df["alert"]]
+        if not segments and "segment" in df.columns:
+            df = df[df["segment"].isna()]
         order = {name: i for i, name in enumerate(self.results)}
         return df.sort_values(["calculator", "chunk_index"], key=lambda s: s.map(order) if s.name == "calculator" else s,
                               kind="stable").reset_index(drop=True)
@@ -86,15 +95,10 @@ class Report:
         and the metrics alerting there. Confusion cells have no direction and are left out."""
         if name not in self.results:
             return None
-        df = self.results[name].filter(period="analysis").to_df()
+        df = self.results[name].filter(period="analysis", overall_only=True).to_df()
         if "trust" in df.columns:  # an estimate without any support is reported as such, not as a drop
             df = df[df["trust"] != WITHHELD]
-        better_high = df["metric"].map(lambda m: METRICS[m].higher_is_better if m in METRICS else None)
-        low = df["value"] < df["lower_threshold"]
-        high = df["value"] > df["upper_threshold"]
-        bad = (better_high == True) & low | (better_high == False) & high  # noqa: E712 (None excluded)
-        good = (better_high == True) & high | (better_high == False) & low  # noqa: E712
-        hits = df[bad if worse else good]
+        hits = df[beyond(df, worse)]
         if hits.empty:
             return None
         first = hits.sort_values("chunk_index").iloc[0]
@@ -109,7 +113,7 @@ class Report:
         result = self.results.get(ESTIMATED_PERFORMANCE.name)
         if result is None:
             return pd.DataFrame(columns=columns)
-        df = result.filter(period="analysis").to_df()
+        df = result.filter(period="analysis", overall_only=True).to_df()
         if "trust" not in df.columns:
             return pd.DataFrame(columns=columns)
         weak = df[df["trust"].isin(UNRELIABLE)].drop_duplicates("chunk_index").sort_values("chunk_index")
@@ -121,12 +125,16 @@ class Report:
         result = self.results.get(ESTIMATED_PERFORMANCE.name)
         return cannot_judge(result.to_df() if result is not None else pd.DataFrame())
 
+    def _analysis_chunks(self) -> int:
+        estimated = self.results[ESTIMATED_PERFORMANCE.name]
+        return int(estimated.filter(period="analysis", overall_only=True).to_df()["chunk_index"].nunique())
+
     def _cannot_judge_line(self) -> str | None:
         """The chunks no estimate or label judges, with the first one's reason: an alert, never silence."""
         blind = self.cannot_judge()
         if blind.empty:
             return None
-        n = self.results[ESTIMATED_PERFORMANCE.name].filter(period="analysis").to_df()["chunk_index"].nunique()
+        n = self._analysis_chunks()
         span = blind["chunk"].iloc[0] + (f" to {blind['chunk'].iloc[-1]}" if len(blind) > 1 else "")
         crossing = int(blind["estimate_alerts"].sum())
         also = (f"; the estimate, not to be believed there, crosses its threshold in {crossing}"
@@ -138,7 +146,7 @@ class Report:
         weak = self.unreliable()
         if weak.empty:
             return None
-        n = self.results[ESTIMATED_PERFORMANCE.name].filter(period="analysis").to_df()["chunk_index"].nunique()
+        n = self._analysis_chunks()
         worst = weak[weak["trust"] == "none"].iloc[0] if (weak["trust"] == "none").any() else weak.iloc[0]
         span = weak["chunk_key"].iloc[0] + (f" to {weak['chunk_key'].iloc[-1]}" if len(weak) > 1 else "")
         return (f"estimate unreliable here: {span} ({len(weak)} of {n} analysis chunks; "
@@ -151,6 +159,9 @@ class Report:
         way: it is reported as "cannot judge performance here", with the reason, and counts as a
         performance alert; its estimate's own crossing is not reported as a drop. "low" chunks
         alert as usual, marked "low trust there". Both are listed as "estimate unreliable here".
+
+        Everything above reads the overall rows; with segments a "Segments" part follows, after
+        a blank line (`seismo.monitor.segment_summary.summary_lines`).
         """
         lines = []
         top = [c for c in self.ranking["column"].head(TOP_DRIFT)] if len(self.ranking) else []
@@ -174,12 +185,15 @@ class Report:
         if unreliable:
             lines.append(unreliable)
         for name in MULTIVARIATE:
-            if name in self.results and len(self.results[name].alerts()):
-                first = self.results[name].alerts().sort_values("chunk_index").iloc[0]
+            if name not in self.results:
+                continue
+            alerts = self.results[name].filter(overall_only=True).alerts()
+            if len(alerts):
+                first = alerts.sort_values("chunk_index").iloc[0]
                 lines.append(f"{name.replace('_', ' ')} alerts from {_chunk_label(first)} on")
         quality = self.results.get(DATA_QUALITY.name)
         if quality is not None:
-            problems = quality.alerts()
+            problems = quality.filter(overall_only=True).alerts()
             rates = problems[problems["metric"].str.endswith("_rate")]
             if len(rates):
                 pairs = sorted({f"{c} ({m.removesuffix('_rate').replace('_', ' ')})" for c, m in zip(rates["column"], rates["metric"])})
@@ -191,7 +205,8 @@ class Report:
                              + (" ..." if len(keys) > 5 else ""))
         if self.late_rows:
             lines.append(f"{self.late_rows:,} late rows not processed (older than the rows already processed)")
-        return "\n".join(lines)
+        segments = summary_lines(self.results)
+        return "\n".join(lines + ([""] + segments if segments else []))
 
     def plot(self, calculator: str | None = None) -> go.Figure | dict[str, go.Figure]:
         """One figure per calculator (or the one named)."""
