@@ -244,9 +244,6 @@ def test_streamed_segments_equal_in_memory(streamed, name):
     pd.testing.assert_frame_equal(ordered[1], ordered[0], check_exact=False, rtol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="the segment rows of an analysis chunk come in the order each label was "
-                   "first seen in the batch that opened the chunk (seismo.engine.segments.spec_codes, "
-                   "SegmentedPartial.__add__), so batches order them differently than one frame")
 @pytest.mark.parametrize("name", ["univariate_drift", "data_quality"])
 def test_streamed_segment_rows_come_in_the_in_memory_order(streamed, name):
     in_memory, from_files = streamed[name]

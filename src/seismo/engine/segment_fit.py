@@ -111,7 +111,7 @@ def fit_segments(
         borrowed = fit_from_partials(tracker, everyone, overrides, n_resamples, seed, false_alarm_rate, divisor)
     fit = SegmentFit(overall, borrowed)
     members = _members(sample_codes)
-    for label, rows in whole.rows.items():
+    for label, rows in sorted(whole.rows.items()):
         seg_whole = whole.parts[label]
         fit.wholes[label] = seg_whole
         fit.counted[label] = _counted(tracker, seg_whole, rows)
@@ -173,7 +173,7 @@ def segment_chunk_rows(fit: SegmentFit, chunk: Chunk, part: SegmentedPartial, sp
     """
     rows: list[dict] = []
     small_parts: dict[int, list[str]] = {}
-    for label, n in part.rows.items():
+    for label, n in sorted(part.rows.items()):  # one order however batches and runs split the rows
         if n < min_rows:
             if small == "other":
                 small_parts.setdefault(specs_of[label], []).append(label)
@@ -255,7 +255,7 @@ def fit_shares(chunks: list[Chunk], codes: list[SpecCodes], n_rows: int, *, over
     tracker = ShareTracker(SHARE_THRESHOLD)
     fitted: dict[str, FittedTracker] = {}
     members = _members(codes)
-    for label, rows in [*members.items(), (NEW_SEGMENT, np.empty(0, dtype=np.int64))]:
+    for label, rows in [*sorted(members.items()), (NEW_SEGMENT, np.empty(0, dtype=np.int64))]:
         is_member = np.zeros(n_rows, dtype=bool)
         is_member[rows] = True
         parts = [tracker.partial(is_member, c.rows) for c in chunks]
@@ -275,7 +275,7 @@ def share_rows(shares: dict[str, FittedTracker], chunk: Chunk, counts: dict[str,
     for label, n in counts.items():
         total[specs_of[label]] += n
     rows: list[dict] = []
-    labels = list(dict.fromkeys([*counts, *[k for k in shares if k != NEW_SEGMENT]]))
+    labels = sorted({*counts, *[k for k in shares if k != NEW_SEGMENT]})
     for label in labels:
         spec = specs_of.get(label)
         n_chunk = total[spec] if spec is not None else chunk.size
