@@ -419,9 +419,17 @@ def candidate_rules(reference: dict[str, np.ndarray], chunk: dict[str, np.ndarra
     return rules
 
 
-def _pairs(singles: list[Rule], contributions: np.ndarray, columns: list[str]) -> list[tuple[Rule, Rule, Rule]]:
-    """Conjunctions of the best single rules on different columns, conditions in ``columns``' order."""
-    top = [singles[i] for i in np.argsort(-contributions, kind="stable")[:TOP_SINGLES]]
+def _pairs(singles: list[Rule], z: np.ndarray, columns: list[str]) -> list[tuple[Rule, Rule, Rule]]:
+    """Conjunctions of the best single rules on different columns, conditions in ``columns``' order.
+
+    "Best" is by z, one rule per column: when a whole population explains the drop, every range of
+    a column that tracks it carries about the same contribution, and ranking by contribution alone
+    would fill the top with ranges of one or two columns and never pair the columns that name the
+    population (region and channel of a campaign)."""
+    best: dict[str, int] = {}
+    for i in np.argsort(-z, kind="stable"):
+        best.setdefault(singles[i].conditions[0].column, int(i))
+    top = [singles[i] for i in list(best.values())[:TOP_SINGLES]]
     top.sort(key=lambda rule: columns.index(rule.conditions[0].column))
     pairs = []
     for a, b in combinations(top, 2):
@@ -550,7 +558,7 @@ def _discover(values_ref: dict[str, np.ndarray], values_chunk: dict[str, np.ndar
         return pd.DataFrame(columns=COLUMNS)
     single_stats = segment_contributions(np.array([r.reference for r in singles]),
                                          np.array([r.chunk for r in singles]), loss_ref, loss_chunk)
-    pairs = _pairs(singles, single_stats.contribution, list(kinds))
+    pairs = _pairs(singles, single_stats.z, list(kinds))
     rules = singles + [p for p, _, _ in pairs]
     if pairs:
         pair_stats = segment_contributions(np.array([p.reference for p, _, _ in pairs]),
@@ -571,7 +579,7 @@ def _discover(values_ref: dict[str, np.ndarray], values_chunk: dict[str, np.ndar
             c = float(stats.contribution[i])
             passing[i] = all(_pair_holds(pair, c, s, float(stats.contribution[index[id(s)]]), loss_ref, loss_chunk)
                              for s in (a, b))
-    order = [i for i in np.argsort(-stats.contribution, kind="stable") if passing[i]]
+    order = [i for i in np.argsort(-z, kind="stable") if passing[i]]
     chosen: list[int] = []
     for i in order:
         over = [j for j in chosen if _overlap(rules[i], rules[j]) > OVERLAP]
