@@ -1,5 +1,6 @@
 """`seismo demo` runs the Monitor on the credit data, prints chunks, alerts, values and the
-verdict, and writes the HTML report whose path it prints."""
+verdict, and writes the HTML report whose path it prints; then the campaign data per region,
+where segment discovery names the campaign's customers."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ def test_demo_prints_chunks_alerts_and_values(tmp_path):
     assert "Reference ROC AUC" in text and "estimated" in text
     assert "most correlated drift: debt_ratio, income" in text
     assert f"HTML report: {report.resolve()}" in text.replace("\n", "") and report.stat().st_size > 1_000_000
+    # the segment story: the campaign region's estimate alerts, its share grows, discovery names its customers
+    assert "- region=east: 0.7738 against [0.8514, 0.9226]" in text
+    assert "region=east grew from 20% of rows to 36%" in text
+    assert "- age <= 30 and region == 'east': 4% -> 23% of rows, 0.807 -> 0.645" in text
+    assert (tmp_path / "report_segments.html").stat().st_size > 1_000_000
 
 
 def test_console_script_is_installed():

@@ -175,14 +175,20 @@ def _segments_section(report: "Report") -> str:
     segment's performance figure. Nothing at all when no segments were declared."""
     results = report.results
     labels = segment_summary.labels(results)
+    found = getattr(report, "discovery", None)
+    discovery = "" if found is None or found.empty else (
+        f"<h3>Where performance fell in chunk {escape(str(found['chunk_key'].iloc[0]))}</h3><p>Segment discovery: "
+        "the rules over the features that explain most of the chunk's drop, each against its own reference rows "
+        "(performance: accuracy for a classifier, the mean loss for a regressor).</p>"
+        + _table(found.drop(columns="chunk_key").round(4)))
     if not labels:
-        return ""
+        return f"<h2 id='segments'>Segments</h2>{discovery}" if discovery else ""
     from seismo.monitor.plotting import plot_segments
 
     parts = ["<h2 id='segments'>Segments</h2>",
              f"<p>{len(labels)} segments. Each is monitored on its own rows, against thresholds from its own "
              "reference rows (or the overall ones where marked borrowed); the sections above read the overall "
-             "rows only.</p>", _table(segment_table(report))]
+             "rows only.</p>", discovery, _table(segment_table(report))]
     spec = next((s for s in sorted(of_kind("performance"), key=lambda s: not s.estimated)
                  if s.name in results and _labels_of(results[s.name])), None)
     if spec is None:

@@ -72,6 +72,8 @@ class Report:
         self.ranking = ranking
         self.settings = settings
         self.top_features = top_features
+        # segment discovery of the latest alerting chunk (`Monitor.run`; `seismo.monitor.discovery`)
+        self.discovery: pd.DataFrame = pd.DataFrame()
 
     def to_df(self) -> pd.DataFrame:
         """Every result's tidy rows, with the calculator that produced them."""
@@ -205,8 +207,21 @@ class Report:
                              + (" ..." if len(keys) > 5 else ""))
         if self.late_rows:
             lines.append(f"{self.late_rows:,} late rows not processed (older than the rows already processed)")
-        segments = summary_lines(self.results)
+        segments = summary_lines(self.results) + self._discovery_lines()
         return "\n".join(lines + ([""] + segments if segments else []))
+
+    def _discovery_lines(self) -> list[str]:
+        """Where the latest alerting chunk's drop is, in a few readable rules (`seismo.discover_segments`)."""
+        found = getattr(self, "discovery", None)
+        if found is None or found.empty:
+            return []
+        lines = [f"Where performance fell in chunk {found['chunk_key'].iloc[0]} (segment discovery; rules over the "
+                 "features, each with its share of the rows and its accuracy or loss, reference -> chunk):"]
+        for _, row in found.iterrows():
+            lines.append(f"- {row['rule']}: {row['share_reference']:.0%} -> {row['share_chunk']:.0%} of rows, "
+                         f"{row['performance_reference']:.3g} -> {row['performance_chunk']:.3g}; "
+                         f"explains {row['share_of_change']:.0%} of the change (z {row['z']:.1f})")
+        return lines
 
     def plot(self, calculator: str | None = None) -> go.Figure | dict[str, go.Figure]:
         """One figure per calculator (or the one named)."""
