@@ -26,7 +26,6 @@ from synthetic import make_frame
 import seismo
 from seismo.chunks.chunkers import Chunk, Chunker
 from seismo.chunks.spark import spark_chunk_partials
-from seismo.engine.trackers import finish_chunks
 from seismo.errors import ColumnNotFound, InvalidConfiguration, InvalidData
 
 pytestmark = [pytest.mark.xdist_group("spark"),
@@ -95,8 +94,7 @@ def spark_results(calcs: list, sdf, timestamp: str | None = "timestamp") -> list
     out = []
     for calc, (lo, hi) in zip(calcs, spans):
         own = [dataclasses.replace(c, partials=c.partials[lo:hi]) for c in built]
-        fitted = calc.fitted_trackers_
-        out.append(calc._result_from(fitted, [c.to_chunk() for c in own], finish_chunks(fitted, own)).to_df())
+        out.append(calc._result_from(calc.fitted_trackers_, own).to_df())
     return out
 
 
@@ -122,6 +120,20 @@ def test_calculate_takes_a_spark_dataframe(spread, reference, analysis):
     realized = seismo.RealizedPerformance("binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true",
                                           timestamp="timestamp", chunk_period="W").fit(reference)
     assert_same(realized.calculate(analysis).to_df(), realized.calculate(spread).to_df())
+
+
+def test_segments_on_spark_equal_the_in_memory_segments(spread, reference, analysis):
+    """Declared segments on the executors: each piece's partials keyed by segment label, merged on the
+    driver; every segment row (values, thresholds, rows, where the thresholds come from) as in memory."""
+    args = dict(columns=FEATURES, timestamp="timestamp", chunk_size=3_000, segments=["c", ["c", "d"]],
+                min_segment_rows=150)  # c=z crossed with d: ~120 rows a chunk, merged into "(other)"
+    for cls in (seismo.UnivariateDrift, seismo.DataQuality):
+        calc = cls(**args).fit(reference)
+        memory, from_spark = calc.calculate(analysis).to_df(), calc.calculate(spread).to_df()
+        assert from_spark["segment"].notna().sum() > 500 and {"own", "borrowed"} <= set(from_spark["segment_thresholds"])
+        assert_same(memory, from_spark)
+        pd.testing.assert_frame_equal(memory[["segment", "segment_rows", "segment_thresholds"]],
+                                      from_spark[["segment", "segment_rows", "segment_thresholds"]])
 
 
 def test_equal_times_keep_the_input_order(spark, reference):
