@@ -228,8 +228,6 @@ def test_two_runs_over_growing_data_store_per_segment_what_one_run_stores(segmen
                                    err_msg=column)
 
 
-@pytest.mark.xfail(strict=True, reason="the store replaces a grown chunk's rows per segment: the (other) rows of "
-                                       "the open chunk, whose small segments have since grown, stay stored")
 def test_an_open_chunks_other_rows_go_when_the_chunk_grows(segmented, tmp_path):
     folder, _, _ = segmented
     # chunk 4 is open after the first run with 200 rows: east (about 40) is merged into region=(other) there

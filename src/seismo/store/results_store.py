@@ -335,7 +335,8 @@ class ResultsStore:
         leaves the segment out: it only narrows the search, the segment is compared here) and
         deleted by id. A row's segment is part of its key, None (the overall rows, and every
         row stored before segments) included: re-writing segment ``region=north`` of a chunk
-        leaves the chunk's overall rows and its other segments' rows stored.
+        leaves the chunk's overall rows and its other segments' rows stored. A grown positional
+        chunk (same start, a new key) replaces every row of its earlier, shorter version.
         """
         wanted = {tuple(r[k] for k in frames.KEY_COLUMNS) for r in rows}
         chunks: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -343,11 +344,13 @@ class ResultsStore:
             chunks[(calculator, period)].add(chunk_key)
         by_start: dict[tuple[str, str], set[int]] = defaultdict(set)
         wanted_by_start = set()
+        new_keys: dict[tuple[str, str, int], str] = {}
         for r in rows:
             if str(r["chunk_key"]).startswith("["):
                 by_start[(r["calculator"], r["period"])].add(int(r["chunk_start_index"]))
                 wanted_by_start.add((r["calculator"], r["period"], int(r["chunk_start_index"]), r["segment"],
                                      r["column"], r["metric"]))
+                new_keys[(r["calculator"], r["period"], int(r["chunk_start_index"]))] = str(r["chunk_key"])
         doomed: list[int] = []
         key_columns = [RESULTS.c[k] for k in frames.KEY_COLUMNS]
         for (calculator, period), keys in chunks.items():
@@ -359,11 +362,14 @@ class ResultsStore:
         for (calculator, period), starts in by_start.items():
             for batch in _batches(sorted(starts), IN_BATCH):
                 found = conn.execute(sa.select(RESULTS.c.id, RESULTS.c.chunk_start_index, RESULTS.c.segment,
-                                               RESULTS.c.column, RESULTS.c.metric).where(
+                                               RESULTS.c.column, RESULTS.c.metric, RESULTS.c.chunk_key).where(
                     RESULTS.c.model == model, RESULTS.c.calculator == calculator, RESULTS.c.period == period,
                     RESULTS.c.chunk_key.startswith("["), RESULTS.c.chunk_start_index.in_(batch)))
+                # a grown chunk supersedes every row of its shorter self, segments included: a segment merged
+                # into "(other)" while the chunk was small is a segment of its own once the chunk has grown
                 doomed.extend(row[0] for row in found
-                              if (calculator, period, int(row[1]), *row[2:]) in wanted_by_start)
+                              if (calculator, period, int(row[1]), *row[2:5]) in wanted_by_start
+                              or row[5] != new_keys[(calculator, period, int(row[1]))])
         for batch in _batches(sorted(set(doomed)), IN_BATCH):
             conn.execute(RESULTS.delete().where(RESULTS.c.id.in_(batch)))
 
