@@ -162,3 +162,31 @@ def test_a_missing_segment_column_names_it(data):
     reference, _ = data
     with pytest.raises(ColumnNotFound, match="'shop' is not in the reference data"):
         seismo.UnivariateDrift(columns=["x"], segments=["shop"], chunk_size=2_000).fit(reference)
+
+
+def test_grouped_partials_equal_each_groups_own_partial():
+    """One bincount pass for every segment gives each segment's histogram and category counts exactly."""
+    from seismo.stats.binning import fine_bin_index, fine_points, n_fine_bins
+    from seismo.stats.categorical import CategoryCounts
+    from seismo.stats.histogram import Histogram, dense
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=5_000)
+    values[::97], values[5], values[6] = np.nan, np.inf, -np.inf
+    points = fine_points(rng.normal(size=2_000))
+    bins, n_bins = fine_bin_index(values, points), n_fine_bins(points)
+    groups = rng.integers(0, 7, values.size)
+    groups[groups == 4] = 5  # an empty group
+    sparse = Histogram.grouped(bins, values, n_bins, groups, 7)
+    codes = rng.integers(0, 6, values.size)
+    counts = CategoryCounts.grouped(codes, 6, groups, 7)
+    for k in range(7):
+        own = Histogram.from_bins(bins[groups == k], values[groups == k], n_bins)
+        np.testing.assert_array_equal(dense(sparse[k]).counts, own.counts)
+        np.testing.assert_allclose(dense(sparse[k]).sums, own.sums, rtol=1e-12, atol=1e-9)
+        np.testing.assert_array_equal(counts[k].counts, CategoryCounts.from_codes(codes[groups == k], 6).counts)
+    assert sparse[4].bins.size == 0 and sparse[4].n == 0
+    merged = dense(sparse[0] + sparse[1] + sparse[2])
+    union = Histogram.from_bins(bins[groups <= 2], values[groups <= 2], n_bins)
+    np.testing.assert_array_equal(merged.counts, union.counts)
+    np.testing.assert_allclose(merged.sums, union.sums, rtol=1e-12, atol=1e-9)

@@ -27,7 +27,7 @@ from seismo.stats.binning import (
     n_fine_bins,
 )
 from seismo.stats.categorical import CategoryCounts
-from seismo.stats.histogram import Histogram
+from seismo.stats.histogram import Histogram, SparseHistogram, dense
 
 DEFAULT_MAX_CATEGORIES = 50
 
@@ -82,13 +82,13 @@ class ContinuousDriftTracker:
         return Histogram.from_bins(bins[rows], values[rows], self.n_bins)
 
     def partials_by(self, encoded: tuple[np.ndarray, np.ndarray], rows: slice | np.ndarray, groups: np.ndarray,
-                    n_groups: int) -> list[Histogram]:
+                    n_groups: int) -> list[SparseHistogram]:
         """The partial of each segment's rows among ``rows`` in one pass (`seismo.engine.segments`)."""
         bins, values = encoded
         return Histogram.grouped(bins[rows], values[rows], self.n_bins, groups, n_groups)
 
-    def finish(self, part: Histogram, reference: Histogram) -> dict:
-        comparison = Comparison(reference, part, self.points, self.coarse_map, self.n_coarse)
+    def finish(self, part: Histogram | SparseHistogram, reference: Histogram | SparseHistogram) -> dict:
+        comparison = Comparison(dense(reference), dense(part), self.points, self.coarse_map, self.n_coarse)
         return _finish(self.methods, comparison)
 
 
