@@ -190,3 +190,22 @@ def test_grouped_partials_equal_each_groups_own_partial():
     union = Histogram.from_bins(bins[groups <= 2], values[groups <= 2], n_bins)
     np.testing.assert_array_equal(merged.counts, union.counts)
     np.testing.assert_allclose(merged.sums, union.sums, rtol=1e-12, atol=1e-9)
+
+
+def test_data_quality_of_a_segment_is_that_of_its_rows(data):
+    """Moments and rates of a segment, built for every segment in one bincount pass, equal DataQuality on
+    the segment's rows alone (the median reads fine bins learned from the whole reference: left out)."""
+    reference, analysis = data
+    analysis = analysis.copy()
+    analysis.loc[analysis.index[::50], "x"] = np.nan
+    analysis.loc[analysis.index[7], "x"] = 40.0  # beyond the reference's range, in some segment
+    args = dict(columns=["x", "c"], timestamp="timestamp", chunk_period="M")
+    got = _segment(seismo.DataQuality(**args, segments=["region"], min_segment_rows=1)
+                   .fit(reference).calculate(analysis).to_df(), "region=north")
+    alone = seismo.DataQuality(**args).fit(reference[reference.region == "north"])
+    want = _segment(alone.calculate(analysis[analysis.region == "north"]).to_df(), None)
+    kept = got.metric.isin(["mean", "std", "sum", "missing_rate", "unseen_rate"]) & (got.period == "analysis")
+    want_kept = want.metric.isin(["mean", "std", "sum", "missing_rate", "unseen_rate"]) & (want.period == "analysis")
+    np.testing.assert_allclose(got.loc[kept, "value"].to_numpy(), want.loc[want_kept, "value"].to_numpy(),
+                               rtol=1e-9, atol=1e-12)
+    assert got.loc[kept & (got.metric == "missing_rate") & (got.column == "x"), "value"].gt(0).all()

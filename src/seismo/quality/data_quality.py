@@ -10,7 +10,9 @@ fixed count by construction).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -28,8 +30,8 @@ from seismo.errors import InvalidConfiguration
 from seismo.stats.binning import fine_bin_index, fine_points, n_fine_bins
 from seismo.stats.categorical import CategoryCounts
 from seismo.stats.continuous import quantile
-from seismo.stats.histogram import Histogram
-from seismo.stats.moments import Moments
+from seismo.stats.histogram import Histogram, SparseHistogram, dense
+from seismo.stats.moments import Moments, grouped_moments
 from seismo.stats.tails import Tails
 
 
@@ -49,29 +51,31 @@ class ContinuousQualityPartial:
     (``infinite``: below, above) so the median can leave them out of the tails.
     """
 
-    histogram: Histogram
+    histogram: Histogram | SparseHistogram  # sparse: a segment's (`ContinuousQualityTracker.partials_by`)
     moments: Moments
     infinite: np.ndarray  # [count of -inf, count of +inf]
     tails: Tails | None = None  # values beyond the reference's range, for the median (None: not kept)
 
     def merge(self, other: "ContinuousQualityPartial") -> "ContinuousQualityPartial":
         tails = None if self.tails is None or other.tails is None else self.tails + other.tails
-        return ContinuousQualityPartial(
-            self.histogram + other.histogram, self.moments + other.moments, self.infinite + other.infinite, tails
-        )
+        # both dense (a column's) or both sparse (a segment's), which the union type cannot say
+        histogram = cast(Any, self.histogram) + other.histogram
+        return ContinuousQualityPartial(histogram, self.moments + other.moments, self.infinite + other.infinite, tails)
 
     __add__ = merge
 
     def __sub__(self, other: "ContinuousQualityPartial") -> "ContinuousQualityPartial":
         """The reference without some rows. Only the histogram survives subtraction,
         which is all the reference side of a comparison (the range) reads; tails do not."""
-        return ContinuousQualityPartial(self.histogram - other.histogram, Moments(), self.infinite - other.infinite)
+        return ContinuousQualityPartial(dense(self.histogram) - dense(other.histogram), Moments(),
+                                        self.infinite - other.infinite)
 
     def finite_histogram(self) -> Histogram:
-        counts = self.histogram.counts.copy()
+        histogram = dense(self.histogram)
+        counts = histogram.counts.copy()
         counts[0] -= self.infinite[0]
         counts[-2] -= self.infinite[1]
-        return Histogram(counts, self.histogram.sums)
+        return Histogram(counts, histogram.sums)
 
 
 class ContinuousQualityTracker:
@@ -116,8 +120,31 @@ class ContinuousQualityTracker:
             tails,
         )
 
+    def partials_by(self, encoded: tuple[np.ndarray, np.ndarray], rows: slice | np.ndarray, groups: np.ndarray,
+                    n_groups: int) -> list[ContinuousQualityPartial]:
+        """Each segment's partial among ``rows`` in one pass (`seismo.engine.segments`): sparse histograms
+        and moments by bincount; only the few rows beyond the reference's range are grouped one by one."""
+        bins, values = encoded
+        chunk_values = values[rows]
+        histograms = Histogram.grouped(bins[rows], chunk_values, self.n_bins, groups, n_groups)
+        moments = grouped_moments(chunk_values, groups, n_groups)
+        infinite = np.stack([np.bincount(groups, weights=chunk_values == -np.inf, minlength=n_groups),
+                             np.bincount(groups, weights=chunk_values == np.inf, minlength=n_groups)], axis=1)
+        tails: list[Tails | None] = [None] * n_groups
+        if self.points.size:
+            low, high = self.points[0], self.points[-1]
+            with np.errstate(invalid="ignore"):
+                beyond = np.flatnonzero((chunk_values < low) | (chunk_values > high))
+            empty = Tails.from_values(np.empty(0), low, high)
+            tails = [empty] * n_groups
+            for code in np.unique(groups[beyond]).tolist():
+                tails[code] = Tails.from_values(chunk_values[beyond[groups[beyond] == code]], low, high)
+        return [ContinuousQualityPartial(h, m, inf, t) for h, m, inf, t in zip(histograms, moments, infinite, tails)]
+
     def finish(self, part: ContinuousQualityPartial, reference: ContinuousQualityPartial) -> dict:
-        return quality_of_continuous(part, reference.histogram, self.points)
+        if isinstance(part.histogram, SparseHistogram):  # a segment's partial: dense to be finished
+            part = dataclasses.replace(part, histogram=dense(part.histogram))
+        return quality_of_continuous(part, dense(reference.histogram), self.points)
 
 
 def _outside_range(hist: Histogram, reference: Histogram) -> float:
@@ -135,7 +162,7 @@ def quality_of_continuous(part: ContinuousQualityPartial, reference: Histogram, 
     With exact fine points the reference's lowest and highest occupied bins are
     its minimum and maximum, so the out-of-range count is exact.
     """
-    hist, moments = part.histogram, part.moments
+    hist, moments = dense(part.histogram), part.moments
     total = hist.n + hist.n_missing
     tails = _outside_range(hist, reference)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -56,3 +56,19 @@ class Moments:
     @property
     def total(self) -> float:
         return self.mean * self.n
+
+
+def grouped_moments(values: np.ndarray, groups: np.ndarray, n_groups: int) -> list[Moments]:
+    """`Moments.from_values` of each group's values (``groups``: each value's group code), by bincount:
+    one pass for every group. The second moment is centred on each group's own mean, as in one group."""
+    finite = np.isfinite(values)
+    x, g = values[finite], np.asarray(groups)[finite]
+    n = np.bincount(g, minlength=n_groups).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(g, weights=x, minlength=n_groups) / n
+    m2 = np.bincount(g, weights=(x - mean[g]) ** 2, minlength=n_groups)
+    lo, hi = np.full(n_groups, np.inf), np.full(n_groups, -np.inf)
+    np.minimum.at(lo, g, x)
+    np.maximum.at(hi, g, x)
+    return [Moments(float(n[k]), float(mean[k]), float(m2[k]), float(lo[k]), float(hi[k])) if n[k] else Moments()
+            for k in range(n_groups)]
