@@ -15,9 +15,11 @@ standard deviations in the last chunks, and the detection rate is the share of t
 where that segment's Kolmogorov-Smirnov alerts (the other segments' alerts are counted too).
 
 *speed*: ``--rows`` rows in ``--chunks`` chunks, ``--columns`` continuous columns and one
-categorical column, UnivariateDrift (default methods) and DataQuality, without segments and
-with ``--segments`` segments; each configuration runs in its own process, so its peak resident
-memory is its own. Time counts ``calculate`` only (the fit is reported apart).
+categorical column, written as parquet files; UnivariateDrift (default methods) and DataQuality
+fit on an in-memory reference (a tenth of the rows, at most 500,000) and calculate over the
+files streamed in batches of 1M rows, without segments and with ``--segments`` segments. Each
+configuration runs in its own process, so its peak resident memory is its own. The fit and the
+calculation are timed apart.
 """
 
 from __future__ import annotations
@@ -88,34 +90,54 @@ def alarm_rates(n_segments: int = 20, rows_per_segment: int = 250, reference_chu
     return out
 
 
-def _one_speed(rows: int, chunks: int, columns: int, n_segments: int) -> dict:
+def _write_data(folder: str, rows: int, columns: int, n_segments: int) -> None:
+    """The analysis (``rows`` rows, parquet files of 1M rows) and a reference of a tenth of it, at most 500,000."""
+    import pathlib
+
+    out = pathlib.Path(folder)
+    (out / "analysis").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    data = {f"x{i}": rng.normal(size=rows) for i in range(columns)}
-    data["c"] = rng.choice(list("abcdefgh"), rows)
-    data["segment"] = rng.integers(0, max(n_segments, 1), rows).astype(str)
-    frame = pd.DataFrame(data)
-    reference = frame.iloc[: rows // 10]
+    step = 1_000_000
+    for i, lo in enumerate(range(0, rows, step)):
+        n = min(step, rows - lo)
+        part = pd.DataFrame({f"x{j}": rng.normal(size=n) for j in range(columns)})
+        part["c"] = rng.choice(list("abcdefgh"), n)
+        part["segment"] = rng.integers(0, n_segments, n).astype(str)
+        part.to_parquet(out / "analysis" / f"part-{i:04d}.parquet", index=False)
+        if i == 0:
+            part.iloc[: min(rows // 10, 500_000)].to_parquet(out / "reference.parquet", index=False)
+
+
+def _one_speed(folder: str, chunks: int, columns: int, n_segments: int) -> dict:
+    """Fit on the in-memory reference, then calculate over the analysis files streamed in batches."""
+    reference = pd.read_parquet(f"{folder}/reference.parquet")
     names = [*(f"x{i}" for i in range(columns)), "c"]
     segments = ["segment"] if n_segments else None
     times = {}
+    rows = 0
     for cls in (seismo.UnivariateDrift, seismo.DataQuality):
         started = time.perf_counter()
         calc = cls(columns=names, chunk_number=chunks, segments=segments, min_segment_rows=1).fit(reference)
         fitted = time.perf_counter()
-        result = calc.calculate(frame)
+        result = calc.calculate(f"{folder}/analysis", streaming=True)
         times[cls.__name__] = {"fit_s": fitted - started, "calculate_s": time.perf_counter() - fitted,
                                "result_rows": len(result)}
+        rows = int(result.to_df()["chunk_end_index"].max()) + 1
     return {"rows": rows, "segments": n_segments, "times": times,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def speed(rows: int, chunks: int, columns: int, n_segments: int) -> list[dict]:
+    import tempfile
+
     out = []
-    for segments in (0, n_segments):
-        code = (f"import json, sys; sys.path.insert(0, 'benchmarks'); from segments import _one_speed; "
-                f"print(json.dumps(_one_speed({rows}, {chunks}, {columns}, {segments})))")
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as folder:
+        _write_data(folder, rows, columns, n_segments)
+        for segments in (0, n_segments):
+            code = (f"import json, sys; sys.path.insert(0, 'benchmarks'); from segments import _one_speed; "
+                    f"print(json.dumps(_one_speed({folder!r}, {chunks}, {columns}, {segments})))")
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            out.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return out
 
 
