@@ -209,3 +209,34 @@ def test_data_quality_of_a_segment_is_that_of_its_rows(data):
     np.testing.assert_allclose(got.loc[kept, "value"].to_numpy(), want.loc[want_kept, "value"].to_numpy(),
                                rtol=1e-9, atol=1e-12)
     assert got.loc[kept & (got.metric == "missing_rate") & (got.column == "x"), "value"].gt(0).all()
+
+
+def test_dle_and_pape_per_segment(data):
+    """DLE: a segment's estimate is DLE's estimate of that segment's rows alone; PAPE: every segment gets
+    an estimate with its own thresholds (its rows are not reweighted per segment: docs/segments.md)."""
+    reference, analysis = data
+    rng = np.random.default_rng(5)
+    regression = {}
+    for name, frame in (("reference", reference), ("analysis", analysis)):
+        frame = frame.copy()
+        frame["target"] = 2 * frame["x"] + rng.normal(scale=0.5 + (frame["region"] == "east"), size=len(frame))
+        frame["estimate"] = 2 * frame["x"]
+        regression[name] = frame
+    args = dict(y_pred="estimate", y_true="target", features=["x", "c"], timestamp="timestamp", chunk_period="M",
+                metrics=["mae"])
+    dle = seismo.DLE(**args, segments=["region"], min_segment_rows=1).fit(regression["reference"])
+    est = dle.estimate(regression["analysis"].drop(columns="target")).to_df()
+    alone = dle.estimate(regression["analysis"][regression["analysis"].region == "east"].drop(columns="target"))
+    got = est[(est.segment == "region=east") & (est.period == "analysis")]["value"].to_numpy()
+    want = alone.to_df().query("period == 'analysis' and segment.isna()", engine="python")["value"].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    east_mae = est[(est.segment == "region=east") & (est.period == "reference")]["realized"].mean()
+    north_mae = est[(est.segment == "region=north") & (est.period == "reference")]["realized"].mean()
+    assert east_mae > 1.5 * north_mae  # the segment's own reference: its thresholds sit around its own error
+    pape = seismo.PAPE("binary", y_pred_proba="score", y_pred="pred", y_true="y", features=["x", "c"],
+                       timestamp="timestamp", chunk_period="M", metrics=["accuracy"], segments=["region"],
+                       min_segment_rows=1).fit(reference)
+    rows = pape.estimate(analysis).to_df()
+    seg = rows[rows.segment.notna() & (rows.period == "analysis")]
+    assert set(seg.segment) == {f"region={r}" for r in REGIONS} and seg["value"].notna().all()
+    assert (seg["segment_thresholds"] == "own").all() and seg["lower_threshold"].notna().all()
