@@ -145,6 +145,7 @@ def _demo_segments(console: Console, chunk_size: int, output: Path) -> None:
     """The demo's second story: a campaign in one region brings customers the model is poor on; segments
     and segment discovery find them before any label arrives (docs/segments.md)."""
     import seismo
+    from seismo.monitor.calculators import DOMAIN_CLASSIFIER_DRIFT, PCA_DRIFT, UNIVARIATE_DRIFT
 
     started = time.perf_counter()
     reference, analysis, _ = seismo.datasets.load_synthetic_campaign()
@@ -154,10 +155,11 @@ def _demo_segments(console: Console, chunk_size: int, output: Path) -> None:
     monitor = seismo.Monitor(
         "binary", y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="defaulted", timestamp="timestamp", id="id",
         chunk_size=chunk_size, segments=["region"],
-        calculators={"univariate_drift": False, "pca_drift": False, "domain_classifier_drift": False})
+        calculators={spec.name: False for spec in (UNIVARIATE_DRIFT, PCA_DRIFT, DOMAIN_CLASSIFIER_DRIFT)})
     report = monitor.fit(reference).run(analysis)
     summary = report.summary()
-    console.print(summary[summary.index("Segments ("):] if "Segments (" in summary else summary, markup=False)
+    starts = [summary.index(mark) for mark in ("Where performance fell", "Segments (") if mark in summary]
+    console.print(summary[min(starts):] if starts else summary, markup=False)
     path = report.save_html(output.with_name(f"{output.stem}_segments{output.suffix}"))
     console.print(f"HTML report with the segments: {path.resolve()}. Done in {time.perf_counter() - started:.1f} s.")
 

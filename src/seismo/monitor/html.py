@@ -170,25 +170,31 @@ def segment_table(report: "Report") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _discovery_section(report: "Report") -> str:
+    """Where performance fell: segment discovery of the latest alerting chunk (`Report.discovery`)."""
+    found = getattr(report, "discovery", None)
+    if found is None or found.empty:
+        return ""
+    return (f"<h2 id='discovery'>Where performance fell in chunk {escape(str(found['chunk_key'].iloc[0]))}</h2>"
+            "<p>Segment discovery: the rules over the features that explain most of the chunk's drop, each "
+            "against its own reference rows (performance: accuracy for a classifier, the mean loss for a "
+            "regressor), without labels unless the run had them.</p>"
+            + _table(found.drop(columns="chunk_key").round(4)))
+
+
 def _segments_section(report: "Report") -> str:
     """Segments: a table, the overview of (estimated) performance per segment, and a picker of one
     segment's performance figure. Nothing at all when no segments were declared."""
     results = report.results
     labels = segment_summary.labels(results)
-    found = getattr(report, "discovery", None)
-    discovery = "" if found is None or found.empty else (
-        f"<h3>Where performance fell in chunk {escape(str(found['chunk_key'].iloc[0]))}</h3><p>Segment discovery: "
-        "the rules over the features that explain most of the chunk's drop, each against its own reference rows "
-        "(performance: accuracy for a classifier, the mean loss for a regressor).</p>"
-        + _table(found.drop(columns="chunk_key").round(4)))
     if not labels:
-        return f"<h2 id='segments'>Segments</h2>{discovery}" if discovery else ""
+        return ""
     from seismo.monitor.plotting import plot_segments
 
     parts = ["<h2 id='segments'>Segments</h2>",
              f"<p>{len(labels)} segments. Each is monitored on its own rows, against thresholds from its own "
              "reference rows (or the overall ones where marked borrowed); the sections above read the overall "
-             "rows only.</p>", discovery, _table(segment_table(report))]
+             "rows only.</p>", _table(segment_table(report))]
     spec = next((s for s in sorted(of_kind("performance"), key=lambda s: not s.estimated)
                  if s.name in results and _labels_of(results[s.name])), None)
     if spec is None:
@@ -235,6 +241,7 @@ def render(report: "Report") -> str:
             body.append(_figure(report.results[spec.name].plot(title=spec.title)))
             if spec.estimated:
                 body.append(_unreliable_section(report))
+    body.append(_discovery_section(report))  # where performance fell, right after that it fell
     body.append(_drift_section(report))
     multivariate = [n for n in MULTIVARIATE if n in report.results]
     if multivariate:

@@ -207,7 +207,8 @@ class Report:
                              + (" ..." if len(keys) > 5 else ""))
         if self.late_rows:
             lines.append(f"{self.late_rows:,} late rows not processed (older than the rows already processed)")
-        segments = summary_lines(self.results) + self._discovery_lines()
+        lines += self._discovery_lines()
+        segments = summary_lines(self.results)
         return "\n".join(lines + ([""] + segments if segments else []))
 
     def _discovery_lines(self) -> list[str]:
