@@ -249,6 +249,18 @@ class BaseCalculator:
                                    {**(self.segment_specs_ or {}), **first.specs}, len(specs), "analysis")
         return rows
 
+    def _chunk_rows(self, fitted: list[FittedTracker], chunk: OpenChunk) -> list[dict]:
+        """A segmented analysis chunk's tidy rows, overall then per segment. Run as each chunk closes
+        (the accumulator's ``settle``), so a run holds the segment partials of its open chunks only:
+        a hundred segments' partials of every chunk held to the end took gigabytes."""
+        whole = chunk.to_chunk()
+        rows: list[dict] = []
+        for f, part in zip(fitted, chunk.merged):
+            overall = cast(SegmentedPartial, part).overall
+            rows += tidy_rows(f, [whole], [f.tracker.finish(overall, f.total if f.tracker.comparative else None)],
+                              "analysis")
+        return rows + self._segment_rows(fitted, [whole], [chunk.merged])
+
     def _segment_reference_rows(self, fitted: list[FittedTracker]) -> list[dict]:
         rows: list[dict] = []
         for f in fitted:
@@ -319,19 +331,19 @@ class BaseCalculator:
 
     def _result_from(self, fitted: list[FittedTracker], built: list[OpenChunk]) -> Result:
         """The result of the analysis chunks ``built`` (each with its merged partials), after the reference's rows."""
-        chunks = [c.to_chunk() for c in built]
-        segmented = bool(self._segment_specs())
-        merged = [[cast(SegmentedPartial, p).overall for p in c.merged] if segmented else c.merged for c in built]
-        values = [[f.tracker.finish(m[i], f.total if f.tracker.comparative else None) for m in merged]
-                  for i, f in enumerate(fitted)]
         rows = []
         for f in fitted:
             rows.extend(f.reference_table)
-        rows.extend(self._segment_reference_rows(fitted))
-        for f, tracker_values in zip(fitted, values):
-            rows.extend(tidy_rows(f, chunks, tracker_values, "analysis"))
-        if segmented:
-            rows.extend(self._segment_rows(fitted, chunks, [c.merged for c in built]))
+        if self._segment_specs():
+            rows.extend(self._segment_reference_rows(fitted))
+            for chunk in built:  # settled as they closed (streamed and in-memory runs), or now (Spark)
+                rows.extend(chunk.settled if chunk.settled is not None else self._chunk_rows(fitted, chunk))
+        else:
+            chunks = [c.to_chunk() for c in built]
+            values = [[f.tracker.finish(c.merged[i], f.total if f.tracker.comparative else None) for c in built]
+                      for i, f in enumerate(fitted)]
+            for f, tracker_values in zip(fitted, values):
+                rows.extend(tidy_rows(f, chunks, tracker_values, "analysis"))
         df = rows_to_frame(rows, [*self._extra_columns, *self._segment_extra_columns()])
         warn_undefined(df, type(self).__name__)
         order = {"reference": 0, "analysis": 1}
@@ -354,8 +366,10 @@ class BaseCalculator:
             if prepare is not None:
                 raise InvalidConfiguration("with a Spark DataFrame, join the late labels in Spark and pass no targets")
             return self._spark_result(fitted, data, columns, state)
+        settle = (lambda chunk: self._chunk_rows(fitted, chunk)) if self._segment_specs() else None
         built, new_state, skipped = self._accumulate(self._sources([f.tracker for f in fitted]), data, columns,
-                                                     streaming=streaming, state=state, prepare=prepare)
+                                                     streaming=streaming, state=state, prepare=prepare,
+                                                     settle=settle)
         result = self._result_from(fitted, built)
         result.state = new_state
         result.rows_skipped = skipped
