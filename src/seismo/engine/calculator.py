@@ -224,12 +224,11 @@ class BaseCalculator:
                 overrides=overrides, n_resamples=self.n_resamples, seed=self.random_state,
                 false_alarm_rate=self.false_alarm_rate, min_rows=self.min_segment_rows, divisor=divisor)
             fitted.append(overall)
-        if self._segment_shares:
-            in_frame = chunks if not reference.streamed else None
+        if self._segment_shares:  # shares are learned on the rows at hand: all of them, or the streamed sample's
+            in_frame = _sample_chunks(frame, chunks) if reference.streamed else chunks
             self.segment_shares_ = fit_shares(
-                in_frame if in_frame is not None else _sample_chunks(frame, chunks), sample_codes, frame.n_rows,
-                overrides=overrides, n_resamples=self.n_resamples, seed=self.random_state,
-                false_alarm_rate=self.false_alarm_rate, divisor=divisor)
+                in_frame, sample_codes, frame.n_rows, overrides=overrides, n_resamples=self.n_resamples,
+                seed=self.random_state, false_alarm_rate=self.false_alarm_rate, divisor=divisor)
         return fitted
 
     def _segment_rows(self, fitted: list[FittedTracker], chunks: list[Chunk], merged: list[list]) -> list[dict]:
@@ -266,7 +265,7 @@ class BaseCalculator:
         for f in fitted:
             if f.segments is not None:
                 rows += f.segments.reference_table
-        for label, share in (self.segment_shares_ or {}).items():
+        for share in (self.segment_shares_ or {}).values():
             rows += share.reference_table
         return rows
 
@@ -279,8 +278,7 @@ class BaseCalculator:
                         counts: dict[str, int | None] | None = None) -> ReferenceData:
         """First pass over a streamed reference (sample, row count, exact extras); makes the chunker."""
         ref = scan_reference(reference, self._with_segment_columns(columns), self.timestamp, ranges=ranges,
-                             counts=counts,
-                             seed=self.random_state, timestamp_format=self.timestamp_format)
+                             counts=counts, seed=self.random_state, timestamp_format=self.timestamp_format)
         self.chunker_ = self._make_chunker()
         check_reference_rows(self.chunker_, ref.n_rows)
         return ref
