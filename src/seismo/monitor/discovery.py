@@ -31,7 +31,7 @@ each value with at least `MIN_ROWS` rows (in the reference or the chunk); for a 
 column, the reference's deciles (rounded to 4 significant digits, so the rule's text *is*
 its mask) and every range of adjacent decile bins, ``col <= q``, ``col > q`` or
 ``a < col <= b``; missing values are their own value, ``col is missing``. Pairs are the
-conjunctions of the `TOP_SINGLES` best single rules on different columns.
+conjunctions of the best single rule (by z) of each of the `TOP_SINGLES` best columns.
 
 Contribution
 ------------
@@ -66,7 +66,8 @@ Which rules are reported
   addition to "beat both by more than noise": contribution is additive, so a pair inside a
   single can only beat it when the single's other rows improved, and a culprit that is
   exactly ``region == 'east' and x <= 0`` would otherwise be reported as the two single rules.
-* Rules are taken in order of contribution; one whose rows overlap a taken rule by more than
+* Rules are taken in order of z (among rules explaining about the same change, the more
+  concentrated one is the sharper answer); one whose rows overlap a taken rule by more than
   `OVERLAP` (of the smaller of the two, rows of both periods) is dropped, unless it is the
   taken rule's refinement in the sense above (then it takes that rule's place). A later rule
   must pass the bound again on its rows outside the rules already taken, so it says something
