@@ -19,7 +19,7 @@ from typing import Any, Protocol, Self, Sequence, cast
 import numpy as np
 import pandas as pd
 
-from seismo.chunks.accumulator import OpenChunk, Partial
+from seismo.chunks.accumulator import Partial
 from seismo.chunks.chunkers import Chunk
 from seismo.data.frame import Frame
 from seismo.engine.result import RESULT_COLUMNS
@@ -298,14 +298,6 @@ def fit_from_partials(
     result = FittedTracker(tracker, fitted, total, reference_rows)
     result.reference_table = tidy_rows(result, chunks, contiguous, "reference", sizes=list(sizes))
     return result
-
-
-def finish_chunks(fitted: list[FittedTracker], chunks: list[OpenChunk]) -> list[list[dict]]:
-    """Per tracker, the values of each chunk's merged partials."""
-    return [
-        [f.tracker.finish(c.merged[i], f.total if f.tracker.comparative else None) for c in chunks]
-        for i, f in enumerate(fitted)
-    ]
 
 
 def tidy_rows(fitted: FittedTracker, chunks: list[Chunk], values: list[dict], period: str,
