@@ -1,4 +1,5 @@
-"""Mergeable metric partials, the metric functions finished from them, and the registry."""
+"""Mergeable metric partials, the metric functions finished from them, the registry, and custom metrics
+(`register` / `unregister`, docs/custom_metrics.md)."""
 
 from seismo.metrics.classification import (
     accuracy,
@@ -15,6 +16,7 @@ from seismo.metrics.classification import (
     roc_auc,
     specificity,
 )
+from seismo.metrics.custom import CustomMetric, custom_metrics, register, unregister
 from seismo.metrics.losses import RowLoss
 from seismo.metrics.partials import (
     ClassificationPartial,
@@ -39,6 +41,7 @@ __all__ = [
     "PROBLEM_TYPES",
     "ClassificationPartial",
     "ConfusionSums",
+    "CustomMetric",
     "LossSums",
     "MetricOption",
     "MetricSpec",
@@ -50,6 +53,7 @@ __all__ = [
     "binary_confusion_cells",
     "business_value",
     "confusion_matrix",
+    "custom_metrics",
     "f1",
     "get_metric",
     "loss_metric",
@@ -63,8 +67,10 @@ __all__ = [
     "per_class_roc_auc",
     "precision",
     "recall",
+    "register",
     "rmse",
     "rmsle",
     "roc_auc",
     "specificity",
+    "unregister",
 ]

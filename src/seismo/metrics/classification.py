@@ -31,8 +31,14 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _one_vs_rest(partial: ClassificationPartial) -> tuple[np.ndarray, ...]:
-    """Per-class (tp, fp, fn, tn) arrays from the confusion matrix (rows = true)."""
-    m = partial.confusion.matrix
+    """Per-class (tp, fp, fn, tn) arrays from the partial's confusion matrix."""
+    return one_vs_rest_counts(partial.confusion.matrix)
+
+
+def one_vs_rest_counts(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class (tp, fp, fn, tn) arrays of a C x C confusion matrix (rows = true, columns = predicted):
+    class c against the rest. Custom per-class metrics (`seismo.metrics.custom`) receive these."""
+    m = np.asarray(matrix, dtype=np.float64)
     tp = np.diag(m)
     fp = m.sum(axis=0) - tp
     fn = m.sum(axis=1) - tp

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from seismo.errors import PersistError
+from seismo.persist.declared_metrics import STATE_KEY as CUSTOM_METRICS
+from seismo.persist.declared_metrics import declarations, restore
 from seismo.persist.decode import Decoder
 from seismo.persist.encode import Encoder
 from seismo.persist.files import replace_files
@@ -152,7 +154,11 @@ def dumps(obj: Any) -> dict[str, bytes]:
     """Serialise ``obj`` to files ``{name: bytes}``; `PersistError` names what cannot be saved."""
     encoder = Encoder()
     root = encoder.encode(obj)
-    files = {STATE: _json_bytes({"root": root}), ARRAYS: _npz_bytes(encoder.arrays), **encoder.files}
+    state: dict[str, Any] = {"root": root}
+    custom = declarations(encoder.strings)  # the custom metrics it names, by import path (declared_metrics.py)
+    if custom:
+        state[CUSTOM_METRICS] = custom
+    files = {STATE: _json_bytes(state), ARRAYS: _npz_bytes(encoder.arrays), **encoder.files}
     manifest = {
         "format": FORMAT,
         "format_version": format_version_of(encoder),
@@ -192,11 +198,13 @@ def read_manifest(data: bytes, where: str = MANIFEST) -> dict[str, Any]:
     return manifest
 
 
-def loads(files: Mapping[str, bytes], expect: type | None = None) -> Any:
+def loads(files: Mapping[str, bytes], expect: type | None = None, *, import_metrics: bool = False) -> Any:
     """Rebuild the object ``dumps`` saved; `PersistError` on any tampering, damage or version mismatch.
 
     ``expect``: the class the object must be an instance of (checked after loading; loading
-    itself only ever creates allowed classes).
+    itself only ever creates allowed classes). The custom metrics the object uses must be
+    registered already, as they were saved; ``import_metrics=True`` imports the modules the save
+    names and registers them instead (for a file trusted like code; `declared_metrics.restore`).
     """
     if MANIFEST not in files:
         raise PersistError(f"{MANIFEST} is missing; found {sorted(files)[:10]}")
@@ -219,12 +227,15 @@ def loads(files: Mapping[str, bytes], expect: type | None = None) -> Any:
         raise PersistError(f"{STATE} is nested too deeply to be a seismo object") from None
     if not isinstance(state, dict) or "root" not in state:
         raise PersistError(f"{STATE} should be an object with a 'root'")
+    pending = restore(state.get(CUSTOM_METRICS, []), import_metrics=import_metrics)
     try:
         obj = Decoder(_read_npz(checked[ARRAYS]), checked, manifest["format_version"]).decode(state["root"])
     except RecursionError:
         raise PersistError(f"{STATE} is nested too deeply to be a seismo object") from None
     if expect is not None and not isinstance(obj, expect):
         raise PersistError(f"the saved object is a {type(obj).__qualname__}, not a {expect.__qualname__}")
+    for register in pending:  # only once the object has loaded: a refused file registers nothing
+        register()
     return obj
 
 
@@ -251,8 +262,8 @@ def save(obj: Any, directory: str | os.PathLike) -> Path:
     return directory
 
 
-def load(directory: str | os.PathLike, expect: type | None = None) -> Any:
-    """Read a directory written by `save` and rebuild its object (see `loads`)."""
+def load(directory: str | os.PathLike, expect: type | None = None, *, import_metrics: bool = False) -> Any:
+    """Read a directory written by `save` and rebuild its object (see `loads`, and its ``import_metrics``)."""
     directory = Path(directory)
     try:
         manifest_bytes = (directory / MANIFEST).read_bytes()
@@ -264,4 +275,4 @@ def load(directory: str | os.PathLike, expect: type | None = None) -> Any:
             files[name] = (directory / name).read_bytes()
         except OSError as exc:
             raise PersistError(f"{directory / name} is missing or unreadable ({exc.strerror or exc})") from None
-    return loads(files, expect)
+    return loads(files, expect, import_metrics=import_metrics)

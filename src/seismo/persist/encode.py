@@ -86,19 +86,25 @@ def arrow_ipc(table: pa.Table) -> bytes:
 
 
 class Encoder:
-    """Walks one object graph; `arrays` and `files` collect what does not belong in the JSON, and
-    `segments` whether any object in it declares segments (which decides the format version)."""
+    """Walks one object graph; `arrays` and `files` collect what does not belong in the JSON,
+    `segments` whether any object in it declares segments (which decides the format version), and
+    `strings` the strings it holds (the custom metrics it names are declared beside it:
+    `seismo.persist.declared_metrics`)."""
 
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
         self.files: dict[str, bytes] = {}
         self.segments = False
+        self.strings: set[str] = set()  # every string value and dict key: which custom metrics the object names
         self._ids: dict[int, int] = {}
         self._alive: list[Any] = []  # ids of live objects are unique; keep every visited one alive
 
     def encode(self, value: Any, path: str = "") -> Any:
         kind = type(value)
-        if value is None or kind in (bool, int, str):
+        if kind is str:
+            self.strings.add(value)
+            return value
+        if value is None or kind in (bool, int):
             return value
         if kind is float:
             return encode_float(value)
@@ -191,6 +197,7 @@ class Encoder:
 
     def _dict(self, value: dict, path: str) -> dict:
         node: dict[str, Any]
+        self.strings.update(k for k in value if type(k) is str)
         if all(type(k) is str for k in value):
             node = {"$dict": {k: self.encode(v, item_path(path, k)) for k, v in value.items()}}
         else:
