@@ -24,12 +24,13 @@ from seismo.drift.univariate import UnivariateDrift
 from seismo.errors import InvalidConfiguration
 from seismo.metrics.registry import metrics_for
 from seismo.performance.cbpe import CBPE
+from seismo.performance.concept import MAGNITUDE, ConceptShift
 from seismo.performance.dle import DLE
 from seismo.performance.pape import PAPE
 from seismo.performance.realized import RealizedPerformance
 from seismo.quality.data_quality import QUALITY_METRICS, DataQuality
 
-Kind = Literal["performance", "drift", "quality"]
+Kind = Literal["performance", "concept", "drift", "quality"]
 T = TypeVar("T")
 
 
@@ -45,6 +46,8 @@ class CalculatorSpec:
     the metric names it can report, which the config checks ``metrics``/``methods``/``thresholds``
     against; ``what`` names one of them in a message (``{problem_type}`` is filled in).
     ``saved_as``: the key seismo 0.1 saved it under in a monitor's ``calculators_``.
+    ``default``: whether a `Monitor` runs it unless told otherwise (``calculators={name: False}``);
+    one that is off by default runs when its entry is True or a dict of its arguments.
     """
 
     name: str
@@ -55,6 +58,7 @@ class CalculatorSpec:
     estimated: bool = False
     per_column: bool = False
     saved_as: str | None = None
+    default: bool = True
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -77,6 +81,10 @@ ESTIMATED_PERFORMANCE = CalculatorSpec(
 REALIZED_PERFORMANCE = CalculatorSpec(
     "realized_performance", (RealizedPerformance,), "performance", _performance_metrics,
     "metric of {problem_type} problems", saved_as="realized")
+# off by default: it fits a LightGBM concept model per chunk of labelled rows (docs/concept.md)
+CONCEPT_SHIFT = CalculatorSpec(
+    "concept_shift", (ConceptShift,), "concept", lambda problem_type: [*metrics_for(problem_type), MAGNITUDE],
+    "metric of {problem_type} problems (or magnitude)", default=False)
 UNIVARIATE_DRIFT = CalculatorSpec(
     "univariate_drift", (UnivariateDrift,), "drift", lambda problem_type: list(DRIFT_METHODS), "drift method",
     per_column=True)
@@ -90,7 +98,7 @@ DATA_QUALITY = CalculatorSpec(
 #: every calculator by name, in the order a monitor runs them and a report shows them (performance first)
 CALCULATORS: dict[str, CalculatorSpec] = {
     spec.name: spec
-    for spec in (ESTIMATED_PERFORMANCE, REALIZED_PERFORMANCE, UNIVARIATE_DRIFT, PCA_DRIFT, DOMAIN_CLASSIFIER_DRIFT,
+    for spec in (ESTIMATED_PERFORMANCE, REALIZED_PERFORMANCE, CONCEPT_SHIFT, UNIVARIATE_DRIFT, PCA_DRIFT, DOMAIN_CLASSIFIER_DRIFT,
                  DATA_QUALITY)
 }
 

@@ -33,6 +33,7 @@ from seismo.engine.trackers import DEFAULT_RANDOM_STATE, check_false_alarm_rate,
 from seismo.errors import InvalidConfiguration, InvalidData, SeismoWarning
 from seismo.monitor.calculators import (
     CALCULATORS,
+    CONCEPT_SHIFT,
     DOMAIN_CLASSIFIER_DRIFT,
     ESTIMATED_PERFORMANCE,
     ESTIMATORS,
@@ -53,7 +54,8 @@ Progress = Callable[[str, int, int], None]  # progress(what, done, total)
 
 
 # drift and data quality: built from the column roles alone, run with ``calculate(analysis)``
-_DATA_CALCULATORS: list[CalculatorSpec] = [spec for spec in CALCULATORS.values() if spec.kind != "performance"]
+_DATA_CALCULATORS: list[CalculatorSpec] = [spec for spec in CALCULATORS.values()
+                                           if spec.kind not in ("performance", "concept")]
 # the per-column drift the ranking orders (the monitor's sensitivity is measured on its columns)
 (_RANKED,) = of_kind("drift", per_column=True)
 __all__ = ["CALCULATORS", "DEFAULT_ESTIMATOR", "ESTIMATORS", "Monitor", "Progress"]
@@ -144,7 +146,7 @@ class Monitor:
         unknown = sorted(set(self.calculators or {}) - set(CALCULATORS))
         if unknown:
             raise InvalidConfiguration(f"calculators names {unknown}; choose from {list(CALCULATORS)}")
-        given = (self.calculators or {}).get(name, True)
+        given = (self.calculators or {}).get(name, CALCULATORS[name].default)
         if given is False:
             return None
         return {} if given is True else dict(given)
@@ -185,6 +187,12 @@ class Monitor:
             (realized,) = REALIZED_PERFORMANCE.classes
             out[REALIZED_PERFORMANCE.name] = realized(self.problem_type, y_pred_proba=self.y_pred_proba,
                                                       **{**shared, **options})
+        options = self._options(CONCEPT_SHIFT.name)
+        if options is not None:  # one concept model per chunk and segment is not built: it judges the whole
+            (concept,) = CONCEPT_SHIFT.classes
+            unsegmented = {k: v for k, v in shared.items() if k not in self._segmenting()}
+            out[CONCEPT_SHIFT.name] = concept(self.problem_type, y_pred_proba=self.y_pred_proba,
+                                              features=self.features, **{**unsegmented, **options})
         return out
 
     def fit(self, reference: DataLike, *, progress: Progress | None = None,
@@ -352,13 +360,13 @@ class Monitor:
             tell(estimated)
             results[estimated] = calcs[estimated].estimate(
                 analysis, targets=targets, id=self.id, streaming=streaming, state=state(estimated))
-        if realized in calcs:
-            tell(realized)
-            has_labels = targets is not None or self.y_true in read_schema(analysis, "analysis").names
-            if has_labels:
-                results[realized] = calcs[realized].calculate(
-                    analysis, targets=targets, id=self.id, streaming=streaming,
-                    state=state(realized) if targets is None else None)
+        has_labels = targets is not None or self.y_true in read_schema(analysis, "analysis").names
+        for name in (realized, CONCEPT_SHIFT.name):  # both need labels
+            if name in calcs:
+                tell(name)
+                if has_labels:
+                    results[name] = calcs[name].calculate(analysis, targets=targets, id=self.id, streaming=streaming,
+                                                          state=state(name) if targets is None else None)
         for spec in _DATA_CALCULATORS:
             if spec.name in calcs:
                 tell(spec.name)

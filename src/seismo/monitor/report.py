@@ -11,7 +11,16 @@ if TYPE_CHECKING:  # plotly is imported when a figure is drawn
     import plotly.graph_objects as go
 
 from seismo.engine.result import Result
-from seismo.monitor.calculators import DATA_QUALITY, ESTIMATED_PERFORMANCE, MULTIVARIATE, of_kind
+from seismo.monitor.calculators import (
+    CONCEPT_SHIFT,
+    DATA_QUALITY,
+    ESTIMATED_PERFORMANCE,
+    MULTIVARIATE,
+    REALIZED_PERFORMANCE,
+    of_kind,
+)
+from seismo.monitor.decomposition import decompose
+from seismo.monitor.decomposition import summary_lines as why_lines
 from seismo.monitor.segment_summary import beyond, summary_lines
 
 UNRELIABLE = ("low", "none")  # estimators' trust levels reported as "estimate unreliable here"
@@ -186,6 +195,7 @@ class Report:
             lines.append(blind + (f"; most correlated drift: {', '.join(likely)}" if likely else ""))
         if unreliable:
             lines.append(unreliable)
+        lines += self._concept_lines()
         for name in MULTIVARIATE:
             if name not in self.results:
                 continue
@@ -210,6 +220,31 @@ class Report:
         lines += self._discovery_lines()
         segments = summary_lines(self.results)
         return "\n".join(lines + ([""] + segments if segments else []))
+
+    def decomposition(self) -> pd.DataFrame:
+        """Each labelled analysis chunk's change in realized performance from the reference, per metric, split
+        into a covariate part, a concept part and a remainder, each with its sampling error
+        (`seismo.monitor.decomposition`); empty unless the run has an estimate and `ConceptShift` results."""
+        return decompose(self.results)
+
+    def _concept_lines(self) -> list[str]:
+        """Concept-shift alerts, then why realized performance dropped where it did (the decomposition)."""
+        lines = []
+        concept = self.results.get(CONCEPT_SHIFT.name)
+        if concept is not None:
+            alerts = concept.filter(period="analysis", overall_only=True).alerts()
+            if len(alerts):
+                first = alerts.sort_values("chunk_index").iloc[0]
+                metrics = list(dict.fromkeys(alerts.loc[alerts["chunk_index"] == first["chunk_index"], "metric"]))
+                lines.append(f"concept shift from {_chunk_label(first)} on ({', '.join(metrics[:3])}"
+                             f"{' and more' if len(metrics) > 3 else ''}): the relation between the features and "
+                             "the target changed, which retraining addresses")
+        drops = None
+        realized = self.results.get(REALIZED_PERFORMANCE.name)
+        if realized is not None:
+            df = realized.filter(period="analysis", overall_only=True).to_df()
+            drops = sorted(set(df.loc[beyond(df, worse=True), "chunk_index"]))
+        return lines + why_lines(self.results, drops)
 
     def _discovery_lines(self) -> list[str]:
         """Where the latest alerting chunk's drop is, in a few readable rules (`seismo.discover_segments`)."""

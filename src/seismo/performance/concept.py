@@ -155,11 +155,16 @@ class ConceptTracker:
     column = None
     comparative = False
 
+    def _options(self, name: str) -> dict:
+        """The metric's finish options (classification: business value's matrix, ...; regression: none)."""
+        tracker = self.realized
+        return tracker.options.get(name, {}) if isinstance(tracker, ClassificationTracker) else {}
+
     def metric_infos(self) -> list[MetricInfo]:
         infos = []
         for name in self.metrics:
             spec = METRICS[name]
-            kind, _ = spec.scaling(self.realized.options.get(name, {}) if self.n_classes else {})
+            kind, _ = spec.scaling(self._options(name))
             span = None if spec.lower_bound is None or spec.upper_bound is None else spec.upper_bound - spec.lower_bound
             infos.append(MetricInfo(name, PERFORMANCE_THRESHOLD, None if span is None else -span, span, Scaling(kind)))
         infos.append(MetricInfo(MAGNITUDE, MAGNITUDE_THRESHOLD, 0.0, None, Scaling("distance")))
@@ -208,7 +213,7 @@ class ConceptTracker:
         estimated, baseline = self._estimated(fit, rest), self._baseline(rest)
         for name in self.metrics:
             impact = estimated[name] - baseline[name]
-            kind, _ = METRICS[name].scaling(self.realized.options.get(name, {}) if self.n_classes else {})
+            kind, _ = METRICS[name].scaling(self._options(name))
             if kind in ("extensive", "count"):  # a sum over rows: the change on a chunk of this chunk's size
                 impact *= n / rest.sum()
             out[name] = impact
@@ -410,7 +415,7 @@ class ConceptShift(BaseCalculator):
         tracker = self._tracker(frame, realized, names)
         encoded = tracker.encode(frame)
         encoded["positions"][self.evaluation_sample_rows_] = np.arange(len(self.evaluation_sample_rows_))
-        parts = [tracker.partial(encoded, chunk.rows) for chunk in chunks]
+        parts: list[Any] = [tracker.partial(encoded, chunk.rows) for chunk in chunks]
         raw = [tracker._raw(part) for part in parts]
         tracker.offsets = {name: float(np.nanmean([r[name] for r in raw])) if any(np.isfinite(r[name]) for r in raw)
                            else 0.0 for name in names}
@@ -436,7 +441,7 @@ class ConceptShift(BaseCalculator):
         encoder = FeatureEncoder(frame, self.feature_names_, self.column_types)
         x = encoder.encode(frame)
         model = real_tracker.encode(frame)
-        y = model["y_true"]
+        y = np.asarray(model["y_true"])
         labelled = np.flatnonzero(y >= 0 if self.problem_type != "regression" else np.isfinite(y))
         if labelled.size < 2 * self.n_splits:
             raise InvalidData(f"y_true column {self.y_true!r} in the reference data has {labelled.size} labelled "

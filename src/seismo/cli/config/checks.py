@@ -1,10 +1,14 @@
-"""Checks that need more than one key: metric and method names for the problem type,
+"""Checks that need more than one key: custom metrics, metric and method names for the problem type,
 threshold names, segment options without segments, and the store's URL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from seismo.cli.config.fields import SEGMENT_OPTIONS, Config
 from seismo.cli.config.problems import Problem, did_you_mean
+from seismo.errors import InvalidConfiguration
+from seismo.metrics.custom import CustomMetric, declare, import_function
 from seismo.monitor.calculators import CALCULATORS
 
 
@@ -36,13 +40,54 @@ def _store_problems(url: str) -> list[Problem]:
     return []
 
 
-def semantic_problems(config: Config) -> list[Problem]:
-    """Checks that need more than one key: metric and method names, threshold names, segment options
-    without segments, the store URL."""
+def declared_custom_metrics(config: Config) -> tuple[list[CustomMetric], list[Problem]]:
+    """The config's ``custom_metrics``, each function imported from its path and the metric checked as
+    `seismo.metrics.register` checks it (not registered: `seismo.cli.jobs` registers them before it
+    builds the monitor); a problem under the entry's key for each one that cannot be declared."""
+    declared: list[CustomMetric] = []
     problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(config.custom_metrics or []):
+        where = f"custom_metrics[{i}]"
+        if entry.name in seen:
+            problems.append(Problem("custom_metric", f"{where}.name", f"{entry.name!r} is declared twice"))
+            continue
+        seen.add(entry.name)
+        functions: dict[str, Any] = {}
+        for role, path in entry.paths().items():
+            try:
+                functions[role] = import_function(path)
+            except InvalidConfiguration as exc:
+                problems.append(Problem("custom_metric", f"{where}.{role}", str(exc)))
+        if len(functions) < len(entry.paths()):
+            continue
+        try:
+            metric = declare(entry.name, **functions, **entry.options())
+        except InvalidConfiguration as exc:
+            problems.append(Problem("custom_metric", where, str(exc)))
+            continue
+        if config.model.problem_type not in metric.problem_types:
+            problems.append(Problem("custom_metric", where, f"{entry.name!r} is a metric of "
+                                    f"{' and '.join(metric.problem_types)} problems; this model is "
+                                    f"{config.model.problem_type}"))
+            continue
+        declared.append(metric)
+    return declared, problems
+
+
+def semantic_problems(config: Config) -> list[Problem]:
+    """Checks that need more than one key: custom metrics, metric and method names, threshold names,
+    segment options without segments, the store URL."""
     calcs = config.calculators
     problem_type = config.model.problem_type
+    custom, problems = declared_custom_metrics(config)
     valid = {name: spec.metrics(problem_type) for name, spec in CALCULATORS.items()}
+    # a declared custom metric is a performance metric like the others; one that could not be declared is
+    # reported under custom_metrics already, not again wherever it is named
+    named = [*(metric.name for metric in custom), *(entry.name for entry in config.custom_metrics or [])]
+    for name, spec in CALCULATORS.items():
+        if spec.kind in ("performance", "concept"):
+            valid[name] = list(dict.fromkeys([*valid[name], *named]))
     for name, spec in CALCULATORS.items():  # a section's ``metrics`` (or drift ``methods``) list
         section = getattr(calcs, name)
         for key, kind in (("metrics", "unknown_metric"), ("methods", "unknown_method")):

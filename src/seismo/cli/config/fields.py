@@ -272,13 +272,54 @@ class DataQualityConfig(CalculatorConfig):
     metrics: list[str] | None = None
 
 
+class ConceptShiftConfig(PerformanceConfig):
+    """`ConceptShift` (docs/concept.md): off unless ``enabled: true`` (or ``concept_shift: true``), since it
+    fits a LightGBM concept model per chunk of labelled rows."""
+
+    enabled: bool = False
+    n_splits: int | None = Field(default=None, ge=2)  # folds within each chunk
+    evaluation_rows: int | None = Field(default=None, ge=100)  # reference rows every concept model is evaluated on
+
+    def monitor_args(self) -> dict[str, Any] | bool:
+        args = super().monitor_args()
+        return True if args == {} else args
+
+
 class CalculatorsConfig(Section):
     estimated_performance: EstimatedPerformanceConfig = Field(default_factory=EstimatedPerformanceConfig)
     realized_performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
+    concept_shift: ConceptShiftConfig = Field(default_factory=ConceptShiftConfig)
     univariate_drift: UnivariateDriftConfig = Field(default_factory=UnivariateDriftConfig)
     pca_drift: CalculatorConfig = Field(default_factory=CalculatorConfig)
     domain_classifier_drift: CalculatorConfig = Field(default_factory=CalculatorConfig)
     data_quality: DataQualityConfig = Field(default_factory=DataQualityConfig)
+
+
+class CustomMetricConfig(Section):
+    """One custom metric (docs/custom_metrics.md): exactly one of ``confusion``, ``per_class`` (classification)
+    or ``loss`` (regression, with an optional ``finish``), each the import path of a function
+    (``package.module:function``), and the options of `seismo.metrics.register`."""
+
+    name: str = Field(min_length=1)
+    confusion: str | None = None
+    per_class: str | None = None
+    loss: str | None = None
+    finish: str | None = None
+    higher_is_better: bool
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    problem_types: list[ProblemType] | None = None
+    extensive: bool = False
+
+    def paths(self) -> dict[str, str]:
+        """The import path of each function given, by its role."""
+        return {role: path for role in ("confusion", "per_class", "loss", "finish")
+                if (path := getattr(self, role)) is not None}
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of `seismo.metrics.register` other than the functions."""
+        return dict(higher_is_better=self.higher_is_better, lower_bound=self.lower_bound,
+                    upper_bound=self.upper_bound, problem_types=self.problem_types, extensive=self.extensive)
 
 
 class Config(Section):
@@ -297,6 +338,8 @@ class Config(Section):
     min_segment_rows: PositiveInt | None = None
     small_segments: SmallSegments | None = None
     segment_correction: SegmentCorrection | None = None
+    # metrics declared by import paths, registered before the monitor is built (checks.declared_custom_metrics)
+    custom_metrics: list[CustomMetricConfig] | None = None
 
     # set by `load_config`, not by the YAML
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -344,7 +387,8 @@ class Config(Section):
     def fit_hash(self) -> str:
         """A digest of everything the fitted monitor depends on: a change means it must be refitted."""
         data = self.model_dump(mode="json", include={"model", "chunking", "calculators", "random_state",
-                                                      "false_alarm_rate", "segments", *SEGMENT_OPTIONS})
+                                                      "false_alarm_rate", "segments", *SEGMENT_OPTIONS,
+                                                      "custom_metrics"})
         data["reference"] = self.data.reference.model_dump(mode="json")
         _drop_unset(data, _KEYS_ADDED_LATER)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -352,7 +396,8 @@ class Config(Section):
 
 # Keys added after configs were first hashed: left out of `Config.fit_hash` while unset, so that a
 # config that does not use them keeps its hash and its saved monitor (no needless refit on upgrade).
-_KEYS_ADDED_LATER = frozenset({"timestamp_format", "false_alarm_rate", "sides", "segments", *SEGMENT_OPTIONS})
+_KEYS_ADDED_LATER = frozenset({"timestamp_format", "false_alarm_rate", "sides", "segments", *SEGMENT_OPTIONS,
+                               "custom_metrics"})
 
 
 def _drop_unset(tree: Any, keys: frozenset[str]) -> None:
