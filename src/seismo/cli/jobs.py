@@ -22,9 +22,11 @@ from typing import Any
 import pandas as pd
 
 from seismo.cli import sources
-from seismo.cli.config import Config, load_config
+from seismo.cli.config import Config, ConfigError, load_config
+from seismo.cli.config.checks import declared_custom_metrics
 from seismo.data.io import DataLike
 from seismo.engine.result import RESULT_COLUMNS, Result
+from seismo.metrics.custom import register_declared
 from seismo.metrics.registry import METRICS
 from seismo.monitor.calculators import (
     CALCULATORS,
@@ -279,6 +281,7 @@ def run_job(config: Config | str | Path, *, full: bool = False, progress: Progre
     progress = progress or _noop
     if not isinstance(config, Config):
         config = load_config(config)
+    register_custom_metrics(config)
     progress("opening the store", 0, 1)
     with ResultsStore(config.store_url()) as store:
         run_id = store.begin_run(config.model.name, config.fit_hash(), user=_user(), settings=config.unexpanded)
@@ -287,6 +290,20 @@ def run_job(config: Config | str | Path, *, full: bool = False, progress: Progre
                                         withheld=WITHHELD)
     progress("done", 1, 1)
     return _outcome(run_id, config, df, standing, until, refitted, late)
+
+
+def register_custom_metrics(config: Config) -> list[str]:
+    """Register the config's ``custom_metrics`` before the monitor is built or loaded, and return their names.
+
+    The config is what this run monitors: its declaration replaces a custom metric of the same name
+    registered earlier in the process. `ConfigError` (under the entry's key) for one that cannot be declared.
+    """
+    declared, problems = declared_custom_metrics(config)
+    if problems:
+        raise ConfigError(problems)
+    for metric in declared:
+        register_declared(metric, replace=True)
+    return [metric.name for metric in declared]
 
 
 def _run(store: Any, run_id: int, config: Config, full: bool, progress: Progress) -> tuple[pd.DataFrame, bool, int]:

@@ -95,7 +95,7 @@ def _section_class(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model inside an annotation such as ``Source | None``."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    if typing.get_origin(annotation) in (Union, types.UnionType):
+    if typing.get_origin(annotation) in (Union, types.UnionType, list):  # list: e.g. custom_metrics' entries
         for arg in typing.get_args(annotation):
             found = _section_class(arg)
             if found is not None:
@@ -109,6 +109,8 @@ def _fields_at(loc: tuple) -> list[str]:
     for part in loc:
         if cls is None:
             return []
+        if isinstance(part, int):  # an item of a list of sections: the section itself
+            continue
         if isinstance(cls, type) and issubclass(cls, BaseModel):
             field = cls.model_fields.get(part)
             if field is None:
