@@ -114,7 +114,7 @@ def test_the_calculator_table_parser_reads_a_row(tmp_path):
 def test_calculator_and_metric_tables_list_what_the_registries_hold(path):
     rows = calculator_table(path)
     calculators = calculator_classes()
-    assert len(calculators) == 8 and {"CBPE", "DLE", "PAPE", "UnivariateDrift"} <= calculators
+    assert len(calculators) == 9 and {"CBPE", "DLE", "PAPE", "UnivariateDrift"} <= calculators
     assert calculators <= set(seismo.__all__)  # every registered calculator is public
     assert set(rows) - {"Monitor"} == calculators
     drift = rows["UnivariateDrift"]

@@ -162,8 +162,9 @@ def test_every_calculator_round_trips_through_the_monitor_and_the_config(tmp_pat
     proba = 1 / (1 + np.exp(-x[:, 0]))
     y = (rng.random(n) < proba).astype(int)
     frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "p": proba, "y_pred": (proba > 0.5).astype(int), "y": y})
+    # every calculator on, the one that is off by default (concept shift) too
     monitor = seismo.Monitor("binary", y_pred_proba="p", y_pred="y_pred", y_true="y", features=["a", "b"],
-                             chunk_size=500)
+                             chunk_size=500, calculators={n: True for n, s in CALCULATORS.items() if not s.default})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", seismo.SeismoWarning)
         report = monitor.fit(frame).run(frame)
@@ -175,7 +176,8 @@ def test_every_calculator_round_trips_through_the_monitor_and_the_config(tmp_pat
         # switched off by its config name, it is left out
         off = seismo.Monitor("binary", y_pred_proba="p", y_pred="y_pred", y_true="y", calculators={name: False})
         assert off._options(name) is None
-        assert all(off._options(other) == {} for other in CALCULATORS if other != name)
+        assert all(off._options(other) == ({} if CALCULATORS[other].default else None)
+                   for other in CALCULATORS if other != name)
 
 
 def test_keys_of_monitors_saved_by_0_1_read_as_todays_names():

@@ -34,6 +34,7 @@ from seismo.monitor.monitor import Monitor
 from seismo.monitor.ranking import prediction_sensitivity, rank
 from seismo.monitor.report import Report
 from seismo.performance.cbpe import CBPE
+from seismo.performance.concept import ConceptShift
 from seismo.performance.dle import DLE
 from seismo.performance.pape import PAPE
 from seismo.performance.realized import RealizedPerformance
@@ -47,6 +48,7 @@ __all__ = [
     "Chunk",
     "Chunker",
     "ColumnNotFound",
+    "ConceptShift",
     "ConstantThreshold",
     "FalseAlarmThreshold",
     "CountChunker",
