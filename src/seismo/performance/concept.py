@@ -452,34 +452,20 @@ class ConceptShift(BaseCalculator):
         n_classes = 0 if self.problem_type == "regression" else realized.class_spec_.n_classes
         sample_model = {k: (v[rows] if isinstance(v, np.ndarray) else v) for k, v in model.items()}
         categorical = encoder.categorical_indices
-        if n_classes:
-            fit = fit_classification(x[rows], y[rows], x[rows], n_classes, self.params(), self.n_splits,
-                                     self.random_state, categorical)
-            baseline = self._out_of_fold(x[rows], y[rows], n_classes, categorical)
+        none = x[:0]
+        if n_classes:  # the reference concept at each sample row, out of fold: the magnitude's baseline
+            fit = fit_classification(x[rows], y[rows], none, n_classes, self.params(), self.n_splits,
+                                     self.random_state + 1, categorical)
             scale = 1.0
         else:
-            fit = fit_regression(x[rows], y[rows], x[rows], self.params(), self.n_splits, self.random_state,
+            fit = fit_regression(x[rows], y[rows], none, self.params(), self.n_splits, self.random_state + 1,
                                  categorical)
-            baseline = self._out_of_fold(x[rows], y[rows], 0, categorical)
             scale = float(np.std(y[rows])) or 1.0
+        baseline = fit.oof
         self.reference_explained_ = fit.explained
         sample = EvaluationSample(x[rows], sample_model, baseline, scale)
         return ConceptTracker(real_tracker, names, encoder, sample, n_classes, self.params(), self.n_splits,
                               self.random_state)
-
-    def _out_of_fold(self, x: np.ndarray, y: np.ndarray, n_classes: int, categorical: list[int]) -> np.ndarray:
-        """The reference concept at each sample row from the models that did not see it (the magnitude's baseline)."""
-        folds = np.random.default_rng(self.random_state + 1).permutation(np.arange(len(y)) % self.n_splits)
-        out = np.zeros((len(y), n_classes)) if n_classes else np.zeros(len(y))
-        for k in range(self.n_splits):
-            train, held = folds != k, folds == k
-            if n_classes:
-                out[held] = fit_classification(x[train], y[train].astype(np.int64), x[held], n_classes,
-                                               self.params(), self.n_splits, self.random_state, categorical).proba
-            else:
-                out[held] = fit_regression(x[train], y[train], x[held], self.params(), self.n_splits,
-                                           self.random_state, categorical).mean
-        return out
 
     def calculate(self, analysis: DataLike, targets: DataLike | None = None, id: str | None = None, *,
                   streaming: bool | None = None, state: StreamState | None = None) -> Result:

@@ -57,14 +57,16 @@ class ConceptFit:
     """One chunk's concept, evaluated on reference inputs.
 
     Classification: ``proba`` (n_eval, C). Regression: ``mean`` (n_eval,) and ``residuals``
-    (out of fold, at most `RESIDUAL_DRAWS`). ``explained``: the chunk's out-of-fold skill, 1 − log
-    loss / log loss of the class frequencies (classification) or R² (regression).
+    (out of fold, at most `RESIDUAL_DRAWS`). ``oof``: the chunk rows' own out-of-fold predictions
+    (probabilities or means). ``explained``: the chunk's out-of-fold skill, 1 − log loss / log loss
+    of the class frequencies (classification) or R² (regression).
     """
 
     proba: np.ndarray | None
     mean: np.ndarray | None
     residuals: np.ndarray | None
     explained: float
+    oof: np.ndarray
 
 
 def _folds(n: int, n_splits: int, seed: int) -> np.ndarray:
@@ -87,6 +89,8 @@ def _class_model(x: np.ndarray, y: np.ndarray, n_classes: int, params: dict, cat
 def _class_proba(model: Any, x: np.ndarray, y_train: np.ndarray, n_classes: int) -> np.ndarray:
     """(n, C) probabilities over every class; classes the model never saw get 0."""
     out = np.zeros((len(x), n_classes))
+    if len(x) == 0:
+        return out
     if model is None:  # one class in the training rows
         out[:, int(y_train[0])] = 1.0
         return out
@@ -109,7 +113,7 @@ def fit_classification(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, n_class
     picked = np.clip(oof[np.arange(len(y)), y], _EPS, 1.0)
     base = -np.sum(prior[prior > 0] * np.log(prior[prior > 0]))
     explained = 1.0 - float(-np.mean(np.log(picked))) / base if base > 0 else float("nan")
-    return ConceptFit(proba, None, None, explained)
+    return ConceptFit(proba, None, None, explained, oof)
 
 
 def fit_regression(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, params: dict, n_splits: int, seed: int,
@@ -124,14 +128,15 @@ def fit_regression(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, params: dic
         train, held = folds != k, folds == k
         model = LGBMRegressor(**params)
         model.fit(x[train], y[train], categorical_feature=categorical or "auto")
-        mean += np.asarray(model.predict(x_eval)) / n_splits
+        if len(x_eval):
+            mean += np.asarray(model.predict(x_eval)) / n_splits
         oof[held] = np.asarray(model.predict(x[held]))
     residuals = y - oof
     if residuals.size > RESIDUAL_DRAWS:
         residuals = np.random.default_rng(seed).choice(residuals, RESIDUAL_DRAWS, replace=False)
     spread = float(np.var(y))
     explained = 1.0 - float(np.mean((y - oof) ** 2)) / spread if spread > 0 else float("nan")
-    return ConceptFit(None, mean, np.sort(residuals), explained)
+    return ConceptFit(None, mean, np.sort(residuals), explained, oof)
 
 
 def expected_losses(fit: ConceptFit, y_pred: np.ndarray, losses: list[RowLoss]) -> dict[str, np.ndarray]:
