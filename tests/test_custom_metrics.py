@@ -219,14 +219,15 @@ def test_cbpe_of_oracle_scores_without_calibration_equals_the_realized_custom_me
     assert list(rows["value"]) == [hand_cost(chunk_rows(analysis, i)) for i in range(4)]
 
 
-def test_cbpe_estimates_the_custom_metric_within_its_band_under_covariate_shift():
+@pytest.mark.parametrize("estimator_class", [seismo.CBPE, seismo.PAPE])
+def test_cbpe_and_pape_estimate_the_custom_metric_within_its_band_under_covariate_shift(estimator_class):
     register("cost", funcs.cost, higher_is_better=False, extensive=True)
     register("miss_rate", per_class=funcs.miss_rate, higher_is_better=False, lower_bound=0.0, upper_bound=1.0)
     n_chunks = 10
     shifts = np.repeat(np.linspace(0.0, 1.5, n_chunks), 2 * CHUNK)
     reference, analysis = binary_frame(20_000, 1), binary_frame(len(shifts), 2, shifts=shifts)
-    estimator = seismo.CBPE("binary", y_pred_proba="p", y_pred="y_pred", y_true="y", chunk_size=2 * CHUNK,
-                            metrics=["cost", "miss_rate"], trust=False, n_resamples=50)
+    estimator = estimator_class("binary", y_pred_proba="p", y_pred="y_pred", y_true="y", chunk_size=2 * CHUNK,
+                                features=["x", "z"], metrics=["cost", "miss_rate"], trust=False, n_resamples=50)
     with quiet():
         result = estimator.fit(reference).estimate(analysis)
     for metric in ("cost", "miss_rate"):
