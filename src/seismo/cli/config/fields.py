@@ -281,6 +281,9 @@ class ConceptShiftConfig(PerformanceConfig):
     evaluation_rows: int | None = Field(default=None, ge=100)  # reference rows every concept model is evaluated on
 
     def monitor_args(self) -> dict[str, Any] | bool:
+        """Off: nothing (the Monitor's default, off); on without arguments: True."""
+        if not self.enabled:
+            return {}
         args = super().monitor_args()
         return True if args == {} else args
 
