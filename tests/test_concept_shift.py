@@ -238,3 +238,57 @@ def test_configuration_errors_are_clear():
                                 metrics=["confusion_matrix"])
     with pytest.raises(InvalidConfiguration, match="single-valued"):
         shift.fit(binary_rows(3_000, 1))
+
+
+def test_a_custom_cost_metric_gets_its_concept_impact(binary):
+    """5 per missed positive, 1 per false alarm, summed over a chunk: its concept impact is the change in
+    a chunk's cost, for a chunk of the analysis chunk's labelled rows."""
+    from custom_metric_functions import FN_COST, FP_COST, cost
+
+    from seismo.metrics import register, unregister
+
+    reference, _, analysis, _ = binary
+    register("cost", cost, higher_is_better=False, extensive=True)
+    try:
+        shift = seismo.ConceptShift("binary", y_pred_proba="score", y_pred="pred", y_true="y",
+                                    features=["x1", "x2", "x3"], chunk_size=CHUNK, metrics=["cost"], n_resamples=10)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", seismo.SeismoWarning)
+            result = shift.fit(reference).calculate(analysis).to_df()
+    finally:
+        unregister("cost")
+    rows = _analysis(result, "cost")
+    x1, x2, pred = reference["x1"].to_numpy(), reference["x2"].to_numpy(), reference["pred"].to_numpy()
+    old = _sigmoid(2 * x1)
+    new = np.where(x2 > 0.5, _sigmoid(-2 * x1), old)
+    per_row = lambda p: FN_COST * p * (pred == 0) + FP_COST * (1 - p) * (pred == 1)  # noqa: E731
+    truth = CHUNK * float(per_row(new).mean() - per_row(old).mean())
+    assert truth == pytest.approx(1003, abs=5)
+    flipped = rows.loc[[2, 3, 4]]
+    assert flipped["alert"].all() and not rows.loc[[0, 1, 5, 6, 7], "alert"].any()
+    assert ((flipped["value"] - truth).abs() < 3 * flipped["sampling_error"]).all()
+    first = analysis.iloc[2 * CHUNK: 3 * CHUNK]
+    missed = ((first["y"] == 1) & (first["pred"] == 0)).sum()
+    alarms = ((first["y"] == 0) & (first["pred"] == 1)).sum()
+    assert rows.loc[2, "realized"] == pytest.approx(FN_COST * missed + FP_COST * alarms)
+
+
+def test_a_monitor_with_concept_shift_saves_and_loads(binary, tmp_path):
+    reference, _, analysis, _ = binary
+    monitor = seismo.Monitor("binary", y_pred_proba="score", y_pred="pred", y_true="y", id="id",
+                             features=["x1", "x2", "x3"], chunk_size=CHUNK, metrics=["accuracy"],
+                             calculators={"concept_shift": {"n_resamples": 6}, "univariate_drift": False,
+                                          "data_quality": False, "pca_drift": False,
+                                          "domain_classifier_drift": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", seismo.SeismoWarning)
+        before = monitor.fit(reference).run(analysis)
+        monitor.save(tmp_path / "monitor")
+        after = seismo.Monitor.load(tmp_path / "monitor").run(analysis)
+    pd.testing.assert_frame_equal(before.results["concept_shift"].to_df(), after.results["concept_shift"].to_df())
+    table = after.decomposition()
+    flipped = table[(table["metric"] == "accuracy") & table["chunk_index"].isin([2, 3, 4])]
+    assert (flipped["main_cause"] == "concept").all()
+    covariate = table[(table["metric"] == "accuracy") & table["chunk_index"].isin([5, 6, 7])]
+    assert (covariate["main_cause"] == "covariate").all()
+    assert "mostly concept shift" in after.summary()

@@ -279,6 +279,7 @@ class ConceptShiftConfig(PerformanceConfig):
     enabled: bool = False
     n_splits: int | None = Field(default=None, ge=2)  # folds within each chunk
     evaluation_rows: int | None = Field(default=None, ge=100)  # reference rows every concept model is evaluated on
+    n_resamples: int | None = Field(default=None, ge=2)  # random reference subsets behind the thresholds
 
     def monitor_args(self) -> dict[str, Any] | bool:
         """Off: nothing (the Monitor's default, off); on without arguments: True."""
