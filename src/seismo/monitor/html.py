@@ -1,8 +1,10 @@
 """The one-file HTML report: plotly.js embedded once, aggregated statistics only.
 
 Sections follow the reader's questions: is the model in trouble (verdict,
-performance), why (ranked drift, multivariate drift), is the data broken (data
-quality), where (segments, when declared), and how was this computed (settings).
+performance), did the concept change (concept shift, when run), why did performance
+change (its split into covariate shift, concept shift and a remainder, when labels and
+concept shift allow it), why (ranked drift, multivariate drift), is the data broken
+(data quality), where (segments, when declared), and how was this computed (settings).
 Quiet columns are collapsed so a report on 50 features stays readable.
 
 Every section but "Segments" draws the overall rows (``segment`` None): declaring
@@ -22,13 +24,23 @@ import pandas as pd
 
 from seismo.metrics.registry import METRICS
 from seismo.monitor import segment_summary
-from seismo.monitor.calculators import DATA_QUALITY, MULTIVARIATE, PERFORMANCE, UNIVARIATE_DRIFT, of_kind
+from seismo.monitor.calculators import (
+    CONCEPT_SHIFT,
+    DATA_QUALITY,
+    MULTIVARIATE,
+    PERFORMANCE,
+    REALIZED_PERFORMANCE,
+    UNIVARIATE_DRIFT,
+    of_kind,
+)
+from seismo.monitor.decomposition import headline_metric
 
 if TYPE_CHECKING:  # pragma: no cover
     from seismo.engine.result import Result
     from seismo.monitor.report import Report
 
 TOP_COLUMNS = 8
+FEW_CHUNKS = 12  # up to this many labelled chunks the "why" table lists them all; past it, the drops only
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
@@ -170,6 +182,69 @@ def segment_table(report: "Report") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _concept_section(report: "Report") -> str:
+    """Concept shift (`seismo.ConceptShift`): its impact on each metric and its magnitude, per labelled chunk."""
+    concept = report.results.get(CONCEPT_SHIFT.name)
+    if concept is None:
+        return ""
+    return (f"<h2 id='concept-shift'>{escape(CONCEPT_SHIFT.title.capitalize())}</h2>"
+            "<p>Did the relation between the features and the target change? Per labelled chunk, each metric's "
+            "<em>impact</em>: the change the chunk's concept (learned from its labels) causes on the reference's "
+            "inputs, 0 where the concept is the reference's; <em>magnitude</em>: how far the chunk's concept is from "
+            "the reference's, whatever it costs. Grey markers: too few labelled rows to trust the chunk's concept "
+            "model. Chunks without labels have no value.</p>"
+            + _figure(concept.plot(title=f"{CONCEPT_SHIFT.title}: impact on each metric, and magnitude")))
+
+
+def _realized_drops(report: "Report") -> set[int] | None:
+    """The analysis chunks whose realized performance dropped beyond its threshold (any metric), as the
+    summary's "why" lines count them; None without realized performance."""
+    realized = report.results.get(REALIZED_PERFORMANCE.name)
+    if realized is None:
+        return None
+    df = realized.filter(period="analysis", overall_only=True).to_df()
+    return {int(i) for i in df.loc[segment_summary.beyond(df, worse=True), "chunk_index"]}
+
+
+def _why_section(report: "Report") -> str:
+    """Why performance changed: the headline metric's decomposition (`Report.decomposition`) as a figure over
+    time and a table of the chunks where realized performance dropped (all labelled chunks when few)."""
+    table = report.decomposition()
+    metric = headline_metric(table) if len(table) else None
+    if metric is None:
+        return ""
+    from seismo.monitor.decomposition_plot import cause_table, plot_decomposition
+
+    rows = cause_table(table, metric, _realized_drops(report))
+    labelled = len(rows)
+    others = sorted(set(table["metric"]) - {metric})
+    parts = ["<h2 id='why'>Why performance changed</h2>",
+             f"<p>Each labelled chunk's change in realized {escape(metric)} from the reference, split into three "
+             "parts that add up to it: <strong>covariate</strong> shift (the label-free estimate's change: the inputs "
+             "moved to where the model is stronger or weaker), <strong>concept</strong> shift (the concept-shift "
+             "impact: the relation between the features and the target changed, which retraining addresses) and a "
+             "<strong>remainder</strong> (the two shifts' interaction, and noise). Error bars and ± are 3 sampling "
+             "errors; a part is a cause only when clear of its noise."
+             + (f" The other metrics ({escape(', '.join(others))}): <code>Report.decomposition()</code>." if others
+                else "") + "</p>",
+             _figure(plot_decomposition(table, metric))]
+    if labelled > FEW_CHUNKS and "dropped" in rows.columns:
+        shown = rows[rows["dropped"] == "yes"].drop(columns="dropped")
+        if shown.empty:
+            parts.append(f"<p>Realized performance dropped beyond its threshold in none of the {labelled} labelled "
+                         "chunks.</p>")
+            return "".join(parts)
+        caption = (f"The {len(shown)} of {labelled} labelled chunks where realized performance dropped beyond its "
+                   f"threshold ({escape(metric)}, each part ± 3 SE)")
+    else:
+        shown = rows
+        caption = (f"All {labelled} labelled chunk{'s' if labelled > 1 else ''} ({escape(metric)}, each part ± 3 SE"
+                   + ("; dropped: realized performance dropped beyond its threshold there" if "dropped" in rows.columns
+                      else "") + ")")
+    parts.append(f"<p>{caption}:</p>{_table(shown)}")
+    return "".join(parts)
+
+
 def _discovery_section(report: "Report") -> str:
     """Where performance fell: segment discovery of the latest alerting chunk (`Report.discovery`)."""
     found = getattr(report, "discovery", None)
@@ -231,7 +306,7 @@ def _plotly_label(label: str) -> str:
 def render(report: "Report") -> str:
     """The whole page as a string."""
     verdict = report.summary()
-    trouble = any(len(report.results[n].filter(overall_only=True).alerts()) for n in PERFORMANCE
+    trouble = any(len(report.results[n].filter(overall_only=True).alerts()) for n in (*PERFORMANCE, CONCEPT_SHIFT.name)
                   if n in report.results) or not report.unreliable().empty
     body = [f"<h1>seismo monitoring report</h1><p>Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
             f"<div class='verdict{'' if trouble else ' ok'}'>{escape(verdict)}</div>"]
@@ -241,6 +316,8 @@ def render(report: "Report") -> str:
             body.append(_figure(report.results[spec.name].plot(title=spec.title)))
             if spec.estimated:
                 body.append(_unreliable_section(report))
+    body.append(_concept_section(report))  # did the concept change, right after performance
+    body.append(_why_section(report))  # ... and why performance changed: covariate, concept, remainder
     body.append(_discovery_section(report))  # where performance fell, right after that it fell
     body.append(_drift_section(report))
     multivariate = [n for n in MULTIVARIATE if n in report.results]

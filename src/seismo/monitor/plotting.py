@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from seismo.engine.result import Result
 from seismo.errors import ColumnNotFound, InvalidConfiguration
+from seismo.performance.concept import CONCEPT_COLUMNS
 
 __all__ = ["plot_result", "plot_segments", "plot_empty_message", "plotly_text"]
 
@@ -131,8 +132,9 @@ def _customdata(sub: pd.DataFrame) -> np.ndarray:
     return np.vstack([data, data[-1:]])
 
 
-def _unreliable_traces(sub: pd.DataFrame) -> list[go.Scatter]:
-    """Grey open markers over estimates whose ``trust`` is low or none, the reason on hover."""
+def _unreliable_traces(sub: pd.DataFrame, what: str = "estimate") -> list[go.Scatter]:
+    """Grey open markers over estimates whose ``trust`` is low or none, the reason on hover; ``what``
+    names the value ("estimate", or "concept impact", whose trust is its concept model's)."""
     if "trust" not in sub.columns:
         return []
     weak = sub[sub["trust"].isin(list(UNRELIABLE_SYMBOLS))]
@@ -148,17 +150,35 @@ def _unreliable_traces(sub: pd.DataFrame) -> list[go.Scatter]:
     ])
     return [go.Scatter(
         x=weak["_x"].to_numpy(), y=weak["value"].to_numpy(dtype=float), mode="markers",
-        name="estimate unreliable",
+        name=f"{what} unreliable",
         marker={"color": UNRELIABLE_COLOR, "size": 12, "line": {"width": 2, "color": UNRELIABLE_COLOR},
                 "symbol": weak["trust"].map(UNRELIABLE_SYMBOLS).tolist()},
         customdata=data,
-        hovertemplate="<b>%{customdata[0]}</b><br>estimate: %{y:.4g}<br>estimate unreliable here "
+        hovertemplate=f"<b>%{{customdata[0]}}</b><br>{what}: %{{y:.4g}}<br>{what} unreliable here "
                       "(trust: %{customdata[1]})<br>%{customdata[2]}<extra></extra>",
     )]
 
 
-def _panel_traces(sub: pd.DataFrame, estimated: bool) -> list[go.Scatter]:
-    """All traces of one panel, bottom layer first (band, thresholds, values, unreliable estimates, alerts)."""
+def _role(data: pd.DataFrame) -> str:
+    """What the frame's values are: "estimated" (an estimate, its realized values drawn over it),
+    "concept" (`ConceptShift`'s impact) or "analysis" (measured).
+
+    Both an estimate's frame and ConceptShift's carry a ``realized`` column, but ConceptShift's holds
+    the metric's realized level beside an impact, a change from the reference: drawn in the same
+    panel it would be a second scale that flattens the impact, so a concept frame never draws it.
+    """
+    if set(CONCEPT_COLUMNS) <= set(data.columns):
+        return "concept"
+    return "estimated" if "realized" in data.columns and bool(data["realized"].notna().any()) else "analysis"
+
+
+ROLE_NAMES = {"estimated": "estimated", "concept": "concept impact", "analysis": "analysis"}
+
+
+def _panel_traces(sub: pd.DataFrame, role: str) -> list[go.Scatter]:
+    """All traces of one panel, bottom layer first (band, thresholds, values, unreliable estimates, alerts);
+    ``role``: what the values are (`_role`)."""
+    estimated = role == "estimated"
     traces: list[go.Scatter] = []
     line = {"shape": "hv"}
     band = sub[sub["lower_confidence"].notna() & sub["upper_confidence"].notna()]
@@ -179,7 +199,7 @@ def _panel_traces(sub: pd.DataFrame, estimated: bool) -> list[go.Scatter]:
             ))
     for rank, name, color in (
         (0, "reference", REFERENCE_COLOR),
-        (1, "estimated" if estimated else "analysis", ANALYSIS_COLOR),
+        (1, ROLE_NAMES[role], ANALYSIS_COLOR),
     ):
         part = sub[sub["_rank"] == rank]
         if not part.empty:
@@ -197,7 +217,7 @@ def _panel_traces(sub: pd.DataFrame, estimated: bool) -> list[go.Scatter]:
             customdata=_customdata(real)[:, :1],
             hovertemplate="<b>%{customdata[0]}</b><br>realized: %{y:.4g}",
         ))
-    traces.extend(_unreliable_traces(sub))
+    traces.extend(_unreliable_traces(sub, "concept impact" if role == "concept" else "estimate"))
     alerts = sub[sub["alert"]]
     if not alerts.empty:
         traces.append(go.Scatter(
@@ -241,10 +261,10 @@ def plot_result(
         rows=n, cols=1, shared_xaxes=True, subplot_titles=[str(names[p]) for p in kept],
         vertical_spacing=min(0.08, 0.4 / n),
     )
-    estimated = "realized" in data.columns and bool(data["realized"].notna().any())
+    role = _role(data)
     shown: set[str] = set()
     for row, (_, sub) in enumerate(data[data["_pair"].isin(kept)].groupby("_pair"), start=1):
-        for trace in _panel_traces(sub, estimated):
+        for trace in _panel_traces(sub, role):
             # One legend entry per name across panels; the band's lower edge never has one.
             first = trace.showlegend is not False and trace.name not in shown
             shown.update([trace.name] if first else [])
@@ -313,12 +333,12 @@ def plot_segments(
               for name, n in zip(names, counts)]
     fig = make_subplots(rows=n_rows, cols=n_cols, shared_xaxes="all", shared_yaxes="all", subplot_titles=titles,
                         horizontal_spacing=0.03, vertical_spacing=min(0.12, 0.5 / n_rows))
-    estimated = "realized" in data.columns and bool(data["realized"].notna().any())
+    role = _role(data)
     shown: set[str] = set()
     for i, sub in enumerate(subsets):
         if sub.empty:
             continue
-        for trace in _panel_traces(sub, estimated):
+        for trace in _panel_traces(sub, role):
             first = trace.showlegend is not False and trace.name not in shown
             shown.update([trace.name] if first else [])
             fig.add_trace(trace.update(legendgroup=trace.name, showlegend=first),
