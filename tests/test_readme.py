@@ -128,9 +128,10 @@ def test_calculator_and_metric_tables_list_what_the_registries_hold(path):
     assert names(segment(realized, "classification")) == by_type["binary"]
     assert names(segment(realized, "regression")) == by_type["regression"]
     for spec in CALCULATORS.values():  # the drift and quality calculators report the same metrics whatever the model
-        if spec.kind != "performance" and spec.name != "univariate_drift":
+        if spec.kind not in ("performance", "concept") and spec.name != "univariate_drift":
             (cls,) = spec.class_names
             assert names(rows[cls]) == set(spec.metrics("binary")), cls
     assert set(CALCULATORS["univariate_drift"].metrics("binary")) == set(DRIFT_METHODS)
+    assert "magnitude" in names(rows["ConceptShift"])  # beside its impact on every performance metric
     for estimator, kind in (("CBPE", "classification"), ("PAPE", "classification"), ("DLE", "regression")):
         assert f"the {kind} metrics" in rows[estimator], estimator
