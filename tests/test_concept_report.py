@@ -124,6 +124,24 @@ def test_concept_shift_has_its_figure_right_after_performance(run):
     assert {t.name for t in fig.data} >= {"concept impact", "alert"}
     assert "realized" not in {t.name for t in fig.data}
     assert "class='verdict'" in page  # a concept-shift alert is trouble: the verdict is red
+    # rebuilt from a store, the rows may lack the all-empty columns; the calculator still says what they are
+    df = report.results["concept_shift"].to_df().drop(columns=["concept_explained", "trust_reason"])
+    stored = type(report.results["concept_shift"])(df, "ConceptShift").plot()
+    assert "realized" not in {t.name for t in stored.data} and "concept impact" in {t.name for t in stored.data}
+
+
+def test_dated_chunks_draw_on_a_date_axis_and_are_named_by_date(run):
+    from seismo.monitor.decomposition_plot import cause_table, plot_decomposition
+
+    report, _ = run
+    table = report.decomposition()
+    table["chunk_start_date"] = pd.Timestamp("2024-03-01") + pd.to_timedelta(7 * table["chunk_index"], unit="D")
+    fig = plot_decomposition(table, "roc_auc")
+    assert fig.layout.xaxis.title.text == "chunk start date" and fig.layout.xaxis.ticktext is None
+    assert pd.Timestamp(fig.data[0].x[2]) == pd.Timestamp("2024-03-15")
+    rows = cause_table(table, "roc_auc", {2, 3})
+    assert list(rows["chunk"][:3]) == ["2024-03-01", "2024-03-08", "2024-03-15"]
+    assert list(rows["dropped"]) == ["", "", "yes", "yes", "", ""]
 
 
 def test_the_verdict_names_the_concept_shift_and_why_performance_dropped(run):

@@ -141,7 +141,7 @@ class Result:
 
         if segment is None:
             return plot_result(self.filter(overall_only=True)._data, title=title or self.calculator,
-                               max_panels=max_panels)
+                               max_panels=max_panels, calculator=self.calculator)
         label = plotly_text(pd.Series([segment])).iloc[0]  # a label is data: shown as text, never as markup
         return plot_result(self.filter(segments=segment)._data, title=title or f"{self.calculator}: {label}",
-                           max_panels=max_panels)
+                           max_panels=max_panels, calculator=self.calculator)

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from seismo.engine.result import Result
 from seismo.errors import ColumnNotFound, InvalidConfiguration
-from seismo.performance.concept import CONCEPT_COLUMNS
+from seismo.performance.concept import COVERAGE, LABELLED, REALIZED, ConceptShift
 
 __all__ = ["plot_result", "plot_segments", "plot_empty_message", "plotly_text"]
 
@@ -159,17 +159,19 @@ def _unreliable_traces(sub: pd.DataFrame, what: str = "estimate") -> list[go.Sca
     )]
 
 
-def _role(data: pd.DataFrame) -> str:
+def _role(data: pd.DataFrame, calculator: str | None) -> str:
     """What the frame's values are: "estimated" (an estimate, its realized values drawn over it),
     "concept" (`ConceptShift`'s impact) or "analysis" (measured).
 
     Both an estimate's frame and ConceptShift's carry a ``realized`` column, but ConceptShift's holds
     the metric's realized level beside an impact, a change from the reference: drawn in the same
     panel it would be a second scale that flattens the impact, so a concept frame never draws it.
+    ``calculator`` (`Result.calculator`, live or rebuilt from a store) says whose frame it is; a bare
+    frame (None) is ConceptShift's when it has the labelled-row columns only ConceptShift reports.
     """
-    if set(CONCEPT_COLUMNS) <= set(data.columns):
+    if calculator == ConceptShift.__name__ or (calculator is None and {REALIZED, LABELLED, COVERAGE} <= set(data.columns)):
         return "concept"
-    return "estimated" if "realized" in data.columns and bool(data["realized"].notna().any()) else "analysis"
+    return "estimated" if REALIZED in data.columns and bool(data[REALIZED].notna().any()) else "analysis"
 
 
 ROLE_NAMES = {"estimated": "estimated", "concept": "concept impact", "analysis": "analysis"}
@@ -230,9 +232,10 @@ def _panel_traces(sub: pd.DataFrame, role: str) -> list[go.Scatter]:
 
 
 def plot_result(
-    df: pd.DataFrame, *, title: str | None = None, max_panels: int = 24
+    df: pd.DataFrame, *, title: str | None = None, max_panels: int = 24, calculator: str | None = None
 ) -> go.Figure:
-    """Draw a Result's tidy frame: one stacked panel per (column, metric), shared x.
+    """Draw a Result's tidy frame: one stacked panel per (column, metric), shared x; ``calculator``:
+    the class that computed it (`Result.calculator`), which says what its values are (`_role`).
 
     Past ``max_panels`` pairs, alerting pairs are kept first (then the rest in frame
     order) so the figure never hides an alert for a quiet feature; kept panels are drawn
@@ -261,7 +264,7 @@ def plot_result(
         rows=n, cols=1, shared_xaxes=True, subplot_titles=[str(names[p]) for p in kept],
         vertical_spacing=min(0.08, 0.4 / n),
     )
-    role = _role(data)
+    role = _role(data, calculator)
     shown: set[str] = set()
     for row, (_, sub) in enumerate(data[data["_pair"].isin(kept)].groupby("_pair"), start=1):
         for trace in _panel_traces(sub, role):
@@ -303,6 +306,7 @@ def plot_segments(
     column of a per-column result (drift, data quality); model-level metrics have none.
     """
     df = result.to_df() if isinstance(result, Result) else result
+    calculator = result.calculator if isinstance(result, Result) else None
     if not isinstance(columns, int) or columns < 1:
         raise InvalidConfiguration(f"columns must be a positive integer, got {columns!r}")
     if "segment" not in df.columns or not df["segment"].notna().any():
@@ -333,7 +337,7 @@ def plot_segments(
               for name, n in zip(names, counts)]
     fig = make_subplots(rows=n_rows, cols=n_cols, shared_xaxes="all", shared_yaxes="all", subplot_titles=titles,
                         horizontal_spacing=0.03, vertical_spacing=min(0.12, 0.5 / n_rows))
-    role = _role(data)
+    role = _role(data, calculator)
     shown: set[str] = set()
     for i, sub in enumerate(subsets):
         if sub.empty:
