@@ -192,12 +192,25 @@ class ConceptTracker:
             return {ROWS: n}
         raw = self._memo.get(id(part))
         if raw is None:
-            raw = self._raw(part)
+            raw = self.raw_values(part)
         values = {k: (v - self.offsets.get(k, 0.0) if isinstance(k, str) and k != MAGNITUDE else v)
                   for k, v in raw.items()}
         return {**values, **self._trust(n, part.realized.n_rows)}
 
-    def _raw(self, part: ConceptRows) -> dict:
+    def learn_offsets(self, parts: list[ConceptRows]) -> None:
+        """The offset of each metric: the mean impact of the reference chunks ``parts``, where the concept
+        is the reference's. Their values are kept until `forget_reference`, so finishing the same parts
+        again (the thresholds' fit) costs no second concept model."""
+        raw = [self.raw_values(part) for part in parts]
+        self.offsets = {name: float(np.nanmean(values)) if np.isfinite(values := [r[name] for r in raw]).any()
+                        else 0.0 for name in self.metrics}
+        self.smallest_labelled = float(min((part.y.size for part in parts), default=0))
+        self._memo = {id(part): values for part, values in zip(parts, raw)}
+
+    def forget_reference(self) -> None:
+        self._memo = {}
+
+    def raw_values(self, part: ConceptRows) -> dict:
         """Impact before the offset, magnitude, the chunk's realized values and its concept model's skill."""
         n = int(part.y.size)
         real = self.realized.finish(part.realized)
@@ -416,18 +429,14 @@ class ConceptShift(BaseCalculator):
         encoded = tracker.encode(frame)
         encoded["positions"][self.evaluation_sample_rows_] = np.arange(len(self.evaluation_sample_rows_))
         parts: list[Any] = [tracker.partial(encoded, chunk.rows) for chunk in chunks]
-        raw = [tracker._raw(part) for part in parts]
-        tracker.offsets = {name: float(np.nanmean([r[name] for r in raw])) if any(np.isfinite(r[name]) for r in raw)
-                           else 0.0 for name in names}
-        tracker.smallest_labelled = float(min((p.y.size for p in parts), default=0))
-        tracker._memo = {id(part): values for part, values in zip(parts, raw)}
+        tracker.learn_offsets(parts)
         whole = tracker.partial(encoded, slice(0, frame.n_rows))
         whole.whole = True
         overrides = resolve_thresholds(self.thresholds, [*names, MAGNITUDE])
         self.fitted_tracker_ = fit_from_partials(
             tracker, ReferencePartials(chunks, parts, whole, frame.n_rows, encoded, frame.n_rows), overrides,
             self.n_resamples, self.random_state, self.false_alarm_rate)
-        tracker._memo = {}
+        tracker.forget_reference()
         self.tracker_ = tracker
         self.reference_chunks_ = chunks
         self.fitted_ = True
