@@ -1,6 +1,7 @@
 """`seismo demo` runs the Monitor on the credit data, prints chunks, alerts, values and the
 verdict, and writes the HTML report whose path it prints; then the campaign data per region,
-where segment discovery names the campaign's customers."""
+where segment discovery names the campaign's customers; then the house-market data, whose drop
+the decomposition puts down to concept shift."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ def test_demo_prints_chunks_alerts_and_values(tmp_path):
     assert "region=east grew from 20% of rows to 36%" in text
     assert "- age <= 30 and region == 'east': 4% -> 23% of rows, 0.807 -> 0.645" in text
     assert (tmp_path / "report_segments.html").stat().st_size > 1_000_000
+    # the concept story (tests/test_demo_concept.py pins its numbers): the market changed, the inputs did not
+    assert "Univariate drift: 0 of 270 analysis cells alert" in text
+    assert text.count(": mostly concept shift") == 3 and "The drop is mostly concept shift." in text
+    assert (tmp_path / "report_concept.html").stat().st_size > 1_000_000
 
 
 def test_console_script_is_installed():

@@ -19,13 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from seismo.monitor.report import Report
 
 app = typer.Typer(help="seismo: make the silent failures of deployed models loud.", no_args_is_help=True)
 
@@ -86,7 +89,8 @@ def demo(
     chunk_size: int = typer.Option(5_000, help="rows per chunk"),
     output: Path = typer.Option(Path("seismo_demo_report.html"), "--output", "-o", help="where to write the HTML report"),
 ) -> None:
-    """Run seismo on the synthetic credit data, print what it finds and write the HTML report."""
+    """Run seismo on the synthetic credit data, print what it finds and write the HTML report; then the campaign
+    data per region (segments) and the house-market data, where the late labels show a concept shift."""
     import seismo
 
     console = Console(width=max(Console().width, 160))
@@ -139,6 +143,7 @@ def demo(
         f"Done in {elapsed:.1f} s."
     )
     _demo_segments(console, chunk_size, output)
+    _demo_concept(console, chunk_size, output)
 
 
 def _demo_segments(console: Console, chunk_size: int, output: Path) -> None:
@@ -163,6 +168,75 @@ def _demo_segments(console: Console, chunk_size: int, output: Path) -> None:
     path = report.save_html(output.with_name(f"{output.stem}_segments{output.suffix}"))
     console.print(f"HTML report with the segments: {path.resolve()}. Done in {time.perf_counter() - started:.1f} s.")
 
+
+# the concept story's ConceptShift: half its default random reference subsets (each one concept model per fold)
+# keep the demo quick; its thresholds and sampling errors rest on the rest
+DEMO_CONCEPT_SHIFT = {"n_resamples": 10}
+
+
+def _decomposition_table(table: pd.DataFrame, metric: str) -> Table:
+    """The decomposition of ``metric`` per labelled analysis chunk: realized change = covariate + concept +
+    remainder, each ± 3 SE, and the main cause in words."""
+    from seismo.monitor.decomposition import cause_text
+
+    out = Table(title=f"Why realized {metric} changed, per chunk (each part ± 3 SE)", title_justify="left")
+    for name in ("chunk", "from", "realized change", "covariate (estimate)", "concept (ConceptShift)",
+                 "remainder", "main cause"):
+        out.add_column(name, justify="left" if name in ("chunk", "from", "main cause") else "right", no_wrap=True)
+    for _, row in table[table["metric"] == metric].iterrows():
+        parts = [f"{row[part]:+,.0f} ± {3 * row[f'{se}_se']:,.0f}"
+                 for part, se in (("realized_change", "realized"), ("covariate", "covariate"),
+                                  ("concept", "concept"), ("remainder", "remainder"))]
+        out.add_row(str(row["chunk_key"]), _fmt_date(row["chunk_start_date"]), *parts, cause_text(row["main_cause"]))
+    return out
+
+
+def _concept_verdict(table: pd.DataFrame, metric: str) -> str:
+    """One sentence over the chunks whose realized ``metric`` got worse beyond 2 SE: which share of the change
+    each part explains, and the main cause the decomposition names most often there."""
+    from seismo.metrics.registry import METRICS
+    from seismo.monitor.decomposition import CLEAR, cause_text
+
+    rows = table[table["metric"] == metric]
+    worse = -1.0 if METRICS[metric].higher_is_better else 1.0
+    rows = rows[worse * rows["realized_change"] > CLEAR * rows["realized_se"]]
+    if rows.empty:
+        return f"Realized {metric} did not get worse beyond noise in any chunk."
+    total = rows["realized_change"].sum()
+    shares = ", ".join(f"{part} {rows[part].sum() / total:.0%}" for part in ("covariate", "concept", "remainder"))
+    cause = cause_text(rows["main_cause"].mode().iloc[0])
+    return (f"[bold]Verdict[/bold]: realized {metric} got worse in {len(rows)} chunk(s) from "
+            f"{_fmt_date(rows['chunk_start_date'].min())} on, by {rows['realized_change'].mean():+,.0f} on average; "
+            f"shares of the change: {shares}. The drop is {cause}.")
+
+def _demo_concept(console: Console, chunk_size: int, output: Path) -> Report:
+    """The demo's third story: the housing market changes while the homes on sale do not; no drift and no
+    label-free estimate sees it, the late labels do, and the decomposition blames concept shift (docs/concept.md)."""
+    import seismo
+    from seismo.monitor.calculators import CONCEPT_SHIFT, DATA_QUALITY, DOMAIN_CLASSIFIER_DRIFT, PCA_DRIFT
+
+    started = time.perf_counter()
+    reference, analysis, targets = seismo.datasets.load_synthetic_house_market()
+    console.print(
+        "\n[bold]Concept shift[/bold]: synthetic house prices (a price model; from 2024-10-01 interest rates rise and "
+        "homes of 120 m2 or more, or 10 km or more from the centre, sell for 10 to 15% less, while the homes on sale "
+        "look as before). Sale prices arrive later and are joined on id:")
+    off = {spec.name: False for spec in (PCA_DRIFT, DOMAIN_CLASSIFIER_DRIFT, DATA_QUALITY)}
+    monitor = seismo.Monitor(
+        "regression", y_pred="y_pred", y_true="price", timestamp="timestamp", id="id", chunk_size=chunk_size,
+        metrics=["mae"], calculators={**off, CONCEPT_SHIFT.name: DEMO_CONCEPT_SHIFT})
+    report = monitor.fit(reference).run(analysis, targets=targets)
+    drift = report.results["univariate_drift"].filter(period="analysis").to_df()
+    console.print(f"Univariate drift: {int(drift['alert'].sum())} of {len(drift)} analysis cells alert "
+                  "(the inputs did not move).")
+    console.print(report.summary(), markup=False)
+    table = report.decomposition()
+    if len(table):
+        console.print(_decomposition_table(table, "mae"))
+        console.print(_concept_verdict(table, "mae"))
+    path = report.save_html(output.with_name(f"{output.stem}_concept{output.suffix}"))
+    console.print(f"HTML report with the concept shift: {path.resolve()}. Done in {time.perf_counter() - started:.1f} s.")
+    return report
 
 def parse_interval(text: str) -> float:
     """``30m``, ``6h``, ``1d`` (or ``45s``) in seconds."""

@@ -95,10 +95,12 @@ PHOTO_SHIFT = 5
 NEW_CATEGORY_SHARE = 0.10
 MISSING_SHARE = 0.15
 ENERGY_MEAN = 150.0
+PRICE_NOISE_SD = 0.12  # of log price, around expected_log_price
 
 
-def _draw_features(rng: np.random.Generator, n: int, drifted: bool) -> pd.DataFrame:
-    """``n`` sales; ``drifted`` selects the second-half distribution."""
+def draw_features(rng: np.random.Generator, n: int, drifted: bool) -> pd.DataFrame:
+    """``n`` sales; ``drifted`` selects the second-half distribution (also used by
+    :mod:`seismo.datasets.house_market`, whose homes never drift)."""
     area = np.clip(rng.lognormal(np.log(90.0), 0.35, n), 25.0, 400.0)
     rooms = np.clip(np.round(area / 28.0 + rng.normal(0.5, 0.6, n)), 1, 10)
     age = np.clip(np.round(rng.gamma(2.0, 18.0, n)), 0, 150)
@@ -164,7 +166,7 @@ def expected_log_price(features: pd.DataFrame) -> np.ndarray:
 
 
 def _draw_prices(rng: np.random.Generator, features: pd.DataFrame) -> np.ndarray:
-    noise = rng.normal(0.0, 0.12, len(features))
+    noise = rng.normal(0.0, PRICE_NOISE_SD, len(features))
     return np.round(np.exp(expected_log_price(features) + noise), -2)
 
 
@@ -173,13 +175,13 @@ def _simulate(seed: int = 0, n_reference: int = 30_000, n_analysis: int = 30_000
     _common.check_sizes(n_reference, n_analysis)
     rng = np.random.default_rng(seed)
 
-    train = _draw_features(rng, N_TRAIN, drifted=False)
+    train = draw_features(rng, N_TRAIN, drifted=False)
     y_train = _draw_prices(rng, train)
     model = _common.fit_regressor(
         _common.model_frame(train, FEATURES, CATEGORIES), y_train, seed, n_estimators=200
     )
 
-    reference, analysis = _common.draw_periods(rng, _draw_features, n_reference, n_analysis)
+    reference, analysis = _common.draw_periods(rng, draw_features, n_reference, n_analysis)
     y_reference = _draw_prices(rng, reference)
     y_analysis = _draw_prices(rng, analysis)
     ts_reference, ts_analysis = _common.period_timestamps(rng, n_reference, n_analysis)
