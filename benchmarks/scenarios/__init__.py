@@ -56,7 +56,9 @@ the label ``y`` (int 0/1; multiclass: "a", "b", "c"), and the model outputs:
 
 The package: ``common`` (features, segments, ramps, the logistic design, ids and times),
 ``binary``, ``multiclass`` and ``regression`` (one module per problem type), and this module's
-registry.
+registry. ``decomposition`` holds the scenarios of ``benchmarks/decomposition.py`` apart from the
+registry (pure covariate shift, pure concept shift and both, each part's truth known): they test
+`Report.decomposition()`, not an estimator, and share one reference per problem type and seed.
 """
 
 from __future__ import annotations
