@@ -15,7 +15,9 @@ The chunk's rows are split into ``n_splits`` folds. Each fold's model is fitted 
 the reference inputs get the mean of the fold models' predictions (a small bagged ensemble), and
 each chunk row gets the prediction of the model that did not see it (out of fold). Those
 out-of-fold predictions give the residuals above without the optimism of in-sample residuals,
-and the chunk's out-of-fold log loss or R² says how much the features explain.
+and the chunk's out-of-fold log loss or R² says how much the features explain. Each fold model
+left one fold out, so the spread of their estimates is a delete-a-group jackknife of the
+estimate's own noise (`ConceptFit.fold`).
 
 The method is the "reverse concept drift" idea described in NannyML's documentation of its
 cloud product (a concept model trained on the analysis chunk, applied to the reference inputs);
@@ -67,6 +69,13 @@ class ConceptFit:
     residuals: np.ndarray | None
     explained: float
     oof: np.ndarray
+    folds: np.ndarray  # each fold model's predictions on the evaluation rows: (n_splits, n_eval[, C])
+
+    def fold(self, k: int) -> ConceptFit:
+        """The fit as fold ``k``'s model alone sees the evaluation rows (for the jackknife's spread)."""
+        if self.proba is not None:
+            return ConceptFit(self.folds[k], None, None, self.explained, self.oof, self.folds[k:k + 1])
+        return ConceptFit(None, self.folds[k], self.residuals, self.explained, self.oof, self.folds[k:k + 1])
 
 
 def _folds(n: int, n_splits: int, seed: int) -> np.ndarray:
@@ -102,18 +111,18 @@ def fit_classification(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, n_class
                        n_splits: int, seed: int, categorical: list[int]) -> ConceptFit:
     """Class probabilities of the chunk's concept on ``x_eval`` (labels ``y`` are class indices)."""
     folds = _folds(len(y), n_splits, seed)
-    proba = np.zeros((len(x_eval), n_classes))
+    per_fold = np.zeros((n_splits, len(x_eval), n_classes))
     oof = np.zeros((len(y), n_classes))
     for k in range(n_splits):
         train, held = folds != k, folds == k
         model = _class_model(x[train], y[train], n_classes, params, categorical)
-        proba += _class_proba(model, x_eval, y[train], n_classes) / n_splits
+        per_fold[k] = _class_proba(model, x_eval, y[train], n_classes)
         oof[held] = _class_proba(model, x[held], y[train], n_classes)
     prior = np.bincount(y, minlength=n_classes) / len(y)
     picked = np.clip(oof[np.arange(len(y)), y], _EPS, 1.0)
     base = -np.sum(prior[prior > 0] * np.log(prior[prior > 0]))
     explained = 1.0 - float(-np.mean(np.log(picked))) / base if base > 0 else float("nan")
-    return ConceptFit(proba, None, None, explained, oof)
+    return ConceptFit(per_fold.mean(axis=0), None, None, explained, oof, per_fold)
 
 
 def fit_regression(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, params: dict, n_splits: int, seed: int,
@@ -122,32 +131,39 @@ def fit_regression(x: np.ndarray, y: np.ndarray, x_eval: np.ndarray, params: dic
     from lightgbm import LGBMRegressor
 
     folds = _folds(len(y), n_splits, seed)
-    mean = np.zeros(len(x_eval))
+    per_fold = np.zeros((n_splits, len(x_eval)))
     oof = np.zeros(len(y))
     for k in range(n_splits):
         train, held = folds != k, folds == k
         model = LGBMRegressor(**params)
         model.fit(x[train], y[train], categorical_feature=categorical or "auto")
         if len(x_eval):
-            mean += np.asarray(model.predict(x_eval)) / n_splits
+            per_fold[k] = np.asarray(model.predict(x_eval))
         oof[held] = np.asarray(model.predict(x[held]))
     residuals = y - oof
     if residuals.size > RESIDUAL_DRAWS:
         residuals = np.random.default_rng(seed).choice(residuals, RESIDUAL_DRAWS, replace=False)
     spread = float(np.var(y))
     explained = 1.0 - float(np.mean((y - oof) ** 2)) / spread if spread > 0 else float("nan")
-    return ConceptFit(None, mean, np.sort(residuals), explained, oof)
+    return ConceptFit(None, per_fold.mean(axis=0), np.sort(residuals), explained, oof, per_fold)
 
 
 def expected_losses(fit: ConceptFit, y_pred: np.ndarray, losses: list[RowLoss]) -> dict[str, np.ndarray]:
     """Each row's expected loss of the monitored model's prediction under the chunk's concept:
     the mean over the residual draws of ``loss(mean + residual, y_pred)``. A loss with a restricted
-    domain (log1p's) reads draws at or below its limit as just above it."""
+    domain (log1p's) averages over the draws inside it (a row with none has no value)."""
     assert fit.mean is not None and fit.residuals is not None
     draws = fit.mean[:, None] + fit.residuals[None, :]
     out = {}
     for loss in losses:
-        target = draws if loss.above is None else np.maximum(draws, loss.above + 1e-9)
-        predicted = y_pred[:, None] if loss.above is None else np.maximum(y_pred[:, None], loss.above + 1e-9)
-        out[loss.name] = np.asarray(loss.formula(target, predicted), dtype=float).mean(axis=1)
+        if loss.above is None:
+            out[loss.name] = np.asarray(loss.formula(draws, y_pred[:, None]), dtype=float).mean(axis=1)
+            continue
+        # log1p's domain: draws at or below the limit are left out of the row's mean (reading them as just above
+        # it gave log1p of -1 + 1e-9, and a squared log error of hundreds); the prediction is checked by realized
+        inside = draws > loss.above
+        values = np.asarray(loss.formula(np.where(inside, draws, loss.above + 1.0), y_pred[:, None]), dtype=float)
+        counted = inside.sum(axis=1)
+        out[loss.name] = np.where(counted > 0, np.where(inside, values, 0.0).sum(axis=1) / np.maximum(counted, 1),
+                                  np.nan)
     return out
