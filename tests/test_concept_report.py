@@ -18,8 +18,7 @@ import pandas as pd
 import pytest
 
 import seismo
-from seismo.monitor.decomposition import headline_metric
-from seismo.monitor.decomposition_plot import signed
+from seismo.monitor.decomposition import headline_metric, signed
 from seismo.monitor.report import Report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

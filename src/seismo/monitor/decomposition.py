@@ -36,6 +36,7 @@ COLUMNS = ["chunk_index", "chunk_key", "chunk_start_date", "metric", "realized_c
            "covariate_se", "concept", "concept_se", "remainder", "remainder_se", "main_cause"]
 CLEAR = 2.0  # a part beyond this many sampling errors from 0 is a finding, not noise
 PARTS = ("covariate", "concept", "remainder")
+SPREAD = 3.0  # bands and "±": this many sampling errors, as every confidence band of seismo
 
 
 def _overall(result: Result) -> pd.DataFrame:
@@ -118,8 +119,16 @@ def cause_text(cause: str) -> str:
     return f"mostly {NAMES[parts[0]]}" if len(parts) == 1 else " and ".join(NAMES[p] for p in parts) + " together"
 
 
-def _signed(value: float, se: float) -> str:
-    return f"{value:+.3g} ± {3 * se:.2g}" if np.isfinite(se) else f"{value:+.3g}"
+def signed(value: float, se: float) -> str:
+    """``value ± 3 SE``, both to the decimals that give the spread two significant digits, so a column of
+    them lines up and shows no digit the noise makes meaningless; the sign is always shown (but for 0).
+    Without a sampling error: the value to 3 significant digits."""
+    spread = SPREAD * se
+    if not (np.isfinite(spread) and spread > 0) or not np.isfinite(value):
+        return f"{value:+.3g}"
+    decimals = max(0, 1 - int(np.floor(np.log10(spread))))
+    text = f"{value:+.{decimals}f}"
+    return f"{text if float(text) else f'{0:.{decimals}f}'} ± {spread:.{decimals}f}"
 
 
 def summary_lines(results: Mapping[str, Result], drops: list[int] | None = None, limit: int = 5) -> list[str]:
@@ -143,10 +152,10 @@ def summary_lines(results: Mapping[str, Result], drops: list[int] | None = None,
     for _, row in rows.tail(limit).iterrows():
         label = (pd.Timestamp(row["chunk_start_date"]).strftime("%Y-%m-%d") if pd.notna(row["chunk_start_date"])
                  else str(row["chunk_key"]))
-        lines.append(f"- {label}: {_signed(row['realized_change'], row['realized_se'])} = covariate "
-                     f"{_signed(row['covariate'], row['covariate_se'])} + concept "
-                     f"{_signed(row['concept'], row['concept_se'])} + remainder "
-                     f"{_signed(row['remainder'], row['remainder_se'])}: {cause_text(row['main_cause'])}")
+        lines.append(f"- {label}: {signed(row['realized_change'], row['realized_se'])} = covariate "
+                     f"{signed(row['covariate'], row['covariate_se'])} + concept "
+                     f"{signed(row['concept'], row['concept_se'])} + remainder "
+                     f"{signed(row['remainder'], row['remainder_se'])}: {cause_text(row['main_cause'])}")
     if len(rows) > limit:
         lines.append(f"  ({len(rows) - limit} earlier chunk(s) in Report.decomposition())")
     return lines

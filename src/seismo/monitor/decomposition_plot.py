@@ -18,12 +18,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from seismo.monitor.decomposition import PARTS, cause_text
+from seismo.monitor.decomposition import PARTS, SPREAD, cause_text, signed
 from seismo.monitor.plotting import ANALYSIS_COLOR, REALIZED_COLOR, plot_empty_message, plotly_text
 
 PART_COLORS = {"covariate": ANALYSIS_COLOR, "concept": "#9467bd", "remainder": "#b0b0b0"}
 PART_NAMES = {"covariate": "covariate shift", "concept": "concept shift", "remainder": "remainder"}
-SPREAD = 3.0  # error bars and the table's "±": this many sampling errors, as the summary quotes them
 MAX_TICKS = 20  # chunk-key ticks shown on an axis without dates; past this every k-th one
 HEIGHT = 460
 
@@ -32,18 +31,6 @@ def chunk_labels(table: pd.DataFrame) -> pd.Series:
     """Each row's chunk as the summary names it: its start date when chunks have dates, else its key."""
     dates = pd.to_datetime(table["chunk_start_date"])
     return dates.dt.strftime("%Y-%m-%d").where(dates.notna(), table["chunk_key"].astype(str))
-
-
-def signed(value: float, se: float) -> str:
-    """``value ± 3 SE``, both to the decimals that give the spread two significant digits, so a column of
-    them lines up and shows no digit the noise makes meaningless; the sign is always shown (but for 0).
-    Without a sampling error: the value to 3 significant digits."""
-    spread = SPREAD * se
-    if not (np.isfinite(spread) and spread > 0) or not np.isfinite(value):
-        return f"{value:+.3g}"
-    decimals = max(0, 1 - int(np.floor(np.log10(spread))))
-    text = f"{value:+.{decimals}f}"
-    return f"{text if float(text) else f'{0:.{decimals}f}'} ± {spread:.{decimals}f}"
 
 
 def _x(rows: pd.DataFrame) -> tuple[pd.Series, bool]:
