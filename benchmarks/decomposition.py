@@ -72,15 +72,17 @@ def fitted_monitor(problem_type: str, seed: int, n_reference: int, chunk_size: i
 def run_decomposition(name: str, seed: int = 0, n_reference: int = DEFAULTS["n_reference"],
                       chunk_size: int = DEFAULTS["chunk_size"], n_chunks: int = DEFAULTS["n_chunks"]) -> pd.DataFrame:
     """One scenario and seed: `Report.decomposition()` per analysis chunk × metric, with ``true_covariate``,
-    ``true_concept``, ``true_interaction``, ``true_realized`` and ``concept_alert`` (ConceptShift alerted on
-    that metric in that chunk) beside it."""
+    ``true_concept``, ``true_interaction``, ``true_realized``, ``concept_alert`` (ConceptShift alerted on
+    that metric in that chunk) and ``concept_trust`` (its trust there) beside it."""
     scenario = DECOMPOSITION_SCENARIOS[name]
     monitor = fitted_monitor(scenario.problem_type, seed, n_reference, chunk_size)
     report = monitor.run(analysis(name, seed, chunk_size * n_chunks))
     table = report.decomposition()
     concept = report.results["concept_shift"].to_df()
-    concept = concept[concept["period"] == "analysis"].set_index(["chunk_index", "metric"])["alert"]
-    table["concept_alert"] = [bool(concept.get((i, m), False)) for i, m in zip(table["chunk_index"], table["metric"])]
+    concept = concept[concept["period"] == "analysis"].set_index(["chunk_index", "metric"])
+    table["concept_alert"] = [bool(concept["alert"].get((i, m), False))
+                              for i, m in zip(table["chunk_index"], table["metric"])]
+    table["concept_trust"] = [concept["trust"].get((i, m)) for i, m in zip(table["chunk_index"], table["metric"])]
     truths = truth(name)
     for key in ("covariate", "concept", "interaction", "realized"):
         table[f"true_{key}"] = table["metric"].map({m: t[key] for m, t in truths.items()})

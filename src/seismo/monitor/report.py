@@ -236,9 +236,15 @@ class Report:
             if len(alerts):
                 first = alerts.sort_values("chunk_index").iloc[0]
                 metrics = list(dict.fromkeys(alerts.loc[alerts["chunk_index"] == first["chunk_index"], "metric"]))
+                weak = alerts["trust"].isin(UNRELIABLE) if "trust" in alerts.columns else pd.Series(False)
+                caveat = ""
+                if weak.any():
+                    low = alerts[weak].sort_values("chunk_index")
+                    caveat = (f"; low trust in {low['chunk_index'].nunique()} of {alerts['chunk_index'].nunique()} "
+                              f"alerting chunk(s) ({_chunk_label(low.iloc[0])}: {low['trust_reason'].iloc[0]})")
                 lines.append(f"concept shift from {_chunk_label(first)} on ({', '.join(metrics[:3])}"
                              f"{' and more' if len(metrics) > 3 else ''}): the relation between the features and "
-                             "the target changed, which retraining addresses")
+                             f"the target changed, which retraining addresses{caveat}")
         drops = None
         realized = self.results.get(REALIZED_PERFORMANCE.name)
         if realized is not None:
