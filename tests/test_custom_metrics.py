@@ -338,6 +338,28 @@ def test_a_saved_estimator_declares_its_custom_metric_and_loads_back(tmp_path):
         pd.testing.assert_frame_equal(loaded.estimate(analysis).to_df(), expected)
 
 
+def test_a_saved_monitor_with_a_custom_metric_loads_with_import_metrics(tmp_path):
+    """`Monitor.load(..., import_metrics=True)` imports the metric a save names; without it, the metric must be
+    registered already."""
+    register("cost", funcs.cost, higher_is_better=False, extensive=True)
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=3_000)
+    p = 1 / (1 + np.exp(-2 * x))
+    frame = pd.DataFrame({"x": x, "p": p, "pred": (p > 0.5).astype(int), "y": (rng.random(3_000) < p).astype(int)})
+    monitor = seismo.Monitor("binary", y_pred_proba="p", y_pred="pred", y_true="y", features=["x"], chunk_size=500,
+                             metrics=["cost"], calculators={"univariate_drift": False, "data_quality": False,
+                                                            "pca_drift": False, "domain_classifier_drift": False})
+    with quiet():
+        expected = monitor.fit(frame).run(frame).results["realized_performance"].to_df()
+    monitor.save(tmp_path / "monitor")
+    unregister("cost")
+    with pytest.raises(PersistError, match="custom metric 'cost'"):
+        seismo.Monitor.load(tmp_path / "monitor")
+    loaded = seismo.Monitor.load(tmp_path / "monitor", import_metrics=True)
+    with quiet():
+        pd.testing.assert_frame_equal(loaded.run(frame).results["realized_performance"].to_df(), expected)
+
+
 def test_a_metric_computed_by_a_lambda_refuses_to_save(tmp_path):
     register("cost", lambda m: 5 * m[1, 0] + m[0, 1], higher_is_better=False, extensive=True)
     estimator, _ = fitted_cbpe()

@@ -416,11 +416,14 @@ class Monitor:
         return save(self, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Monitor:
-        """A monitor saved by `save`; loading a tampered or incompatible directory raises `PersistError`."""
+    def load(cls, path: str | os.PathLike, *, import_metrics: bool = False) -> Monitor:
+        """A monitor saved by `save`; loading a tampered or incompatible directory raises `PersistError`.
+
+        ``import_metrics``: import and register the custom metrics the save names by import path
+        (docs/persistence.md); without it they must already be registered, as they were saved."""
         from seismo.persist import load
 
-        return load(path, expect=cls)
+        return load(path, expect=cls, import_metrics=import_metrics)
 
 
 def _model_columns(estimator: Any) -> list[str]:
