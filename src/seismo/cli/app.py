@@ -238,6 +238,7 @@ def _demo_concept(console: Console, chunk_size: int, output: Path) -> Report:
     console.print(f"HTML report with the concept shift: {path.resolve()}. Done in {time.perf_counter() - started:.1f} s.")
     return report
 
+
 def parse_interval(text: str) -> float:
     """``30m``, ``6h``, ``1d`` (or ``45s``) in seconds."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text or "")
