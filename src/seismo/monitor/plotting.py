@@ -14,7 +14,8 @@ from plotly.subplots import make_subplots
 
 from seismo.engine.result import Result
 from seismo.errors import ColumnNotFound, InvalidConfiguration
-from seismo.performance.concept import COVERAGE, LABELLED, REALIZED, ConceptShift
+from seismo.performance.concept import ConceptShift
+from seismo.performance.concept_tracker import COVERAGE, LABELLED, REALIZED
 
 __all__ = ["plot_result", "plot_segments", "plot_empty_message", "plotly_text"]
 
