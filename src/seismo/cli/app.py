@@ -209,6 +209,7 @@ def _concept_verdict(table: pd.DataFrame, metric: str) -> str:
             f"{_fmt_date(rows['chunk_start_date'].min())} on, by {rows['realized_change'].mean():+,.0f} on average; "
             f"shares of the change: {shares}. The drop is {cause}.")
 
+
 def _demo_concept(console: Console, chunk_size: int, output: Path) -> Report:
     """The demo's third story: the housing market changes while the homes on sale do not; no drift and no
     label-free estimate sees it, the late labels do, and the decomposition blames concept shift (docs/concept.md)."""
