@@ -41,3 +41,13 @@ def test_a_config_runs_concept_shift_and_the_store_keeps_its_rows(workspace):
                                rebuilt["covariate"] + rebuilt["concept"] + rebuilt["remainder"], atol=1e-12)
     late_chunks = rebuilt[(rebuilt["metric"] == "roc_auc") & (rebuilt["chunk_index"] >= 3)]
     assert (late_chunks["concept"] < 0).all()
+
+
+def test_concept_shift_off_keeps_the_fit_hash_and_on_changes_it(tmp_path):
+    from seismo.cli.config.reading import load_config
+
+    base = load_config(write_config(tmp_path)).fit_hash()
+    off = load_config(write_config(tmp_path, {"calculators.concept_shift": {"enabled": False, "n_splits": 4}}))
+    assert off.fit_hash() == base  # nothing of it is fitted: no refit on upgrade or for its options alone
+    on = load_config(write_config(tmp_path, {"calculators.concept_shift": True}))
+    assert on.fit_hash() != base and on.monitor_kwargs()["calculators"]["concept_shift"] is True

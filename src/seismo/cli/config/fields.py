@@ -394,6 +394,8 @@ class Config(Section):
                                                       "false_alarm_rate", "segments", *SEGMENT_OPTIONS,
                                                       "custom_metrics"})
         data["reference"] = self.data.reference.model_dump(mode="json")
+        if not self.calculators.concept_shift.enabled:  # off, whatever its options: nothing of it is fitted, and a
+            data["calculators"].pop("concept_shift")  # config from before it existed keeps its hash and monitor
         _drop_unset(data, _KEYS_ADDED_LATER)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
