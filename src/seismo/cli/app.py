@@ -1,4 +1,5 @@
-"""The `seismo` command line: `run`, `validate`, `report`, `rank` and `demo`.
+"""The `seismo` command line: `run`, `validate`, `report`, `rank`, `export prometheus`, `serve-metrics`
+and `demo`.
 
 Exit codes, for schedulers: 0 no alerts, 1 alerts (per ``--fail-on``; a chunk where performance
 cannot be judged, its estimate having trust "none" and no labels, counts as a performance
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -510,6 +512,101 @@ def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "-"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+export_app = typer.Typer(help="Export the stored results to the tools a platform team already watches.",
+                         no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+def _metrics_reader(store: str, model: str | None, max_series: int) -> Any:
+    """A `MetricsReader` of the store opened read-only, after one read that finds a bad URL,
+    a missing store or an unknown model (each a `StoreError`, so exit 2) before anything is served."""
+    from seismo.store import ResultsStore
+    from seismo.store.metrics_text import MetricsReader
+
+    if max_series < 0:
+        raise typer.BadParameter(f"{max_series} is negative; give 0 or more", param_hint="--max-series")
+    opened = ResultsStore(store, read_only=True)
+    try:
+        if model is not None:
+            opened.runs(model)  # names the model's near misses when it is not in the store
+        return MetricsReader(opened, None if model is None else [model], max_series)
+    except BaseException:
+        opened.close()
+        raise
+
+
+@export_app.command(name="prometheus")
+def export_prometheus(
+    store: str = typer.Option(..., "--store", help="the results store's SQLAlchemy URL"),
+    model: str | None = typer.Option(None, "--model", help="one model's name in the store; default: every model"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write the text to this file, atomically "
+                                       "(e.g. /var/lib/node_exporter/textfile/seismo.prom); default: stdout"),
+    max_series: int = typer.Option(10_000, "--max-series", help="result rows (label sets) exported per model at most; "
+                                   "the rest are counted in seismo_series_dropped"),
+) -> None:
+    """Write the latest chunk's values, thresholds, alerts and trust, and run health, as OpenMetrics text."""
+    from seismo.cli.metrics_export import write_atomically
+    from seismo.errors import SeismoError
+
+    errors = Console(stderr=True)
+    try:
+        reader = _metrics_reader(store, model, max_series)
+        try:
+            text = reader.text()
+        finally:
+            reader.store.close()
+        if output is None:
+            sys.stdout.write(text)
+            return
+        write_atomically(text, output)
+    except SeismoError as exc:
+        errors.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    except OSError as exc:
+        errors.print(f"[red]error[/red] cannot write {output}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+@app.command(name="serve-metrics")
+def serve_metrics(
+    store: str = typer.Option(..., "--store", help="the results store's SQLAlchemy URL"),
+    model: str | None = typer.Option(None, "--model", help="one model's name in the store; default: every model"),
+    host: str = typer.Option("127.0.0.1", "--host", help="the address to bind; 0.0.0.0 exposes it to the network"),
+    port: int = typer.Option(9108, "--port", help="the port to listen on (0: any free port)"),
+    max_series: int = typer.Option(10_000, "--max-series", help="result rows (label sets) served per model at most"),
+) -> None:
+    """Serve the same text as `export prometheus` at http://HOST:PORT/metrics, re-reading the store on each scrape."""
+    from seismo.cli.metrics_export import metrics_server
+    from seismo.errors import SeismoError
+
+    errors = Console(stderr=True)
+    try:
+        reader = _metrics_reader(store, model, max_series)
+    except SeismoError as exc:
+        errors.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    try:
+        server = metrics_server(reader, host, port)
+    except OSError as exc:
+        reader.store.close()
+        errors.print(f"[red]error[/red] cannot listen on {host}:{port}: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    print(f"serving the metrics of {reader.store.where} at http://{host}:{server.server_port}/metrics", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+        reader.store.close()
 
 
 if __name__ == "__main__":  # pragma: no cover
