@@ -208,7 +208,7 @@ def test_a_new_store_has_the_segment_index(store: ResultsStore):
     indexes = {ix["name"]: ix["column_names"] for ix in sa.inspect(store.engine).get_indexes("results")}
     assert indexes["ix_results_segment"] == ["model", "calculator", "segment"]
     assert indexes["ix_results_chunk"] == ["model", "calculator", "period", "chunk_key", "metric", "column"]
-    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.schema_version == SCHEMA_VERSION == 4
 
 
 def _version_2_store(url: str, written: pd.DataFrame) -> None:
@@ -233,16 +233,16 @@ def _version_2_store(url: str, written: pd.DataFrame) -> None:
         engine.dispose()
 
 
-def test_a_version_2_store_migrates_to_3_and_keeps_its_rows(store_url: str):
+def test_a_version_2_store_migrates_and_keeps_its_rows(store_url: str):
     written = make_results(2, columns=("a", "b"))
     _version_2_store(store_url, written)
 
-    with pytest.raises(StoreError, match=r"has schema version 2, older than the version 3 this seismo .* knows; "
+    with pytest.raises(StoreError, match=r"has schema version 2, older than the version 4 this seismo .* knows; "
                                          r"open it once for writing to migrate it"):
         ResultsStore(store_url, read_only=True)
 
     with ResultsStore(store_url) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == 4  # version 4 (alerts) adds a table, no change to results
         assert _scalar(store, "SELECT count(*) FROM results WHERE segment IS NULL") == len(written) == 2 * 2 * 9
         read = store.results("m")
         assert "segment" not in read.columns
@@ -261,8 +261,8 @@ def test_a_version_2_store_migrates_to_3_and_keeps_its_rows(store_url: str):
         pd.testing.assert_frame_equal(after, in_store_order(segmented), check_exact=True)
 
     with ResultsStore(store_url, read_only=True) as store:  # now current: read-only opens it
-        assert store.schema_version == 3 and len(store.results("m", segments=CROSSED)) == len(written)
+        assert store.schema_version == 4 and len(store.results("m", segments=CROSSED)) == len(written)
     engine = sa.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
-        assert list(conn.exec_driver_sql("SELECT version FROM schema_version ORDER BY version").scalars()) == [1, 2, 3]
+        assert list(conn.exec_driver_sql("SELECT version FROM schema_version ORDER BY version").scalars()) == [1, 2, 3, 4]
     engine.dispose()

@@ -72,10 +72,10 @@ def test_a_version_1_store_gains_the_indexes_every_run_reads_and_keeps_its_rows(
         conn.exec_driver_sql("INSERT INTO models (name, created_at) VALUES ('m', CURRENT_TIMESTAMP)")
     engine.dispose()
     with ResultsStore(store_url) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3 and store.models() == ["m"]
+        assert store.schema_version == SCHEMA_VERSION == 4 and store.models() == ["m"]
         indexes = {ix["name"] for ix in sa.inspect(store.engine).get_indexes("results")}
         assert {"ix_results_alert", "ix_results_end"} <= indexes
         written = make_results(2)
         store.commit_run(store.begin_run("m", "h"), "m", written)
         assert len(store.results("m")) == len(written)
-    assert _versions(store_url) == [1, 2, 3]
+    assert _versions(store_url) == [1, 2, 3, 4]

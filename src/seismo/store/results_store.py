@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from seismo.errors import StoreError
-from seismo.store import fault_points, frames
+from seismo.store import alert_rows, fault_points, frames
 from seismo.store.process import ProcessIdentity
 from seismo.store.tables import TABLES, check_name, current_version, migrate, seismo_version, utcnow
 
@@ -510,6 +510,22 @@ class ResultsStore:
             for name, dtype in json.loads(written[run_id]).items():
                 dtypes.setdefault(name, dtype)
         return frames.from_rows(rows, names, dtypes or frames.REPORT_DTYPES)
+
+    # ------------------------------------------------------------------ alerts
+
+    @_refusals("read alerts")
+    def alerts(self, model: str, *, status: str | None = None) -> pd.DataFrame:
+        """The model's alerts (`seismo.alerts`), oldest first: ``status`` ``"open"`` or ``"resolved"``, or both
+        (None); one row per model × calculator × column × metric × segment breach, ``deliveries`` a dict."""
+        with self.engine.connect() as conn, conn.begin():
+            return alert_rows.read(conn, model, status)
+
+    @contextlib.contextmanager
+    def alert_writes(self) -> Iterator[Connection]:
+        """One write transaction for `seismo.store.alert_rows`' functions (on SQLite: the write lock from BEGIN,
+        so two runs' changes to the alerts follow one another)."""
+        with self._write() as conn, conn.begin():
+            yield conn
 
     @_refusals("read the saved state")
     def load_state(self, model: str) -> dict[str, bytes]:

@@ -108,7 +108,7 @@ def _tables_v1(meta: sa.MetaData) -> dict[str, sa.Table]:
 
 
 METADATA = sa.MetaData()
-TABLES = _tables_v1(METADATA)  # the current schema: version 1's tables, and versions 2 and 3 (below)
+TABLES = _tables_v1(METADATA)  # the current schema: version 1's tables, and versions 2 to 4 (below)
 
 
 def _create_v1(conn: Connection) -> None:
@@ -139,13 +139,65 @@ def _add_segments_v3(conn: Connection) -> None:
     sa.Index("ix_results_segment", results.c.model, results.c.calculator, results.c.segment).create(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _index_what_every_run_reads_v2, _add_segments_v3]
-# versions 2 and 3 on the current tables too, which is what the code queries (docs/store.md, rule 1)
+def _alerts_table_v4(meta: sa.MetaData) -> sa.Table:
+    """The `alerts` table as version 4 created it. Frozen: never edit, add a migration instead.
+
+    One row per alert: a model × calculator × column × metric × segment that breached its rule, from
+    the run that opened it until the run that resolved it. ``key_hash`` digests the key (column and
+    segment may be NULL, which a unique constraint cannot compare); ``open_key`` holds it while the
+    alert is open and NULL once resolved, so the unique (model, open_key) allows one open alert per
+    key (NULLs never collide) and two runs that open it at once insert one row. The ``*_at`` columns
+    are the claims that keep two runs from sending the same message twice (`seismo.alerts.state`).
+    """
+    return sa.Table(
+        "alerts",
+        meta,
+        sa.Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column("model", sa.String(_NAME), sa.ForeignKey("models.name"), nullable=False),
+        sa.Column("calculator", sa.String(_NAME), nullable=False),
+        sa.Column("column", sa.String(_NAME)),  # null for model-level metrics
+        sa.Column("metric", sa.String(_NAME), nullable=False),
+        sa.Column("segment", sa.String(_SEGMENT)),  # null: the overall rows
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("open_key", sa.String(64)),  # key_hash while open, null once resolved
+        sa.Column("severity", sa.String(16), nullable=False),  # performance | drift | quality
+        sa.Column("status", sa.String(16), nullable=False),  # open | resolved
+        sa.Column("opened_at", sa.DateTime, nullable=False),  # UTC, as every DateTime of the store
+        sa.Column("last_seen_at", sa.DateTime, nullable=False),
+        sa.Column("resolved_at", sa.DateTime),
+        sa.Column("first_chunk_key", sa.String(_NAME), nullable=False),
+        sa.Column("last_chunk_key", sa.String(_NAME), nullable=False),
+        sa.Column("value", sa.Double),  # the last chunk's, and its thresholds
+        sa.Column("lower_threshold", sa.Double),
+        sa.Column("upper_threshold", sa.Double),
+        sa.Column("notified_at", sa.DateTime),  # claimed: the opening message
+        sa.Column("reminded_at", sa.DateTime),  # claimed: the last reminder
+        sa.Column("reminders_sent", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("resolution_notified_at", sa.DateTime),  # claimed: the resolution message
+        sa.Column("deliveries", sa.Text),  # JSON {destination: {ok, attempts, error, at, kind}}, no secrets
+        sa.UniqueConstraint("model", "open_key", name="uq_alerts_open"),
+        sa.UniqueConstraint("model", "key_hash", "opened_at", name="uq_alerts_opened"),
+        sa.Index("ix_alerts_model_status", "model", "status"),
+    )
+
+
+def _add_alerts_v4(conn: Connection) -> None:
+    """The `alerts` table (issue 16: alert state, so that an alert is sent once, reminded, resolved,
+    across restarts and concurrent runs). A new table: rows already stored are untouched."""
+    meta = sa.MetaData()
+    _tables_v1(meta)  # the foreign key's target
+    _alerts_table_v4(meta).create(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _index_what_every_run_reads_v2, _add_segments_v3,
+                                                  _add_alerts_v4]
+# versions 2 to 4 on the current tables too, which is what the code queries (docs/store.md, rule 1)
 _RESULTS = TABLES["results"]
 sa.Index("ix_results_alert", _RESULTS.c.model, _RESULTS.c.period, _RESULTS.c.alert)
 sa.Index("ix_results_end", _RESULTS.c.model, _RESULTS.c.period, _RESULTS.c.chunk_end_date)
 _RESULTS.append_column(sa.Column("segment", sa.String(_SEGMENT)))  # null: the overall rows
 sa.Index("ix_results_segment", _RESULTS.c.model, _RESULTS.c.calculator, _RESULTS.c.segment)
+TABLES["alerts"] = _alerts_table_v4(METADATA)  # version 4
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
