@@ -46,10 +46,11 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (7, ("seismo.monitor",)),
     (8, ("seismo.persist",)),
     (9, ("seismo.store",)),
-    (10, ("seismo.cli",)),
+    (10, ("seismo.alerts",)),  # reads results and keeps alert state in the store; the CLI sends
+    (11, ("seismo.cli",)),
 ]
 FACADE = "seismo"  # seismo/__init__.py: exempt as an importer, above every layer as an import
-FACADE_LAYER = 11
+FACADE_LAYER = 12
 ASIDE = "seismo.datasets"  # imports layer 0 only; imported by the facade only
 
 # (importer, imported) -> why a function of a lower layer imports a higher one
