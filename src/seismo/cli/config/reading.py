@@ -21,12 +21,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from seismo.alerts.environment import ENV_REFERENCE
 from seismo.cli.config.checks import semantic_problems
 from seismo.cli.config.fields import Config
 from seismo.cli.config.problems import ConfigError, Problem, did_you_mean
 from seismo.cli.config.yaml_safe import YamlRefused, load_config_yaml
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_VAR = ENV_REFERENCE  # ${VAR} or ${VAR:-default}: one rule with the alert destinations' expand_secrets
 
 
 def key_path(loc: tuple | list) -> str:
