@@ -179,15 +179,31 @@ def test_slack_message_carries_verdict_chunks_columns_and_link(receiver: Receive
         ":rotating_light: [opened] performance: cbpe roc_auc, chunk 2024-03-04 (from 2024-03-04): 0.712 outside "
         "[0.75, 0.95]",
         ":rotating_light: [opened] drift: univariate_drift jensen_shannon · income · region=east, chunk 2024-03-11 "
-        "(from 2024-03-11): n/a outside no thresholds",
-        ":white_check_mark: [resolved] quality: data_quality missing_rate · age, chunk 2024-03-18: back within "
-        "at most 0.05 at 0.01",
+        "(from 2024-03-11): n/a, alerting",
+        ":white_check_mark: [resolved] quality: data_quality missing_rate · age, chunk 2024-03-18: 0.01, back "
+        "below 0.05",
     ]
     assert columns["text"]["text"] == "*Top drifting columns:* `income`, `tenure`"
     assert actions["elements"][0]["url"] == "https://reports.example.com/churn/42.html"
     without_link = slack_message(Notification("m", None, (), "", (), None))
     assert [b["type"] for b in without_link["blocks"]] == ["header"]
     assert without_link["text"] == "m: no alert changes"
+
+
+def test_each_event_line_says_which_threshold_it_crossed():
+    from seismo.alerts.payload import event_line
+
+    def standing(kind: str, low: float | None, high: float | None, value: float = 0.5) -> str:
+        line = event_line(event(kind, value=value, lower_threshold=low, upper_threshold=high))
+        return line.split(": ", 2)[2]
+
+    assert standing("opened", 0.75, None) == "0.5 below 0.75"
+    assert standing("reminder", None, 0.1) == "0.5 above 0.1"
+    assert standing("opened", 0.6, 0.9) == "0.5 outside [0.6, 0.9]"
+    assert standing("resolved", 0.1, 0.9) == "0.5, back within [0.1, 0.9]"
+    assert standing("resolved", 0.1, None) == "0.5, back above 0.1"
+    assert standing("resolved", None, None, value=float("nan")) == "n/a, no longer alerting"
+    assert standing("opened", float("-inf"), 0.4, value=0.123456) == "0.1235 above 0.4"
 
 
 # ---------------------------------------------------------------- retries, time-outs, refusals
@@ -381,7 +397,7 @@ def test_email_over_starttls_carries_text_and_html(smtp: tuple[Mailbox, int], ce
     assert NOTE.verdict in text
     assert "Top drifting columns: income, tenure" in text
     assert "Report: https://reports.example.com/churn/42.html" in text
-    assert "[resolved] quality: data_quality missing_rate · age, chunk 2024-03-18" in text
+    assert "[resolved] quality: data_quality missing_rate · age, chunk 2024-03-18: 0.01, back below 0.05" in text
     assert "threshold &lt;since&gt; March 4 &amp; income" in page and "<since>" not in page
     assert '<a href="https://reports.example.com/churn/42.html">Open the report</a>' in page
     assert "<code>income</code>, <code>tenure</code>" in page

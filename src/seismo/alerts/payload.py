@@ -125,15 +125,17 @@ def _format(value: float | None) -> str:
     return "n/a" if number is None else f"{number:.4g}"
 
 
-def _bounds(event: AlertEvent) -> str:
-    low, high = _number(event.lower_threshold), _number(event.upper_threshold)
-    if low is None and high is None:
-        return "no thresholds"
-    if low is None:
-        return f"at most {_format(high)}"
-    if high is None:
-        return f"at least {_format(low)}"
-    return f"[{_format(low)}, {_format(high)}]"
+def _standing(event: AlertEvent) -> str:
+    """``0.712 below 0.75``, ``0.23 outside [0.1, 0.2]``; for a resolved event ``0.01, back below 0.05``."""
+    value, low, high = _format(event.value), _number(event.lower_threshold), _number(event.upper_threshold)
+    back = ", back" if event.kind == "resolved" else ""
+    if low is not None and high is not None:
+        return f"{value}{back} {'within' if back else 'outside'} [{_format(low)}, {_format(high)}]"
+    if low is not None:
+        return f"{value}{back} {'above' if back else 'below'} {_format(low)}"
+    if high is not None:
+        return f"{value}{back} {'below' if back else 'above'} {_format(high)}"
+    return f"{value}, no longer alerting" if back else f"{value}, alerting"
 
 
 def subject_of(event: AlertEvent) -> str:
@@ -145,11 +147,7 @@ def subject_of(event: AlertEvent) -> str:
 def event_line(event: AlertEvent) -> str:
     """One readable line per event: what, where, which chunk, the value against its thresholds."""
     chunk = event.chunk_key + (f" (from {event.chunk_start})" if event.chunk_start else "")
-    if event.kind == "resolved":
-        state = f"back within {_bounds(event)} at {_format(event.value)}"
-    else:
-        state = f"{_format(event.value)} outside {_bounds(event)}"
-    return f"[{event.kind}] {event.severity}: {subject_of(event)}, chunk {chunk}: {state}"
+    return f"[{event.kind}] {event.severity}: {subject_of(event)}, chunk {chunk}: {_standing(event)}"
 
 
 def _ordered(notification: Notification) -> list[AlertEvent]:
