@@ -441,6 +441,35 @@ def test_email_needs_starttls_unless_told_otherwise():
         controller.stop()
 
 
+def test_the_documented_example_is_what_the_code_builds():
+    """docs/alerts.md's payload and plain-text e-mail are real output, not hand-written."""
+    import re
+    from datetime import datetime, timezone
+
+    from seismo.alerts.payload import email_text
+
+    doc = (Path(__file__).parents[2] / "docs" / "alerts.md").read_text()
+    section = doc[doc.index("## Destinations and the payload"):doc.index("## Metrics for Prometheus")]
+    blocks = re.findall(r"```(\w+)\n(.*?)```", section, re.S)
+    documented = json.loads(next(body for lang, body in blocks if lang == "json"))
+
+    def at(kind: str, severity: str, calculator: str, column: str | None, metric: str, value: float,
+           low: float | None, high: float | None, opened: str, alert_id: int, segment: str | None = None) -> AlertEvent:
+        return AlertEvent("churn", kind, severity, calculator, column, metric, segment, "2024-03-04/2024-03-10",
+                          "2024-03-04", value, low, high, opened, alert_id)
+
+    note = Notification("churn", 311, (
+        at("opened", "performance", "cbpe", None, "roc_auc", 0.712, 0.75, None, "2024-03-11T06:00:04Z", 17),
+        at("opened", "drift", "univariate_drift", "income", "jensen_shannon", 0.231, None, 0.1,
+           "2024-03-11T06:00:04Z", 18),
+        at("resolved", "quality", "data_quality", "age", "missing_rate", 0.01, None, 0.05, "2024-03-04T06:00:03Z",
+           12, segment="region=east"),
+    ), "Estimated ROC AUC is below its threshold since 2024-03-04; income and tenure drift.", ("income", "tenure"),
+        "https://monitoring.example.com/churn/report.html")
+    assert documented == payload(note, datetime(2024, 3, 11, 6, 0, 5, tzinfo=timezone.utc))
+    assert next(body for lang, body in blocks if lang == "text") == email_text(note)
+
+
 # ---------------------------------------------------------------- no dependency
 
 def test_delivery_uses_the_standard_library_only():

@@ -150,7 +150,7 @@ def event_line(event: AlertEvent) -> str:
     return f"[{event.kind}] {event.severity}: {subject_of(event)}, chunk {chunk}: {_standing(event)}"
 
 
-def _ordered(notification: Notification) -> list[AlertEvent]:
+def ordered_events(notification: Notification) -> list[AlertEvent]:
     """Opened first, then reminders, then resolved; within each, performance before drift before quality."""
     def rank(e: AlertEvent) -> tuple[int, int]:
         return (KINDS.index(e.kind) if e.kind in KINDS else len(KINDS),
@@ -159,7 +159,7 @@ def _ordered(notification: Notification) -> list[AlertEvent]:
 
 
 def _listed(notification: Notification) -> tuple[list[AlertEvent], int]:
-    events = _ordered(notification)
+    events = ordered_events(notification)
     return events[:MAX_LISTED_EVENTS], max(0, len(events) - MAX_LISTED_EVENTS)
 
 

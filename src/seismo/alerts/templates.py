@@ -16,6 +16,7 @@ from seismo.alerts.payload import (
     event_dict,
     event_line,
     headline,
+    ordered_events,
     payload,
     slack_message,
 )
@@ -74,7 +75,7 @@ def teams_message(notification: Notification) -> dict[str, Any]:
     ]
     if notification.verdict:
         body.append({"type": "TextBlock", "wrap": True, "text": notification.verdict})
-    for event in notification.events:
+    for event in ordered_events(notification):
         body.append({"type": "TextBlock", "wrap": True, "spacing": "Small", "text": "- " + event_line(event)})
     if notification.top_drift:
         body.append({"type": "TextBlock", "wrap": True,
