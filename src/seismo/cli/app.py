@@ -4,7 +4,7 @@ and `demo`.
 Exit codes, for schedulers: 0 no alerts, 1 alerts (per ``--fail-on``; a chunk where performance
 cannot be judged, its estimate having trust "none" and no labels, counts as a performance
 alert), 2 a config or data error, reported as a message that names the key, file or column
-(no traceback).
+(no traceback), 3 results stored but an alert message could not be delivered (``alerts:``).
 Progress bars are drawn here, on stderr, and never by the library.
 """
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="seismo: make the silent failures of deployed models loud.", no_args_is_help=True)
 
 EXIT_OK, EXIT_ALERTS, EXIT_ERROR = 0, 1, 2
+EXIT_UNDELIVERED = 3  # results stored, but an alert message could not be delivered (docs/cli.md)
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -280,11 +281,27 @@ def _exit_code(outcome: Any, fail_on: FailOn) -> int:
     """A chunk whose performance cannot be judged (estimate trust none, no labels) alerts as a
     performance alert does: an estimate that cannot be believed never passes for "all is well"."""
     blind = bool(getattr(outcome, "cannot_judge", None))
+    if getattr(outcome, "undelivered", None):  # whatever --fail-on says: someone was to be told, and was not
+        return EXIT_UNDELIVERED
     if fail_on is FailOn.any and (outcome.alerts or blind):
         return EXIT_ALERTS
     if fail_on is FailOn.performance and (outcome.performance_alerts or blind):
         return EXIT_ALERTS
     return EXIT_OK
+
+
+def _print_notifications(done: dict[str, Any] | None, console: Console, errors: Console) -> None:
+    """What the alert rules did this run, and each failed delivery (on stderr, without URLs or secrets)."""
+    if not done:
+        return
+    counts = ", ".join(f"{len(done[k])} {k}" for k in ("opened", "reminded", "resolved") if done[k])
+    sent = [d["destination"] for d in done["deliveries"] if d["ok"]]
+    console.print(f"  alerts: {counts or 'no change'}; {done['open_alerts']} open"
+                  + (f"; sent to {', '.join(sent)}" if sent else ""), soft_wrap=True, highlight=False)
+    for d in done["deliveries"]:
+        if not d["ok"]:
+            errors.print(f"[red]alert not delivered[/red] to {d['destination']} after {d['attempts']} attempts: "
+                         f"{d['error']}", soft_wrap=True, highlight=False)
 
 
 def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool, full: bool,
@@ -340,6 +357,7 @@ def _run_once(config_path: Path, *, fail_on: FailOn, quiet: bool, as_json: bool,
             console.print(f"  [red]cannot judge performance here[/red]: {span} ({len(chunks)} chunks, estimate trust none, "
                           f"no labels; {chunks[0]}: {outcome.cannot_judge[chunks[0]]})", soft_wrap=True,
                           highlight=False)
+        _print_notifications(outcome.notifications, console, errors)
     return code, False
 
 
@@ -352,7 +370,8 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object per run"),
     full: bool = typer.Option(False, "--full", help="refit the monitor and recompute every chunk"),
 ) -> None:
-    """Run the configured monitor and store its results. Exit 0: no alerts, 1: alerts, 2: config or data error."""
+    """Run the configured monitor and store its results. Exit 0: no alerts, 1: alerts, 2: config or data error,
+    3: an alert could not be delivered."""
     console, errors = Console(quiet=quiet), Console(stderr=True)
     interval = parse_interval(every) if every is not None else None
     try:

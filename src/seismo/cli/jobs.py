@@ -13,6 +13,7 @@ keeps it in a directory instead.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 from dataclasses import asdict, dataclass, field
@@ -73,6 +74,14 @@ class RunOutcome:
     data_until: str | None = None  # the end date of the newest stored analysis chunk
     late_rows: int = 0  # analysis rows older than those already processed, which this run could not add
     segment_alerts: int = 0  # of ``alerts``, those on a declared segment's rows (their label in ``segment``)
+    # the config's ``alerts:`` evaluated after the commit (`seismo.alerts.state.AlertRound.to_dict`): the alerts
+    # opened, reminded of and resolved, and each destination's delivery; None without ``alerts:``
+    notifications: dict[str, Any] | None = None
+
+    @property
+    def undelivered(self) -> list[dict[str, Any]]:
+        """The deliveries that failed (`seismo run` exits 3 when there is one)."""
+        return [d for d in (self.notifications or {}).get("deliveries", []) if not d["ok"]]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -270,11 +279,14 @@ def _outcome(run_id: int, config: Config, df: pd.DataFrame, standing: pd.DataFra
                       segment_alerts=in_segments)
 
 
-def run_job(config: Config | str | Path, *, full: bool = False, progress: Progress | None = None) -> RunOutcome:
+def run_job(config: Config | str | Path, *, full: bool = False, progress: Progress | None = None,
+            now: dt.datetime | None = None) -> RunOutcome:
     """Run the configured monitor once and store its results; ``full`` refits and recomputes everything.
 
     Raises `ConfigError` for a bad config and `StoreError` when the store cannot be opened;
     any error after the run is recorded marks it failed in the store and is raised again.
+    With ``alerts:`` in the config, the alerts are evaluated and sent once the results are
+    committed (`_notify`); ``now`` (naive UTC) is the clock of that evaluation, for tests.
     """
     from seismo.store import ResultsStore
 
@@ -288,8 +300,29 @@ def run_job(config: Config | str | Path, *, full: bool = False, progress: Progre
         df, refitted, late = _run(store, run_id, config, full, progress)
         standing, until = store.standing(config.model.name, estimator=ESTIMATED_PERFORMANCE.name,
                                         withheld=WITHHELD)
+        outcome = _outcome(run_id, config, df, standing, until, refitted, late)
+        if config.alerts is not None:
+            progress("sending alerts", 0, 1)
+            outcome.notifications = _notify(store, config, run_id, now)
     progress("done", 1, 1)
-    return _outcome(run_id, config, df, standing, until, refitted, late)
+    return outcome
+
+
+def _notify(store: Any, config: Config, run_id: int, now: dt.datetime | None) -> dict[str, Any]:
+    """Evaluate the config's alert rules on the committed results and send what they call for.
+
+    After the commit: a destination that is down or slow cannot lose the run's results, and each
+    destination bounds its own time (time-out, retries). Failures come back in the deliveries,
+    never as an exception. In ``quiet`` mode no destination is built, so none is contacted.
+    """
+    from seismo.alerts.state import evaluate_alerts
+
+    alerts = config.alerts
+    assert alerts is not None
+    destinations = [] if alerts.quiet else alerts.build_destinations()
+    done = evaluate_alerts(store, config.model.name, alerts.policy(), destinations=destinations, run_id=run_id,
+                           now=now)
+    return done.to_dict()
 
 
 def register_custom_metrics(config: Config) -> list[str]:

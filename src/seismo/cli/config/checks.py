@@ -75,6 +75,15 @@ def declared_custom_metrics(config: Config) -> tuple[list[CustomMetric], list[Pr
     return declared, problems
 
 
+def _alert_rule_problems(config: Config) -> list[Problem]:
+    """An alert rule naming a calculator that does not exist would silently never alert."""
+    problems: list[Problem] = []
+    for i, rule in enumerate((config.alerts.rules or []) if config.alerts else []):
+        problems += _check_names(rule.calculators, list(CALCULATORS), f"alerts.rules[{i}].calculators",
+                                 "unknown_calculator", "calculator")
+    return problems
+
+
 def semantic_problems(config: Config) -> list[Problem]:
     """Checks that need more than one key: custom metrics, metric and method names, threshold names,
     segment options without segments, the store URL."""
@@ -105,6 +114,7 @@ def semantic_problems(config: Config) -> list[Problem]:
         problems += [Problem("segment_options", key, "needs segments: declare the segment columns, e.g. "
                                                      "segments: [region]")
                      for key in SEGMENT_OPTIONS if getattr(config, key) is not None]
+    problems += _alert_rule_problems(config)
     problems += _store_problems(config.store_url())
     for period in ("reference", "analysis", "targets"):
         source = getattr(config.data, period)

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from seismo._typing import EstimatorName, Incomplete, ProblemType, SegmentCorrection, Sides, SmallSegments
 from seismo.chunks.chunkers import DEFAULT_INCOMPLETE, PERIOD_ALIASES
+from seismo.cli.config.alert_fields import AlertsConfig
 from seismo.engine.segments import check_segments
 from seismo.engine.thresholds import (
     DEFAULT_FALSE_ALARM_RATE,
@@ -344,6 +345,8 @@ class Config(Section):
     segment_correction: SegmentCorrection | None = None
     # metrics declared by import paths, registered before the monitor is built (checks.declared_custom_metrics)
     custom_metrics: list[CustomMetricConfig] | None = None
+    # alert routing (docs/alerts.md, "Config"): evaluated after each successful run; not part of fit_hash
+    alerts: AlertsConfig | None = None
 
     # set by `load_config`, not by the YAML
     base_dir: Path = Field(default=Path("."), exclude=True)
