@@ -6,10 +6,15 @@ once; a version-3 store migrates."""
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import json
+import socket
 import threading
 import time
+from email.message import EmailMessage
 
+import pytest
 import sqlalchemy as sa
 from alert_data import DRIFT_ONLY
 from cli_data import write_config
@@ -180,3 +185,63 @@ def test_a_version_3_store_migrates_and_keeps_its_runs(log):
         assert store.schema_version == 4 and store.runs("loans")["status"].tolist() == ["succeeded"]
         assert store.alerts("loans").empty
         assert "alerts" in sa.inspect(store.engine).get_table_names()
+
+
+def test_slack_and_email_once_when_drift_starts_none_while_it_stands_one_resolution(log, tmp_path_factory,
+                                                                                     monkeypatch):
+    """The issue's "done when" on the CLI tests' log: a Slack-format message and an e-mail (STARTTLS,
+    login from ${VAR}) when the drift starts, nothing on the runs while it stands, one of each when it ends."""
+    import ssl
+    import subprocess
+
+    controller_module = pytest.importorskip("aiosmtpd.controller")
+    from aiosmtpd.smtp import AuthResult
+
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    mails: list[EmailMessage] = []
+
+    class Box:
+        async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+            mails.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+            return "250 OK"
+
+    def login(server, session, envelope, mechanism, data) -> AuthResult:
+        return AuthResult(success=(data.login, data.password) in ((b"alerts", b"s3cret-pw"), ("alerts", "s3cret-pw")),
+                          handled=False)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = controller_module.Controller(Box(), hostname="127.0.0.1", port=port, tls_context=context,
+                                        require_starttls=True, authenticator=login, auth_require_tls=True)
+    smtp.start()
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret-pw")
+    try:
+        with Receiver() as slack:
+            mail = {"name": "mail", "type": "email", "host": "127.0.0.1", "port": port, "sender": "seismo@example.com",
+                    "to": ["oncall@example.com"], "username": "alerts", "password": "${SMTP_PASSWORD}",
+                    "cafile": cert, "timeout": 5, "retries": 0}
+            write_config(log.folder, {**DRIFT_ONLY, "alerts": {
+                "report_url": "https://reports.example.com/loans",
+                "destinations": [{"name": "slack", "type": "slack", "url": slack.url, "retries": 0}, mail],
+                "rules": [INCOME]}}, drop=("data.targets",))
+            sent = []
+            for chunks, shift in ((3, 0.0), (2, 1.5), (0, 0.0), (1, 1.5), (2, 0.0), (0, 0.0)):
+                if chunks:
+                    log.add(chunks, shift=shift)
+                code, out = run(log)
+                assert code in (0, 1), out
+                sent.append((len(slack.posts), len(mails)))
+            texts = [json.dumps(post) for post in slack.posts]
+    finally:
+        smtp.stop()
+    assert sent == [(0, 0), (1, 1), (1, 1), (1, 1), (2, 2), (2, 2)]
+    assert "income" in texts[0] and "https://reports.example.com/loans" in texts[0] and "resolved" in texts[1]
+    assert mails[0]["To"] == "oncall@example.com" and "income" in mails[0]["Subject"] + str(mails[0].get_body())
+    assert {part.get_content_type() for part in mails[0].walk()} >= {"text/plain", "text/html"}

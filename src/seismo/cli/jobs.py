@@ -319,7 +319,7 @@ def _notify(store: Any, config: Config, run_id: int, now: dt.datetime | None) ->
 
     alerts = config.alerts
     assert alerts is not None
-    destinations = [] if alerts.quiet else alerts.build_destinations()
+    destinations = [] if alerts.quiet else alerts.build_destinations(config.base_dir)
     done = evaluate_alerts(store, config.model.name, alerts.policy(), destinations=destinations, run_id=run_id,
                            now=now)
     return done.to_dict()

@@ -9,6 +9,7 @@ never reaches the store. Rules become `seismo.alerts.rules.AlertRule`s, destinat
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, model_validator
@@ -102,6 +103,7 @@ class EmailConfig(_Delivery):
     username: str | None = None
     password: str | None = None
     starttls: bool = True
+    cafile: str | None = None  # a private CA's certificate for the server's (relative: to the config's folder)
 
 
 DestinationConfig = Annotated[WebhookConfig | SlackConfig | EmailConfig, Field(discriminator="type")]
@@ -128,8 +130,9 @@ class AlertsConfig(Section):
         rules = tuple(r.to_rule() for r in self.rules) if self.rules else (AlertRule(),)
         return AlertPolicy(rules=rules, quiet=self.quiet, report_url=self.report_url)
 
-    def build_destinations(self) -> list[Any]:
-        """The `seismo.alerts.destinations` objects, secrets already expanded by the config's reading."""
+    def build_destinations(self, base_dir: Path | None = None) -> list[Any]:
+        """The `seismo.alerts.destinations` objects, secrets already expanded by the config's reading;
+        ``base_dir`` resolves a relative ``cafile``."""
         from seismo.alerts import destinations
 
         built: list[Any] = []
@@ -143,5 +146,6 @@ class AlertsConfig(Section):
             else:
                 built.append(destinations.Email(d.name, d.host, port=d.port, sender=d.sender, to=list(d.to),
                                                 username=d.username, password=d.password, starttls=d.starttls,
+                                                cafile=None if d.cafile is None else str((base_dir or Path(".")) / d.cafile),
                                                 **timing))
         return built
