@@ -116,8 +116,10 @@ def evaluate_alerts(store: ResultsStore, model: str, policy: AlertPolicy | None 
     """
     policy = policy or AlertPolicy()
     now = now or utcnow()
-    if results is None:
-        results = store.results(model, period="analysis")
+    if results is None:  # only the calculators the rules can cover, when every rule names its own
+        named = [rule.calculators for rule in policy.rules]
+        wanted = None if any(n is None for n in named) else sorted({c for n in named for c in n or ()})
+        results = store.results(model, period="analysis", calculator=wanted)
     found = breaches(results, policy)
     by_key = {b.key: b for b in found}
     history = store.alerts(model)
