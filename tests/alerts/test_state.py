@@ -97,6 +97,53 @@ def test_a_failing_destination_exits_3_and_keeps_the_results(log):
         assert store.alerts("loans").iloc[0]["deliveries"]["hook"]["ok"] is False
 
 
+def test_a_failed_message_is_sent_again_by_the_next_run_once(log):
+    with Receiver(fail=1) as hook:
+        alerts_config(log, hook.url, retries=0)
+        log.add(2)
+        log.add(2, shift=1.5)
+        code, failed = run(log)
+        assert code == 3 and hook.requests == 1 and hook.posts == [], failed
+        with ResultsStore(log.store_url) as store:
+            assert len(store.results("loans")) == failed["rows"]  # the results are stored all the same
+            assert store.alerts("loans").iloc[0]["deliveries"]["hook"]["ok"] is False
+        code, retried = run(log)  # no new data: the alert still stands, its notice goes out now
+        assert code == 1, retried
+        assert retried["notifications"]["retried"] == [1] and retried["notifications"]["opened"] == []
+        assert hook.events() == [("opened", "income")] and hook.posts[0]["events"][0]["chunk_key"] == "[750:999]"
+        code, third = run(log)
+        assert code == 1 and third["notifications"]["retried"] == [] and hook.requests == 2 and len(hook.posts) == 1
+    with ResultsStore(log.store_url) as store:
+        delivered = store.alerts("loans").iloc[0]["deliveries"]["hook"]
+    assert (delivered["ok"], delivered["attempts"], delivered["kind"]) == (True, 1, "opened")
+
+
+def test_concurrent_retries_send_a_failed_message_once(log):
+    _drifted_store(log)
+    from seismo.alerts.destinations import Webhook
+
+    policy = AlertPolicy((AlertRule(calculators="univariate_drift", columns="income"),))
+    with Receiver(fail=1) as hook:
+        with ResultsStore(log.store_url) as store:
+            first = evaluate_alerts(store, "loans", policy, destinations=[Webhook("hook", hook.url, retries=0)])
+        assert first.failed and hook.posts == []
+        rounds = []
+        barrier = threading.Barrier(4)
+
+        def evaluate() -> None:
+            with ResultsStore(log.store_url) as store:
+                barrier.wait()
+                rounds.append(evaluate_alerts(store, "loans", policy, destinations=[Webhook("hook", hook.url)]))
+
+        threads = [threading.Thread(target=evaluate) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert len(rounds) == 4 and sorted(len(r.retried) for r in rounds) == [0, 0, 0, 1]
+    assert hook.events() == [("opened", "income")] and hook.requests == 2
+
+
 def test_a_hanging_destination_blocks_no_longer_than_its_time_out(log):
     with Receiver(hang=5) as hook:
         alerts_config(log, hook.url, timeout=0.5)

@@ -7,7 +7,8 @@ and claims each message it is to send (`seismo.store.alert_rows.claim`). Only af
 transaction commits does it send, so two runs evaluating the same store at once send each
 message once: the one whose claim updated the row sends it, the other finds it claimed. Then it
 records each destination's outcome (name, ok, attempts, error, time; never a URL or a secret)
-on the alerts concerned. A destination that fails is reported, never raised: the results are
+on the alerts concerned. A message that failed at a destination is sent to it again by the next
+run while its alert is still in the state the message was about, under a claim of its own. A destination that fails is reported, never raised: the results are
 already stored, and each destination bounds its own time (retries, time-out).
 """
 
@@ -44,6 +45,7 @@ class AlertRound:
     opened: list[int] = field(default_factory=list)
     reminded: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    retried: list[int] = field(default_factory=list)  # alerts whose earlier failed message was sent again
     open_alerts: int = 0  # open after this round
     notification: Notification | None = None
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # {destination, ok, attempts, error, seconds}
@@ -54,7 +56,7 @@ class AlertRound:
 
     def to_dict(self) -> dict[str, Any]:
         return {"opened": self.opened, "reminded": self.reminded, "resolved": self.resolved,
-                "open_alerts": self.open_alerts, "sent_events": len(self.notification.events) if self.notification else 0,
+                "retried": self.retried, "open_alerts": self.open_alerts, "sent_events": len(self.notification.events) if self.notification else 0,
                 "deliveries": self.deliveries}
 
 
@@ -152,23 +154,74 @@ def evaluate_alerts(store: ResultsStore, model: str, policy: AlertPolicy | None 
                 done.reminded.append(int(row.id))
                 events.append(_event(model, "reminder", str(row.severity), seen, int(row.id), row.opened_at))
         done.open_alerts = len(alert_rows.read(conn, model, "open"))
-    if not events or policy.quiet:
+        destinations = list(destinations)
+        retries = [] if policy.quiet else _claim_retries(conn, model, by_key, {e.alert_id for e in events},
+                                                         [d.name for d in destinations], now)
+    done.retried = sorted({event.alert_id or 0 for event, _ in retries})
+    if policy.quiet or not (events or retries):
         return done
-    events.sort(key=lambda e: (SEVERITIES.index(e.severity), e.kind != "opened", e.calculator, e.metric,
-                               e.column or "", e.segment or ""))
-    notification = Notification(model=model, run_id=run_id, events=tuple(events), verdict=verdict or _verdict(events),
-                                top_drift=_top_drift(found), report_url=policy.report_url)
-    done.notification = notification
+    top_drift = _top_drift(found)
+    if events:
+        done.notification = _notification(model, run_id, events, verdict, top_drift, policy.report_url)
+    at = utcnow().isoformat() + "Z"
+    outcomes: dict[tuple[int, str], dict[str, dict[str, Any]]] = {}  # (alert id, kind) -> destination -> outcome
     for destination in destinations:
+        theirs = events + [event for event, names in retries if destination.name in names]
+        if not theirs:
+            continue
+        notification = done.notification if len(theirs) == len(events) else _notification(
+            model, run_id, theirs, verdict, top_drift, policy.report_url)
+        assert notification is not None
         outcome = send(destination, notification) if send is not None else destination.send(notification)
-        done.deliveries.append({"destination": getattr(outcome, "destination", destination.name),
-                                "ok": bool(outcome.ok), "attempts": int(outcome.attempts),
-                                "error": outcome.error, "seconds": round(float(outcome.seconds), 3)})
-    if done.deliveries:
-        at = utcnow().isoformat() + "Z"
+        delivery = {"destination": getattr(outcome, "destination", destination.name), "ok": bool(outcome.ok),
+                    "attempts": int(outcome.attempts), "error": outcome.error,
+                    "seconds": round(float(outcome.seconds), 3)}
+        done.deliveries.append(delivery)
+        for event in theirs:
+            outcomes.setdefault((int(event.alert_id or 0), event.kind), {})[delivery["destination"]] = {
+                "ok": delivery["ok"], "attempts": delivery["attempts"], "error": delivery["error"], "at": at,
+                "kind": event.kind}
+    if outcomes:
         with store.alert_writes() as conn:
-            for event in events:
-                alert_rows.record_deliveries(conn, int(event.alert_id or 0), {
-                    d["destination"]: {"ok": d["ok"], "attempts": d["attempts"], "error": d["error"], "at": at,
-                                       "kind": event.kind} for d in done.deliveries})
+            for (alert_id, _), outcome_of in outcomes.items():
+                alert_rows.record_deliveries(conn, alert_id, outcome_of)
     return done
+
+
+def _notification(model: str, run_id: int | None, events: list[AlertEvent], verdict: str | None,
+                  top_drift: tuple[str, ...], report_url: str | None) -> Notification:
+    events = sorted(events, key=lambda e: (SEVERITIES.index(e.severity), e.kind != "opened", e.calculator, e.metric,
+                                           e.column or "", e.segment or ""))
+    return Notification(model=model, run_id=run_id, events=tuple(events), verdict=verdict or _verdict(events),
+                        top_drift=top_drift, report_url=report_url)
+
+
+def _claim_retries(conn: Any, model: str, by_key: dict[AlertKey, Breach], skip: set[int | None], names: list[str],
+                   now: dt.datetime) -> list[tuple[AlertEvent, list[str]]]:
+    """The messages of earlier runs that failed at some destination, to send again to those, claimed.
+
+    Only while the alert is in the state the message was about: an open alert's notice or reminder,
+    a resolved alert's resolution. An alert this run already has a message for (``skip``) gets that
+    one instead. Each claim is `seismo.store.alert_rows.claim_retry`'s, so concurrent runs re-send once.
+    """
+    retries = []
+    for row in alert_rows.read(conn, model).itertuples():
+        if int(row.id) in skip or not row.deliveries:
+            continue
+        kinds = ("opened", "reminder") if row.status == "open" else ("resolved",)
+        if row.status == "resolved" and row.resolution_notified_at is None:
+            continue  # its resolution was never to be sent (resolve: false)
+        claimed = alert_rows.claim_retry(conn, int(row.id), kinds, names, now)
+        if claimed is None:
+            continue
+        kind, failed = claimed
+        breach = by_key.get(_key(row))
+        retries.append((AlertEvent(
+            model=model, kind=kind, severity=str(row.severity), calculator=row.calculator, column=row.column,
+            metric=row.metric, segment=row.segment, chunk_key=str(row.last_chunk_key),
+            chunk_start=breach.chunk_start if breach is not None and breach.chunk_key == row.last_chunk_key else None,
+            value=None if pd.isna(row.value) else float(row.value),
+            lower_threshold=None if pd.isna(row.lower_threshold) else float(row.lower_threshold),
+            upper_threshold=None if pd.isna(row.upper_threshold) else float(row.upper_threshold),
+            opened_at=_iso(row.opened_at), alert_id=int(row.id)), failed))
+    return retries

@@ -294,7 +294,7 @@ def _print_notifications(done: dict[str, Any] | None, console: Console, errors: 
     """What the alert rules did this run, and each failed delivery (on stderr, without URLs or secrets)."""
     if not done:
         return
-    counts = ", ".join(f"{len(done[k])} {k}" for k in ("opened", "reminded", "resolved") if done[k])
+    counts = ", ".join(f"{len(done[k])} {k}" for k in ("opened", "reminded", "resolved", "retried") if done.get(k))
     sent = [d["destination"] for d in done["deliveries"] if d["ok"]]
     console.print(f"  alerts: {counts or 'no change'}; {done['open_alerts']} open"
                   + (f"; sent to {', '.join(sent)}" if sent else ""), soft_wrap=True, highlight=False)

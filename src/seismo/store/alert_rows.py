@@ -98,6 +98,31 @@ def claim(conn: Connection, alert_id: int, what: Claim, now: dt.datetime, *, due
     return conn.execute(update).rowcount == 1
 
 
+def claim_retry(conn: Connection, alert_id: int, kinds: tuple[str, ...], names: list[str], now: dt.datetime
+                ) -> tuple[str, list[str]] | None:
+    """Claim the re-sending of an alert's last message to the destinations (of ``names``) it failed at.
+
+    Only a message of one of ``kinds`` is retried (the caller's: the notice or a reminder for an open
+    alert, the resolution for a resolved one). The claim marks those destinations pending in
+    ``deliveries`` with a compare-and-set on the column's text (``UPDATE ... WHERE deliveries =
+    <as read>``): of two runs retrying at once, only the one whose update changed the row sends.
+    Returns (the message's kind, the destinations claimed), or None when there is nothing to retry
+    or another run claimed it first.
+    """
+    raw = conn.execute(sa.select(ALERTS.c.deliveries).where(ALERTS.c.id == alert_id)).scalar()
+    if not raw:
+        return None
+    outcomes = json.loads(raw)
+    failed = [n for n in names if n in outcomes and outcomes[n].get("ok") is False and outcomes[n].get("kind") in kinds]
+    kind_of = {outcomes[n]["kind"] for n in failed}
+    if not failed or len(kind_of) != 1:  # one kind per message: a mix (never written by seismo) is left alone
+        return None
+    pending = {n: {**outcomes[n], "ok": None, "pending": True, "at": now.isoformat() + "Z"} for n in failed}
+    claimed = conn.execute(ALERTS.update().where(ALERTS.c.id == alert_id, ALERTS.c.deliveries == raw).values(
+        deliveries=json.dumps({**outcomes, **pending}, sort_keys=True, default=str)))
+    return (kind_of.pop(), failed) if claimed.rowcount == 1 else None
+
+
 def record_deliveries(conn: Connection, alert_id: int, outcomes: dict[str, dict[str, Any]]) -> None:
     """Merge ``outcomes`` (destination name -> {ok, attempts, error, at, kind}) into the alert's deliveries.
 
