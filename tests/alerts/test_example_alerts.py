@@ -3,7 +3,8 @@ examples/monitor_alerts.yaml, in its own process, with its destinations from ${V
 local Slack-format receiver and a local STARTTLS SMTP server (aiosmtpd). While it runs, the test
 adds weekly files to the example's analysis folder: stable, then income drifts, drifts on, and
 comes back. One Slack message and one e-mail when the drift starts, none while it stands, one
-resolution of each when it ends. The test waits on the store's run count, never on the clock."""
+resolution of each when it ends. The test waits on the store's run count, never on the clock:
+a run counts as succeeded at its commit, before it sends, so it waits for the run after the one it checks."""
 
 from __future__ import annotations
 
@@ -126,9 +127,10 @@ def test_scheduled_example_sends_once_when_drift_starts_and_once_when_it_ends(tm
                                             str(tmp_path / "monitor_alerts.yaml"), "--every", "1s", "--json"],
                                            stdout=out, stderr=err, env=env, cwd=tmp_path)
             try:
-                def two_more_runs() -> None:
-                    """Wait until two runs have succeeded since now: the second began after the last change."""
-                    target = _succeeded(store_url) + 2
+                def runs_since_the_change() -> None:
+                    """Wait until three runs have succeeded since now. The second began after the last change,
+                    and finished sending (after its commit) before the third began: runs follow one another."""
+                    target = _succeeded(store_url) + 3
                     deadline = time.monotonic() + 120
                     while _succeeded(store_url) < target:
                         assert process.poll() is None, (tmp_path / "err.txt").read_text()
@@ -136,14 +138,14 @@ def test_scheduled_example_sends_once_when_drift_starts_and_once_when_it_ends(tm
                         time.sleep(0.2)
                     seen.append((len(slack.posts), len(mails)))
 
-                two_more_runs()  # stable
+                runs_since_the_change()  # stable
                 weeks.add(income=1.6)
-                two_more_runs()  # the drift starts
+                runs_since_the_change()  # the drift starts
                 weeks.add(income=1.6)
-                two_more_runs()  # it stands
+                runs_since_the_change()  # it stands
                 weeks.add()
-                two_more_runs()  # it ends
-                two_more_runs()  # nothing new
+                runs_since_the_change()  # it ends
+                runs_since_the_change()  # nothing new
             finally:
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -165,7 +167,7 @@ def test_scheduled_example_sends_once_when_drift_starts_and_once_when_it_ends(tm
         alerts = store.alerts(MODEL)
         runs = store.runs(MODEL)
     assert alerts[["column", "status"]].values.tolist() == [["income", "resolved"]]
-    assert set(runs["status"]) == {"succeeded"} and len(runs) >= 10
+    assert set(runs["status"]) == {"succeeded"} and len(runs) >= 15
     deliveries = alerts.iloc[0]["deliveries"]
     assert {name: (d["ok"], d["kind"]) for name, d in deliveries.items()} == {
         "team-slack": (True, "resolved"), "oncall-mail": (True, "resolved")}
